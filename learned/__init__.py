@@ -1,0 +1,1 @@
+"""Learned codec components (PyTorch): models, losses, training loops, export of parameters."""
