@@ -1,0 +1,109 @@
+"""Cepstral spectral envelope (TCX paper, sec. 3, eq. 1-2).
+
+Encoder side: ``cepstrum`` → ``quantize_cepstrum``; both sides: ``dequantize_cepstrum`` →
+``envelope_from_cepstrum`` → ``flatten`` / ``unflatten``.  ``spectral_distortion_db`` measures
+how far a quantized envelope lies from the unquantized one.
+"""
+from functools import lru_cache
+
+import numpy as np
+
+N_CEPSTRA = 20
+"""K, the number of cepstral coefficients (TCX paper, sec. 6)."""
+
+MAGNITUDE_FLOOR = 1e-6
+"""Smallest |X| taken into the logarithm, about -120 dB re full scale: keeps silence finite."""
+
+LOG_ENVELOPE_RANGE = (np.log(MAGNITUDE_FLOOR) - 10.0, np.log(1e4))
+"""Bounds of Dᵀŷ: an envelope outside them cannot come from audio in [-1, 1], only from
+damaged data, and is clipped so that ŝ stays finite."""
+
+
+@lru_cache(maxsize=8)
+def dct_matrix(n_cepstra: int, n_bins: int) -> np.ndarray:
+    """D: the first ``n_cepstra`` rows of the orthonormal DCT-II matrix of size ``n_bins``.
+
+    D[k, n] = c_k cos(pi k (n + 1/2) / N), c_0 = sqrt(1/N), c_k = sqrt(2/N) (TCX eq. 1).
+    Rows are orthonormal, so Dᵀ y is the least-squares smooth curve with cepstrum y.
+
+    Returns
+    -------
+    D : ndarray, shape (n_cepstra, n_bins), read-only
+    """
+    k = np.arange(n_cepstra)[:, None]
+    n = np.arange(n_bins)[None, :]
+    d = np.sqrt(2.0 / n_bins) * np.cos(np.pi * k * (n + 0.5) / n_bins)
+    d[0] /= np.sqrt(2.0)
+    d.setflags(write=False)
+    return d
+
+
+def cepstrum(spectrum: np.ndarray, n_cepstra: int = N_CEPSTRA) -> np.ndarray:
+    """Envelope parameters y = D log|X| (TCX eq. 1).
+
+    Parameters
+    ----------
+    spectrum : ndarray, shape (..., N)
+        MDCT coefficients X.
+    n_cepstra : int
+        K, rows of D.
+
+    Returns
+    -------
+    y : ndarray, shape (..., K)
+    """
+    d = dct_matrix(n_cepstra, spectrum.shape[-1])
+    log_magnitude = np.log(np.maximum(np.abs(spectrum), MAGNITUDE_FLOOR))
+    return log_magnitude @ d.T
+
+
+def quantize_cepstrum(y: np.ndarray, envelope_step: float) -> np.ndarray:
+    """Quantization indices round(y / Δq) of TCX eq. 2 (ŷ = Δq · index)."""
+    return np.round(np.asarray(y) / envelope_step).astype(np.int64)
+
+
+def dequantize_cepstrum(indices: np.ndarray, envelope_step: float) -> np.ndarray:
+    """ŷ = Δq · index (TCX eq. 2)."""
+    return envelope_step * np.asarray(indices, dtype=np.float64)
+
+
+def envelope_from_cepstrum(y_hat: np.ndarray, n_bins: int) -> np.ndarray:
+    """Envelope ŝ = exp(Dᵀ ŷ) at the ``n_bins`` MDCT bins (TCX sec. 3), Dᵀŷ clipped to
+    LOG_ENVELOPE_RANGE.
+
+    Parameters
+    ----------
+    y_hat : ndarray, shape (..., K)
+    n_bins : int
+
+    Returns
+    -------
+    envelope : ndarray, shape (..., n_bins), strictly positive
+    """
+    d = dct_matrix(y_hat.shape[-1], n_bins)
+    return np.exp(np.clip(y_hat @ d, *LOG_ENVELOPE_RANGE))
+
+
+def flatten(spectrum: np.ndarray, envelope: np.ndarray) -> np.ndarray:
+    """Flattened spectrum w = X / ŝ (TCX sec. 3)."""
+    return spectrum / envelope
+
+
+def unflatten(flattened: np.ndarray, envelope: np.ndarray) -> np.ndarray:
+    """Spectrum X̂ = ŵ · ŝ, the decoder's inverse of :func:`flatten`."""
+    return flattened * envelope
+
+
+def spectral_distortion_db(envelope: np.ndarray, envelope_hat: np.ndarray) -> np.ndarray:
+    """Spectral distortion SD = sqrt(mean_f (20 log10 s(f)/ŝ(f))²) in dB, per frame.
+
+    Parameters
+    ----------
+    envelope, envelope_hat : ndarray, shape (..., N), positive
+
+    Returns
+    -------
+    sd_db : ndarray, shape (...)
+    """
+    ratio_db = 20.0 * np.log10(envelope / envelope_hat)
+    return np.sqrt(np.mean(ratio_db**2, axis=-1))

@@ -1,0 +1,191 @@
+"""The ``hybridcodec`` command: encode, decode, info, configs, components, demo, corpus, train.
+
+Every error the user can fix is a HybridCodecError, printed as one line ``error: ...`` with
+exit status 2; nothing the user gave is overwritten without ``--force``.
+"""
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+
+from .errors import HybridCodecError
+
+EXIT_USAGE = 2
+
+
+def _check_output(in_path: Path, out_path: Path, force: bool) -> None:
+    if out_path.resolve() == in_path.resolve():
+        raise HybridCodecError(f"output path {out_path} is the input file; choose another name")
+    if out_path.exists() and not force:
+        raise HybridCodecError(f"{out_path} exists; pass --force to overwrite it")
+
+
+def cmd_encode(args) -> None:
+    from .api import encode_file
+    from .config import parse_bitrate
+
+    bitrate = parse_bitrate(args.bitrate)
+    _check_output(Path(args.input), Path(args.output), args.force)
+    header, reports, n_channels = encode_file(Path(args.input), Path(args.output), bitrate,
+                                              args.config)
+    if n_channels > 1:
+        print(f"notice: {n_channels} channels downmixed to mono", file=sys.stderr)
+    size = Path(args.output).stat().st_size
+    duration_s = header.n_samples / header.original_rate_hz
+    print(f"{args.output}: {len(reports)} frames, {size} bytes, "
+          f"{8 * size / duration_s / 1000:.2f} kbps, configuration {header.config_name}")
+
+
+def cmd_decode(args) -> None:
+    from .api import decode_file
+
+    _check_output(Path(args.input), Path(args.output), args.force)
+    header = decode_file(Path(args.input), Path(args.output), args.rate)
+    print(f"{args.output}: {header.n_samples / header.original_rate_hz:.2f} s at "
+          f"{args.rate or header.original_rate_hz} Hz")
+
+
+def cmd_info(args) -> None:
+    from .api import frame_reports, read_header
+    from .container import frame_budgets
+
+    data = _read_input(Path(args.input))
+    header = read_header(data)
+    duration_s = header.n_samples / header.original_rate_hz
+    print(f"format version     {header.format_version}\n"
+          f"configuration      {header.config_name}\n"
+          f"parameter digests  {' '.join(d.hex() for d in header.parameter_digests) or '-'}\n"
+          f"codec rate         {header.codec_rate_hz} Hz\n"
+          f"original rate      {header.original_rate_hz} Hz\n"
+          f"samples            {header.n_samples} ({duration_s:.3f} s)\n"
+          f"bitrate            {header.bitrate_bps} bps "
+          f"(measured {8 * len(data) / duration_s / 1000:.2f} kbps)\n"
+          f"frames             {header.n_frames}, {int(frame_budgets(header)[0])} bytes each")
+    if args.frames:
+        reports = frame_reports(data)
+        fields = list(reports[0].bits) if reports and reports[0].bits else []
+        print("frame budget " + " ".join(f"{name:>18}" for name in fields) + "  target")
+        for report in reports:
+            print(f"{report.frame_index:5d} {report.budget_bits:6d} "
+                  + " ".join(f"{report.bits.get(name, 0):18d}" for name in fields)
+                  + f"  {report.target_index:6d}")
+
+
+def _read_input(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise HybridCodecError(f"cannot read {path}: {error.strerror}") from None
+
+
+def cmd_configs(args) -> None:
+    from .config import configs, default_config_name
+
+    default = default_config_name()
+    for name, config in sorted(configs().items()):
+        mark = " (default)" if name == default else ""
+        print(f"{name}{mark}\n    {config.description}")
+        for slot, spec in config.slots().items():
+            params = ", ".join(f"{k}={v}" for k, v in spec.params)
+            print(f"    {slot:<19} {spec.name}" + (f" ({params})" if params else ""))
+
+
+def cmd_components(args) -> None:
+    from .registry import SLOTS, components
+
+    for slot in SLOTS:
+        print(f"{slot}: {', '.join(sorted(components(slot)))}")
+
+
+def cmd_demo(args) -> None:
+    from .demo import DEMO_CLIP, format_table, run_demo
+
+    out_dir = Path(args.out)
+    print(f"Demo clip: {DEMO_CLIP.name} (Dutch speech from fillets-ng-data-nl, GPL-2; "
+          f"see hybridcodec/data/DEMO_CLIP.md)")
+    rows = run_demo(out_dir, args.config)
+    print(format_table(rows))
+    print(f"Decoded files written to {out_dir}/")
+
+
+def cmd_corpus_fetch(args) -> None:
+    from .corpus import fetch_corpus, read_split
+
+    corpus_dir = fetch_corpus(args.cache)
+    split = read_split(corpus_dir)
+    print(f"corpus ready in {corpus_dir}: {len(split['train'])} train, "
+          f"{len(split['heldout'])} held-out clips")
+
+
+def cmd_train_laplacian(args) -> None:
+    from .fit import train_laplacian
+    from .parameters import DATA_DIR, save_parameters
+
+    arrays = train_laplacian(args.corpus)
+    path = save_parameters("laplacian", arrays, Path(args.out) if args.out else DATA_DIR)
+    print(f"Δq = {float(arrays['envelope_step']):.4f} (mean SD 1 dB); wrote {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hybridcodec", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("encode", help="encode an audio file to .hcb")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--bitrate", required=True, help="6000-64000 bps, e.g. 16400 or 16.4k")
+    p.add_argument("--config", default="default", help="configuration (see: hybridcodec configs)")
+    p.add_argument("--force", action="store_true", help="overwrite the output file")
+    p.set_defaults(run=cmd_encode)
+
+    p = sub.add_parser("decode", help="decode a .hcb file to WAV")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--rate", type=int, default=None, help="output rate in Hz (default: original)")
+    p.add_argument("--force", action="store_true", help="overwrite the output file")
+    p.set_defaults(run=cmd_decode)
+
+    p = sub.add_parser("info", help="show a .hcb header (and bits per frame)")
+    p.add_argument("input")
+    p.add_argument("--frames", action="store_true", help="bits per frame by field")
+    p.set_defaults(run=cmd_info)
+
+    sub.add_parser("configs", help="list named configurations").set_defaults(run=cmd_configs)
+    sub.add_parser("components", help="list components by slot").set_defaults(run=cmd_components)
+
+    p = sub.add_parser("demo", help="encode/decode the bundled clip and measure quality")
+    p.add_argument("--out", default="hybridcodec-demo", help="folder for the decoded files")
+    p.add_argument("--config", default="default")
+    p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("corpus", help="the speech corpus")
+    corpus = p.add_subparsers(dest="corpus_command", required=True)
+    p = corpus.add_parser("fetch", help="download and prepare fillets-ng-data-nl (16 kHz mono)")
+    p.add_argument("--cache", default=None, help="cache folder (default ~/.cache/hybridcodec)")
+    p.set_defaults(run=cmd_corpus_fetch)
+
+    p = sub.add_parser("train", help="fit or train parameter files")
+    train = p.add_subparsers(dest="train_command", required=True)
+    p = train.add_parser("laplacian", help="fit the Laplacian source model and 1 dB Δq")
+    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    p.set_defaults(run=cmd_train_laplacian)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except HybridCodecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

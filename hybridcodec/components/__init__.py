@@ -1,0 +1,9 @@
+"""Built-in components (DSP blocks wrapped for the slots) and the named configurations.
+
+Importing this package registers them; ``hybridcodec.registry`` does it on first use.
+"""
+from . import envelope, perceptual, postfilter, source_model, spectrum_quantizer, transform
+from . import configurations
+
+__all__ = ["envelope", "perceptual", "postfilter", "source_model", "spectrum_quantizer",
+           "transform", "configurations"]

@@ -1,0 +1,107 @@
+"""Envelope components (the ``envelope`` slot): code the spectral envelope ŝ of each frame.
+
+``cepstral``: y = D log|X|, ŷ = Δq round(y/Δq) coded with the source model's tables (TCX
+eq. 1-2); ŝ = exp(Dᵀŷ).  Field layout: a shift s (Δq·2^s, nearly always 0, so ~0.04 bits)
+then the K indices.  When the envelope would leave fewer than ``spectrum_reserve_bits`` in a
+small frame, the encoder tries the next coarser shift; at the coarsest it replaces the highest
+coefficients by the model's most likely index until it fits.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from dsp import envelope as cepstral
+from dsp.entropy_models import quantize_cdf
+from dsp.range_coder import RangeCoder
+
+from ..registry import register
+from .source_model import ENVELOPE_SHIFTS
+
+SHIFT_PROBABILITIES = np.array([0.97, 0.01, 0.01, 0.01])
+"""Prior of the envelope-step shift: s > 0 only rescues frames that are too small."""
+
+
+@dataclass(frozen=True)
+class CepstralSide:
+    """What the bitstream carries for a cepstral envelope."""
+
+    shift: int
+    indices: np.ndarray
+
+
+@register("envelope", "cepstral")
+class CepstralEnvelope:
+    """Uniformly quantized cepstral envelope (TCX paper sec. 3).
+
+    ``envelope_step`` Δq defaults to the step the source model was fitted with (the 1 dB rule
+    for the Laplacians, the trained Δq for learned models).
+    """
+
+    def __init__(self, source_model, envelope_step: Optional[float] = None,
+                 n_cepstra: int = cepstral.N_CEPSTRA, n_bins: int = 320):
+        if envelope_step is None:
+            envelope_step = source_model.envelope_step
+        self.envelope_step = envelope_step
+        self.n_cepstra = n_cepstra
+        self.n_bins = n_bins
+        self.tables = source_model.envelope_tables(envelope_step)
+        self.shift_cdf = quantize_cdf(SHIFT_PROBABILITIES)
+        self._modes = self._most_likely_indices()
+
+    def _most_likely_indices(self) -> np.ndarray:
+        freqs = np.diff(self.tables.cdf, axis=1)
+        modes = np.empty(self.tables.n_tables, dtype=np.int64)
+        for t in range(self.tables.n_tables):
+            modes[t] = self.tables.offset[t] + np.argmax(freqs[t, :self.tables.length[t] - 1])
+        return modes
+
+    def _rows(self, shift: int) -> np.ndarray:
+        return shift * self.n_cepstra + np.arange(self.n_cepstra, dtype=np.int64)
+
+    def analyze(self, spectrum: np.ndarray, shift: int = 0) -> CepstralSide:
+        """Quantize the cepstrum of ``spectrum`` with step Δq·2^shift (eq. 1-2)."""
+        y = cepstral.cepstrum(spectrum, self.n_cepstra)
+        return CepstralSide(shift, cepstral.quantize_cepstrum(y, self.envelope_step * 2.0**shift))
+
+    def put(self, coder: RangeCoder, side: CepstralSide) -> None:
+        coder.encode_symbol(self.shift_cdf, side.shift)
+        coder.encode_values(self.tables, self._rows(side.shift), side.indices)
+
+    def get(self, coder: RangeCoder) -> CepstralSide:
+        shift = coder.decode_symbol(self.shift_cdf)
+        return CepstralSide(shift, coder.decode_values(self.tables, self._rows(shift)))
+
+    def synthesize(self, side: CepstralSide) -> np.ndarray:
+        """ŝ = exp(Dᵀŷ), the envelope both sides use."""
+        y_hat = cepstral.dequantize_cepstrum(side.indices, self.envelope_step * 2.0**side.shift)
+        return cepstral.envelope_from_cepstrum(y_hat, self.n_bins)
+
+    def encode(self, spectrum: np.ndarray, capacity_bytes: int, max_bits: int):
+        """A fresh coder holding the envelope in at most ``max_bits`` bits, and the side info."""
+        for shift in range(ENVELOPE_SHIFTS):
+            side = self.analyze(spectrum, shift)
+            coder = RangeCoder.encoder(capacity_bytes)
+            self.put(coder, side)
+            if coder.tell() <= max_bits:
+                return coder, side
+        return self._encode_truncated(side, capacity_bytes, max_bits)
+
+    def _encode_truncated(self, side: CepstralSide, capacity_bytes: int, max_bits: int):
+        """Coarsest shift, highest coefficients replaced by their most likely index until it fits."""
+        indices = side.indices.copy()
+        modes = self._modes[self._rows(side.shift)]
+        for k in range(self.n_cepstra - 1, -1, -1):
+            indices[k] = modes[k]
+            side = CepstralSide(side.shift, indices.copy())
+            coder = RangeCoder.encoder(capacity_bytes)
+            self.put(coder, side)
+            if coder.tell() <= max_bits:
+                break
+        return coder, side
+
+    def spectral_distortion_db(self, spectrum: np.ndarray, side: CepstralSide) -> float:
+        """SD between the unquantized and the coded envelope of this frame, in dB."""
+        y = cepstral.cepstrum(spectrum, self.n_cepstra)
+        envelope = cepstral.envelope_from_cepstrum(y, self.n_bins)
+        return float(cepstral.spectral_distortion_db(envelope, self.synthesize(side)))

@@ -1,0 +1,29 @@
+"""Perceptual models (the ``perceptual`` slot): weights W(f) of the bit allocation (TCX eq. 11)."""
+import numpy as np
+
+from dsp.perceptual import GAMMA1, perceptual_weights
+
+from ..registry import register
+
+
+@register("perceptual", "evs-lpc")
+class EvsLpcWeighting:
+    """EVS-like weighting from the LPC fit of the quantized envelope (dsp.perceptual).
+
+    ``gamma1`` is the weighting factor of A(z/γ1); ``strength`` scales log W (1 = EVS).
+    """
+
+    def __init__(self, gamma1: float = GAMMA1, strength: float = 1.0):
+        self.gamma1 = gamma1
+        self.strength = strength
+
+    def weights(self, envelope: np.ndarray) -> np.ndarray:
+        return perceptual_weights(envelope, self.gamma1) ** self.strength
+
+
+@register("perceptual", "flat")
+class FlatWeighting:
+    """No perceptual shaping: W(f) = 1, so every bin gets the same accuracy (uniform SNR)."""
+
+    def weights(self, envelope: np.ndarray) -> np.ndarray:
+        return np.ones_like(envelope)

@@ -1,0 +1,125 @@
+"""Source models (the ``source_model`` slot): probability models of the envelope parameters
+and of the flattened spectrum, turned into integer tables through ``dsp.entropy_models``.
+
+A source model gives
+* ``envelope_tables(envelope_step)``: a TableSet with one table per cepstral coefficient and
+  envelope-step shift s (step Δq·2^s), row ``s * K + k``;
+* spectrum tables for the rate loop: for every bin, the log2 scale and differential entropy
+  H1(f) of its model and the first row of its tables (one row per step on the 1/8-octave
+  grid of ``dsp.spectrum_coder``).
+"""
+from functools import cached_property
+from typing import List
+
+import numpy as np
+
+from dsp.entropy_models import Laplace, differential_entropy_bits, make_table, make_tableset
+from dsp.range_coder import TableSet
+from dsp.spectrum_coder import N_RATIOS, step_ratios
+
+from ..registry import register
+from ..parameters import digest, find_parameter_file, load_parameters
+
+ENVELOPE_SHIFTS = 4
+"""Envelope steps Δq·2^s, s = 0…3: coarser steps are the fallback when a frame is too small."""
+TAIL_SPAN = 12.0
+"""Tables cover the model's mean ± 12 scales (Laplacian tail e^-12 ≈ 6e-6); beyond: escape."""
+MAX_TABLE_VALUES = 1024
+
+
+class SourceModel:
+    """Integer tables from per-coefficient envelope models and per-bin spectrum models.
+
+    Subclasses provide ``envelope_models()`` (K models of y_k) and ``spectrum_models()`` (the
+    distinct models of w) with ``spectrum_bin_model`` (F,) mapping bins to them.
+    """
+
+    parameter_files: List = []
+    envelope_step: float
+
+    def envelope_models(self) -> list:
+        raise NotImplementedError
+
+    def spectrum_models(self) -> list:
+        raise NotImplementedError
+
+    @property
+    def spectrum_bin_model(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def parameter_digests(self) -> tuple:
+        return tuple(digest(path) for path in self.parameter_files)
+
+    def envelope_tables(self, envelope_step: float) -> TableSet:
+        tables = []
+        for shift in range(ENVELOPE_SHIFTS):
+            step = envelope_step * 2.0**shift
+            for model in self.envelope_models():
+                lo, hi = _span(model, step)
+                tables.append(make_table(model, step, lo, hi))
+        return make_tableset(tables)
+
+    @cached_property
+    def spectrum_tables(self) -> TableSet:
+        tables = []
+        for model in self.spectrum_models():
+            for ratio in step_ratios():
+                step = ratio * model.scale
+                lo, hi = _span(model, step)
+                tables.append(make_table(model, step, lo, hi))
+        return make_tableset(tables)
+
+    @cached_property
+    def spectrum_log2_scale(self) -> np.ndarray:
+        scales = np.array([model.scale for model in self.spectrum_models()])
+        return np.log2(scales)[self.spectrum_bin_model]
+
+    @cached_property
+    def spectrum_h1(self) -> np.ndarray:
+        """H1(f): differential entropy in bits of each bin's model (TCX eq. 10)."""
+        h1 = np.array([differential_entropy_bits(m) for m in self.spectrum_models()])
+        return h1[self.spectrum_bin_model]
+
+    @cached_property
+    def spectrum_table_base(self) -> np.ndarray:
+        return (self.spectrum_bin_model * N_RATIOS).astype(np.int64)
+
+    def relative_bits(self) -> np.ndarray:
+        """Hr(f) = H1(f) − mean H1: the bias of eq. 11 for uniform accuracy."""
+        return self.spectrum_h1 - self.spectrum_h1.mean()
+
+
+def _span(model, step: float):
+    """Table values lo…hi covering the model's mean ± TAIL_SPAN scales, at most 1024 values."""
+    half = min(TAIL_SPAN * model.scale / step, MAX_TABLE_VALUES / 2)
+    centre = model.mu / step
+    return int(np.floor(centre - half)), int(np.ceil(centre + half))
+
+
+@register("source_model", "laplacian")
+class LaplacianSourceModel(SourceModel):
+    """Laplacians: one per cepstral coefficient, one shared by all bins of the flattened spectrum.
+
+    Parameters are maximum-likelihood estimates on the training split (median and mean
+    absolute deviation), from ``hybridcodec train laplacian``.
+    """
+
+    def __init__(self, parameters: str = "laplacian"):
+        path = find_parameter_file(parameters)
+        self.parameter_files = [path]
+        arrays = load_parameters(path)
+        self._envelope = [Laplace(float(m), float(b)) for m, b in
+                          zip(arrays["envelope_mu"], arrays["envelope_scale"])]
+        self._spectrum = [Laplace(0.0, float(arrays["spectrum_scale"]))]
+        self._bin_model = np.zeros(int(arrays["n_bins"]), dtype=np.int64)
+        self.envelope_step = float(arrays["envelope_step"])
+
+    def envelope_models(self) -> list:
+        return self._envelope
+
+    def spectrum_models(self) -> list:
+        return self._spectrum
+
+    @property
+    def spectrum_bin_model(self) -> np.ndarray:
+        return self._bin_model

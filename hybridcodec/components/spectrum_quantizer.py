@@ -1,0 +1,90 @@
+"""Spectrum quantizers (the ``spectrum_quantizer`` slot): code the flattened spectrum w."""
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+
+from dsp import spectrum_coder
+from dsp.quantization import dither_offsets
+from dsp.range_coder import RangeCoder
+
+from ..registry import register
+
+
+@dataclass(frozen=True)
+class SpectrumReport:
+    """What the rate loop chose for a frame."""
+
+    target_index: int
+    noise_level_index: int
+    coded_bins: int
+    nonzero_bins: int
+
+
+@register("spectrum_quantizer", "uniform")
+class UniformQuantizer:
+    """Uniform quantization with rate loop (dsp.spectrum_coder), dead zone, dither, noise filling.
+
+    Parameters
+    ----------
+    source_model : SourceModel
+        Gives the integer tables and H1(f).
+    rounding_offset : float
+        θ of dsp.quantization.quantize (1/2 = rounding, less = dead zone).
+    reconstruction_offset : float
+        ρ: nonzero values are rebuilt at (|q| − ρ)·δ.
+    dither : bool
+        Subtractive dither seeded by the frame index.
+    noise_filling : bool
+        Fill zeroed bins from ``noise_fill_first_bin`` on with the coded noise level.
+    noise_fill_first_bin : int
+        First bin that may be noise-filled (bin f covers 25 f … 25 (f + 1) Hz).
+    noise_fill_gain : float
+        Coded noise level relative to the rms of the zeroed bins.
+    """
+
+    def __init__(self, source_model, rounding_offset: float = 0.5,
+                 reconstruction_offset: float = 0.0, dither: bool = False,
+                 noise_filling: bool = True, noise_fill_first_bin: int = 8,
+                 noise_fill_gain: float = 1.0):
+        self.source_model = source_model
+        self.tables = source_model.spectrum_tables
+        self.rounding_offset = rounding_offset
+        self.reconstruction_offset = reconstruction_offset
+        self.dither = dither
+        self.noise_fill_first_bin = noise_fill_first_bin if noise_filling else 1 << 30
+        self.noise_fill_gain = noise_fill_gain
+        self.hr = source_model.relative_bits()
+
+    def _dither(self, frame_index: int, n_bins: int) -> np.ndarray:
+        if self.dither:
+            return dither_offsets(frame_index, n_bins)
+        return np.zeros(n_bins)
+
+    def _model_arrays(self):
+        model = self.source_model
+        return (model.spectrum_log2_scale, model.spectrum_h1, model.spectrum_table_base,
+                self.tables.cdf, self.tables.length, self.tables.offset)
+
+    def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
+               budget_bits: int, frame_index: int) -> SpectrumReport:
+        """Rate loop: write the spectrum fields so that the frame fits ``budget_bits``."""
+        index, nf_index, q, step = spectrum_coder.encode_spectrum(
+            coder.state, coder.buf, w, log2_weights + self.hr, budget_bits,
+            *self._model_arrays(), self.tables.bits, self.rounding_offset,
+            self._dither(frame_index, w.shape[0]), self.noise_fill_first_bin,
+            self.noise_fill_gain)
+        return SpectrumReport(int(index), int(nf_index), int(np.isfinite(step).sum()),
+                              int(np.count_nonzero(q)))
+
+    def decode(self, coder: RangeCoder, log2_weights: np.ndarray, budget_bits: int,
+               frame_index: int) -> Tuple[np.ndarray, SpectrumReport]:
+        """Read the spectrum fields; return the noise-filled ŵ and what was read."""
+        w_hat, index, nf_index, step = spectrum_coder.decode_spectrum(
+            coder.state, coder.buf, log2_weights + self.hr, budget_bits, *self._model_arrays(),
+            self.reconstruction_offset, self.rounding_offset,
+            self._dither(frame_index, log2_weights.shape[0]), self.noise_fill_first_bin,
+            frame_index)
+        coded = np.isfinite(step)
+        return w_hat, SpectrumReport(int(index), int(nf_index), int(coded.sum()),
+                                     int(np.count_nonzero(w_hat[coded])))

@@ -1,0 +1,19 @@
+"""Transforms (the ``transform`` slot): time signal ↔ frames of spectral coefficients."""
+from dsp import mdct
+
+from ..registry import register
+
+
+@register("transform", "mdct")
+class LowOverlapMdct:
+    """The low-overlap MDCT of dsp.mdct: 20 ms hop, 30 ms window, 10 ms delay."""
+
+    hop = mdct.HOP
+    n_bins = mdct.HOP
+    delay_samples = mdct.DELAY_SAMPLES
+
+    def analyzer(self) -> "mdct.MdctAnalyzer":
+        return mdct.MdctAnalyzer()
+
+    def synthesizer(self) -> "mdct.MdctSynthesizer":
+        return mdct.MdctSynthesizer()

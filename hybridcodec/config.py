@@ -1,0 +1,123 @@
+"""Typed codec configurations: which component fills each slot, with its parameters.
+
+A configuration is a frozen base plus small overrides (``BASE.override(...)``).  Named
+configurations are listed by ``hybridcodec configs``; the one called ``default`` is an alias of
+the best.  The configuration's name travels in the bitstream header, so the decoder rebuilds
+the same pipeline.
+"""
+from dataclasses import dataclass, replace
+from typing import Any, Dict, Mapping, Tuple
+
+from .errors import ConfigError
+
+SAMPLE_RATE_HZ = 16000
+FRAME_DURATION_MS = 20
+MIN_BITRATE_BPS = 6000
+MAX_BITRATE_BPS = 64000
+
+
+def _frozen(params: Mapping[str, Any]) -> Tuple[Tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """One slot's choice: a registered component ``name`` and its keyword ``params``."""
+
+    name: str
+    params: Tuple[Tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, name: str, **params: Any) -> "ComponentSpec":
+        return cls(name, _frozen(params))
+
+    def kwargs(self) -> Dict[str, Any]:
+        return dict(self.params)
+
+    def with_params(self, **params: Any) -> "ComponentSpec":
+        merged = {**self.kwargs(), **params}
+        return ComponentSpec(self.name, _frozen(merged))
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    """A complete codec: one component per slot (see :data:`hybridcodec.registry.SLOTS`)."""
+
+    name: str
+    description: str
+    transform: ComponentSpec = ComponentSpec.of("mdct")
+    envelope: ComponentSpec = ComponentSpec.of("cepstral")
+    perceptual: ComponentSpec = ComponentSpec.of("evs-lpc")
+    source_model: ComponentSpec = ComponentSpec.of("laplacian")
+    spectrum_quantizer: ComponentSpec = ComponentSpec.of("uniform")
+    postfilter: ComponentSpec = ComponentSpec.of("none")
+
+    def override(self, name: str, description: str, **slots: ComponentSpec) -> "CodecConfig":
+        """A new configuration: this one with some slots replaced."""
+        return replace(self, name=name, description=description, **slots)
+
+    def slots(self) -> Dict[str, ComponentSpec]:
+        from .registry import SLOTS
+
+        return {slot: getattr(self, slot) for slot in SLOTS}
+
+
+_CONFIGS: Dict[str, CodecConfig] = {}
+DEFAULT_ALIAS = "default"
+_default_name = ""
+
+
+def register_config(config: CodecConfig, default: bool = False) -> CodecConfig:
+    """Add ``config`` to the named configurations (and make it the default if asked)."""
+    global _default_name
+    _CONFIGS[config.name] = config
+    if default:
+        _default_name = config.name
+    return config
+
+
+def configs() -> Dict[str, CodecConfig]:
+    """All named configurations, by name."""
+    from . import components as _builtin  # noqa: F401  (registers the built-in configurations)
+
+    return dict(_CONFIGS)
+
+
+def default_config_name() -> str:
+    configs()
+    return _default_name
+
+
+def get_config(name: str) -> CodecConfig:
+    """The configuration called ``name`` ('default' means the best one)."""
+    available = configs()
+    resolved = _default_name if name == DEFAULT_ALIAS else name
+    if resolved not in available:
+        raise ConfigError(
+            f"unknown configuration {name!r}; available: "
+            f"{', '.join([DEFAULT_ALIAS] + sorted(available))}")
+    return available[resolved]
+
+
+def check_bitrate(bitrate_bps: int) -> int:
+    """``bitrate_bps`` if it lies in the supported range, else a ConfigError saying the range."""
+    if not MIN_BITRATE_BPS <= bitrate_bps <= MAX_BITRATE_BPS:
+        raise ConfigError(
+            f"bitrate {bitrate_bps} bps is out of range: use {MIN_BITRATE_BPS}"
+            f"-{MAX_BITRATE_BPS} bps (e.g. 16400 or 16.4k)")
+    return int(bitrate_bps)
+
+
+def parse_bitrate(text: str) -> int:
+    """'16400' or '16.4k' → 16400 (integer bits per second), range-checked."""
+    value = text.strip().lower()
+    try:
+        if value.endswith("k"):
+            bps = float(value[:-1]) * 1000.0
+        else:
+            bps = float(value)
+    except ValueError:
+        raise ConfigError(f"cannot read bitrate {text!r}: write e.g. 16400 or 16.4k") from None
+    if bps != round(bps):
+        raise ConfigError(f"bitrate {text!r} is not a whole number of bits per second")
+    return check_bitrate(int(round(bps)))

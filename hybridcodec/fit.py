@@ -1,0 +1,68 @@
+"""Fit the DSP source model (Laplacians) and the 1 dB envelope step on the training split.
+
+``hybridcodec train laplacian`` runs :func:`fit_laplacian` and writes the parameter file that
+ships in ``hybridcodec/data``.  Only the training split is read.
+"""
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+from scipy.optimize import brentq
+
+from dsp import envelope as cepstral
+from dsp import mdct
+from dsp.filters import highpass_50hz
+
+from .corpus import load_clips
+
+ACTIVE_FRAME_DB = -55.0
+"""Frames quieter than this (rms of the MDCT frame re full scale) are left out of the fits:
+digital silence between clips says nothing about speech."""
+TARGET_SD_DB = 1.0
+"""The conventional rule of thumb: mean spectral distortion of the envelope ≈ 1 dB (TCX [16])."""
+
+
+def speech_spectra(clips: List[np.ndarray]) -> np.ndarray:
+    """MDCT frames (n, 320) of the clips as the encoder sees them (50 Hz high-pass), active only."""
+    frames = np.concatenate([mdct.analyze(highpass_50hz(x)) for x in clips])
+    level_db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
+    return frames[level_db > ACTIVE_FRAME_DB]
+
+
+def mean_sd_db(y: np.ndarray, envelope_step: float) -> float:
+    """Mean spectral distortion (dB) of cepstra ``y`` quantized with ``envelope_step``."""
+    envelope = cepstral.envelope_from_cepstrum(y, mdct.HOP)
+    y_hat = cepstral.dequantize_cepstrum(cepstral.quantize_cepstrum(y, envelope_step),
+                                         envelope_step)
+    quantized = cepstral.envelope_from_cepstrum(y_hat, mdct.HOP)
+    return float(np.mean(cepstral.spectral_distortion_db(envelope, quantized)))
+
+
+def one_db_envelope_step(y: np.ndarray) -> float:
+    """Δq whose mean SD is TARGET_SD_DB (bisection on the monotone SD(Δq))."""
+    return float(brentq(lambda step: mean_sd_db(y, step) - TARGET_SD_DB, 0.05, 20.0, xtol=1e-3))
+
+
+def fit_laplacian(spectra: np.ndarray, envelope_step: float) -> Dict[str, np.ndarray]:
+    """Maximum-likelihood Laplacians: per cepstral coefficient, and one for the flattened spectrum.
+
+    The ML location of a Laplacian is the median, its scale the mean absolute deviation from it;
+    the spectrum is flattened by the envelope quantized with ``envelope_step``, as in the codec.
+    """
+    y = cepstral.cepstrum(spectra)
+    mu = np.median(y, axis=0)
+    indices = cepstral.quantize_cepstrum(y, envelope_step)
+    envelope = cepstral.envelope_from_cepstrum(cepstral.dequantize_cepstrum(indices, envelope_step),
+                                               mdct.HOP)
+    w = cepstral.flatten(spectra, envelope)
+    return {"envelope_mu": mu, "envelope_scale": np.mean(np.abs(y - mu), axis=0),
+            "spectrum_scale": np.array(np.mean(np.abs(w))), "n_bins": np.array(mdct.HOP),
+            "envelope_step": np.array(envelope_step)}
+
+
+def train_laplacian(corpus_dir=None, max_files=None) -> Dict[str, np.ndarray]:
+    """Fit Δq by the 1 dB rule and the Laplacians on the training split."""
+    clips = load_clips("train", corpus_dir, max_files=max_files)
+    spectra = speech_spectra(clips)
+    step = one_db_envelope_step(cepstral.cepstrum(spectra))
+    return fit_laplacian(spectra, step)

@@ -1,0 +1,108 @@
+"""One frame through the codec: the frame path of DESIGN.md, encoder and decoder side by side.
+
+Encoder: envelope (analyze, put) → ŝ → weights W(f) → flattened spectrum w → rate loop.
+Decoder: envelope (get) → ŝ → W(f) → spectrum (decode, noise fill) → X̂ = ŵ · ŝ.
+Everything that decides how bits are read (ŝ, W, allocation, tables) is computed from decoded
+values by the same functions on both sides.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, Tuple
+
+import numpy as np
+
+from dsp.envelope import flatten, unflatten
+from dsp.range_coder import RangeCoder
+from dsp.spectrum_coder import NOISE_LEVEL_BITS, TARGET_BITS
+
+from .container import MIN_FRAME_BYTES
+from .pipeline import Pipeline
+
+SPECTRUM_RESERVE_BITS = TARGET_BITS + NOISE_LEVEL_BITS + 8
+"""Bits the envelope must leave: spectrum side fields plus one byte of range-coder flush."""
+
+
+@dataclass(frozen=True)
+class FrameReport:
+    """What one frame spent, for study tools (``hybridcodec info --frames``)."""
+
+    frame_index: int
+    budget_bits: int
+    bits: Dict[str, int] = field(default_factory=dict)
+    target_index: int = 0
+    noise_level_index: int = 0
+    envelope_shift: int = 0
+    envelope_sd_db: float = float("nan")
+    coded_bins: int = 0
+    nonzero_bins: int = 0
+    final_state: Tuple[int, int] = (0, 0)
+
+
+class FrameEncoder:
+    """Encodes one MDCT frame into a payload of a given number of bytes."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+
+    def encode_frame(self, spectrum: np.ndarray, frame_index: int,
+                     budget_bytes: int) -> Tuple[bytes, FrameReport]:
+        """Payload of exactly ``budget_bytes`` bytes (zero-padded) and its report."""
+        if budget_bytes < MIN_FRAME_BYTES:
+            return bytes(budget_bytes), FrameReport(frame_index, 8 * budget_bytes)
+        p = self.pipeline
+        budget_bits = 8 * budget_bytes
+        coder, side = p.envelope.encode(spectrum, 2 * budget_bytes + 64,
+                                        budget_bits - SPECTRUM_RESERVE_BITS)
+        envelope_bits = coder.tell()
+        envelope = p.envelope.synthesize(side)
+        log2_weights = np.log2(p.perceptual.weights(envelope))
+        w = flatten(spectrum, envelope)
+        spectrum_report = p.spectrum_quantizer.encode(coder, w, log2_weights, budget_bits,
+                                                      frame_index)
+        total_bits = coder.tell()
+        final_state = coder.final_state
+        payload = coder.finish()
+        if len(payload) > budget_bytes:
+            raise AssertionError(f"frame {frame_index} overran its budget of {budget_bytes} bytes")
+        report = FrameReport(frame_index, budget_bits,
+                             _bits_by_field(envelope_bits, total_bits, budget_bits),
+                             spectrum_report.target_index,
+                             spectrum_report.noise_level_index, side.shift,
+                             p.envelope.spectral_distortion_db(spectrum, side),
+                             spectrum_report.coded_bins, spectrum_report.nonzero_bins,
+                             final_state)
+        return payload.ljust(budget_bytes, b"\0"), report
+
+
+class FrameDecoder:
+    """Decodes payloads of :class:`FrameEncoder` back to MDCT frames."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.last_report = FrameReport(-1, 0)
+
+    def decode_frame(self, payload: bytes, frame_index: int) -> np.ndarray:
+        """X̂ (320,) of one frame; frames below MIN_FRAME_BYTES decode to silence."""
+        p = self.pipeline
+        budget_bits = 8 * len(payload)
+        if len(payload) < MIN_FRAME_BYTES:
+            self.last_report = FrameReport(frame_index, budget_bits)
+            return np.zeros(p.transform.n_bins)
+        coder = RangeCoder.decoder(payload)
+        side = p.envelope.get(coder)
+        envelope_bits = coder.tell()
+        envelope = p.envelope.synthesize(side)
+        log2_weights = np.log2(p.perceptual.weights(envelope))
+        w_hat, spectrum = p.spectrum_quantizer.decode(coder, log2_weights, budget_bits,
+                                                      frame_index)
+        self.last_report = FrameReport(
+            frame_index, budget_bits, _bits_by_field(envelope_bits, coder.tell(), budget_bits),
+            spectrum.target_index, spectrum.noise_level_index, side.shift, float("nan"),
+            spectrum.coded_bins, spectrum.nonzero_bins, coder.final_state)
+        return unflatten(w_hat, envelope)
+
+
+def _bits_by_field(envelope_bits: int, total_bits: int, budget_bits: int) -> Dict[str, int]:
+    """Bits of each field of a frame from ``tell()`` after the envelope and at the end."""
+    side = TARGET_BITS + NOISE_LEVEL_BITS
+    return {"envelope": envelope_bits, "target+noise_level": side,
+            "spectrum": total_bits - envelope_bits - side, "padding": budget_bits - total_bits}
