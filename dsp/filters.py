@@ -1,8 +1,8 @@
 """Pre-processing filters: 50 Hz high-pass, pre-emphasis and de-emphasis (AMR-WB style).
 
 The collaborative-quantization paper (sec. 3.1) takes its LPC front end from AMR-WB (3GPP TS 26.190
-sec. 5.1): "a high-pass filter is employed with a cut off frequency of 50 Hz. The pre-emphasis filter
-is H_emp(z) = 1 - 0.68 z^-1, and the de-emphasis filter is employed" at the decoder.
+sec. 5.1): "a high-pass filter is employed with a cut off frequency of 50 Hz. The pre-emphasis
+filter is H_emp(z) = 1 - 0.68 z^-1, and the de-emphasis filter is employed" at the decoder.
 
 Each filter has a whole-signal form and a streaming form that carries its state across chunks and
 gives the same floats for any chunking.

@@ -16,7 +16,7 @@ from numba import njit
 
 LAG_WINDOW_BANDWIDTH_HZ = 60.0   # f0 of the Gaussian lag window, TS 26.190 sec. 5.2.1
 WHITE_NOISE_FACTOR = 1.0001      # r[0] scaling, a -40 dB noise floor, TS 26.190 sec. 5.2.1
-_LSF_GRID_POINTS = 1024          # initial root-search grid over (0, pi); refined if roots merge
+_LSF_GRID_POINTS = 512           # initial root-search grid over [0, pi]; refined if roots merge
 _LSF_MAX_GRID_POINTS = 1 << 16
 
 
@@ -281,21 +281,27 @@ def _bisect(c, lo, hi, value_lo):
 
 
 @njit(cache=True)
-def _chebyshev_roots(c, grid_points, roots):
-    """Fill ``roots`` with the sign changes of the series on a uniform omega grid; return count."""
-    count = 0
+def _grid_roots(series, grid_points, roots):
+    """Fill roots[s] with the sign changes of series[s] on a uniform omega grid over [0, pi].
+
+    Returns False if a series has more or fewer sign changes than roots[s] has room for (two roots
+    in one grid cell, or A(z) not minimum phase).
+    """
+    counts = np.zeros(2, dtype=np.int64)
+    values_lo = np.array([_clenshaw(series[0], 1.0), _clenshaw(series[1], 1.0)])
     step = np.pi / grid_points
-    value_lo = _clenshaw(c, 1.0)
     for j in range(1, grid_points + 1):
         hi = np.pi if j == grid_points else j * step
-        value_hi = _clenshaw(c, np.cos(hi))
-        if (value_hi < 0.0) != (value_lo < 0.0):
-            if count == roots.size:
-                return count + 1
-            roots[count] = _bisect(c, (j - 1) * step, hi, value_lo)
-            count += 1
-        value_lo = value_hi
-    return count
+        x = np.cos(hi)
+        for s in range(2):
+            value_hi = _clenshaw(series[s], x)
+            if (value_hi < 0.0) != (values_lo[s] < 0.0):
+                if counts[s] == roots.shape[1]:
+                    return False
+                roots[s, counts[s]] = _bisect(series[s], (j - 1) * step, hi, values_lo[s])
+                counts[s] += 1
+            values_lo[s] = value_hi
+    return counts[0] == roots.shape[1] and counts[1] == roots.shape[1]
 
 
 @njit(cache=True)
@@ -305,8 +311,7 @@ def _lsf_kernel(a, grid_points, max_grid_points):
     series = _chebyshev_sum_difference(a)
     roots = np.zeros((2, half))
     while grid_points <= max_grid_points:
-        if (_chebyshev_roots(series[0], grid_points, roots[0]) == half
-                and _chebyshev_roots(series[1], grid_points, roots[1]) == half):
+        if _grid_roots(series, grid_points, roots):
             lsf = np.empty(2 * half)
             lsf[0::2] = roots[0]
             lsf[1::2] = roots[1]
@@ -320,7 +325,7 @@ def lpc_to_lsf(a):
 
     The roots of the sum and difference polynomials F1,2(z) = A(z) +- z^-(p+1) A(1/z), less their
     trivial roots at z = -1 and z = +1, lie on the unit circle and interlace. Their Chebyshev series
-    in x = cos(omega) are evaluated on a grid of 1024 points over (0, pi) (AMR-WB's Az_isp uses 100,
+    in x = cos(omega) are evaluated on a grid of 512 points over [0, pi] (AMR-WB's Az_isp uses 100,
     TS 26.190 sec. 5.2.3); each sign change is refined by bisection to machine precision, and the
     grid is refined if two roots fall in one grid cell.
 
@@ -454,7 +459,8 @@ def lpc_envelope(a, gain, n_bins=320):
     """
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 0 or not 2 <= a.shape[-1] <= 4 * n_bins:
-        raise ValueError(f"a must have shape (..., p + 1) with 1 <= p < {4 * n_bins}, got {a.shape}")
+        raise ValueError(f"a must have shape (..., p + 1) with 1 <= p < {4 * n_bins}, "
+                         f"got {a.shape}")
     response = np.fft.rfft(a, n=4 * n_bins, axis=-1)[..., 1:2 * n_bins:2]
     return np.abs(np.asarray(gain, dtype=np.float64))[..., None] / np.abs(response)
 

@@ -12,25 +12,35 @@ from .errors import AudioInputError, HybridCodecError
 from .frame import FrameReport
 
 
-def _check_signal(x: np.ndarray) -> np.ndarray:
+MIN_DURATION_S = 0.010
+"""Shortest input accepted: 10 ms, the codec's algorithmic delay (one overlap)."""
+
+
+def _check_signal(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """``x`` as a float64 mono signal, or an AudioInputError saying what is wrong with it."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 2:
         x = x.mean(axis=1)
     if x.ndim != 1:
         raise AudioInputError(f"expected a mono or (samples, channels) signal, got shape {x.shape}")
+    if sample_rate_hz < 1:
+        raise AudioInputError(f"invalid sample rate {sample_rate_hz} Hz")
     if x.shape[0] == 0:
         raise AudioInputError("the signal is empty (0 samples)")
+    if x.shape[0] < MIN_DURATION_S * sample_rate_hz:
+        raise AudioInputError(f"the signal is too short: {x.shape[0]} samples at {sample_rate_hz} "
+                              f"Hz; at least {MIN_DURATION_S * 1000:g} ms is needed")
     if not np.all(np.isfinite(x)):
         raise AudioInputError("the signal holds NaN or infinite samples")
+    if not np.any(x):
+        raise AudioInputError("the signal is silent (every sample is 0); nothing to encode")
     return x
 
 
 def encode_with_reports(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
                         config: str = "default") -> Tuple[bytes, List[FrameReport]]:
     """The .hcb bytes of ``x`` and the encoder's per-frame reports."""
-    x = _check_signal(x)
-    if sample_rate_hz < 1:
-        raise AudioInputError(f"invalid sample rate {sample_rate_hz} Hz")
+    x = _check_signal(x, sample_rate_hz)
     encoder = Encoder(bitrate_bps, config)
     header = encoder.header(x.shape[0], int(sample_rate_hz))
     x16 = resample(x, sample_rate_hz, SAMPLE_RATE_HZ)
@@ -70,6 +80,14 @@ def read_header(data: bytes) -> Header:
     return read_hcb(data)[0]
 
 
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a file, or a HybridCodecError saying why it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise HybridCodecError(f"cannot read {path}: {error.strerror or error}") from None
+
+
 def encode_file(in_path: Path, out_path: Path, bitrate_bps: int, config: str = "default"):
     """Encode an audio file to a .hcb file; returns (header, reports, n_channels)."""
     x, rate, n_channels = read_audio(in_path)
@@ -80,7 +98,7 @@ def encode_file(in_path: Path, out_path: Path, bitrate_bps: int, config: str = "
 
 def decode_file(in_path: Path, out_path: Path, sample_rate_hz: Optional[int] = None) -> Header:
     """Decode a .hcb file to a 16-bit WAV file; returns the header."""
-    data = Path(in_path).read_bytes()
+    data = read_bytes(Path(in_path))
     y, rate = decode(data, sample_rate_hz)
     write_audio(out_path, y, rate)
     return read_header(data)

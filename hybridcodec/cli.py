@@ -47,10 +47,10 @@ def cmd_decode(args) -> None:
 
 
 def cmd_info(args) -> None:
-    from .api import frame_reports, read_header
+    from .api import frame_reports, read_bytes, read_header
     from .container import frame_budgets
 
-    data = _read_input(Path(args.input))
+    data = read_bytes(Path(args.input))
     header = read_header(data)
     duration_s = header.n_samples / header.original_rate_hz
     print(f"format version     {header.format_version}\n"
@@ -70,13 +70,6 @@ def cmd_info(args) -> None:
             print(f"{report.frame_index:5d} {report.budget_bits:6d} "
                   + " ".join(f"{report.bits.get(name, 0):18d}" for name in fields)
                   + f"  {report.target_index:6d}")
-
-
-def _read_input(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise HybridCodecError(f"cannot read {path}: {error.strerror}") from None
 
 
 def cmd_configs(args) -> None:
@@ -180,6 +173,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.run(args)
     except HybridCodecError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -5,6 +5,7 @@ configurations are listed by ``hybridcodec configs``; the one called ``default``
 the best.  The configuration's name travels in the bitstream header, so the decoder rebuilds
 the same pipeline.
 """
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Mapping, Tuple
 
@@ -67,9 +68,16 @@ DEFAULT_ALIAS = "default"
 _default_name = ""
 
 
+CONFIG_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,47}")
+"""Configuration names travel in the .hcb header as ASCII: lower-case, digits, '.', '_', '-'."""
+
+
 def register_config(config: CodecConfig, default: bool = False) -> CodecConfig:
     """Add ``config`` to the named configurations (and make it the default if asked)."""
     global _default_name
+    if not CONFIG_NAME_PATTERN.fullmatch(config.name) or config.name == DEFAULT_ALIAS:
+        raise ConfigError(f"invalid configuration name {config.name!r}: use 1-48 characters "
+                          "from a-z, 0-9, '.', '_', '-' (and not 'default')")
     _CONFIGS[config.name] = config
     if default:
         _default_name = config.name

@@ -1,6 +1,7 @@
 """Perceptual models (the ``perceptual`` slot): weights W(f) of the bit allocation (TCX eq. 11)."""
 import numpy as np
 
+from dsp.filters import PRE_EMPHASIS
 from dsp.perceptual import GAMMA1, perceptual_weights
 
 from ..registry import register
@@ -10,15 +11,17 @@ from ..registry import register
 class EvsLpcWeighting:
     """EVS-like weighting from the LPC fit of the quantized envelope (dsp.perceptual).
 
-    ``gamma1`` is the weighting factor of A(z/γ1); ``strength`` scales log W (1 = EVS).
+    ``gamma1`` is the weighting factor of A(z/γ1), ``beta`` the pre-emphasis whose inverse
+    tilts the noise, ``strength`` scales log W (1 = EVS).
     """
 
-    def __init__(self, gamma1: float = GAMMA1, strength: float = 1.0):
+    def __init__(self, gamma1: float = GAMMA1, beta: float = PRE_EMPHASIS, strength: float = 1.0):
         self.gamma1 = gamma1
+        self.beta = beta
         self.strength = strength
 
     def weights(self, envelope: np.ndarray) -> np.ndarray:
-        return perceptual_weights(envelope, self.gamma1) ** self.strength
+        return perceptual_weights(envelope, self.gamma1, self.beta) ** self.strength
 
 
 @register("perceptual", "flat")
