@@ -74,8 +74,10 @@ class HighPass50Hz:
         -------
         ndarray, shape (m,)
         """
-        y, self._state = scipy.signal.lfilter(self._b, self._a, _one_dimensional(chunk),
-                                              zi=self._state)
+        chunk = _one_dimensional(chunk)
+        if chunk.size == 0:   # lfilter returns an undefined state for empty input
+            return chunk.copy()
+        y, self._state = scipy.signal.lfilter(self._b, self._a, chunk, zi=self._state)
         return y
 
 

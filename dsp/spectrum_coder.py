@@ -19,7 +19,7 @@ from numba import njit
 
 from .allocation import allocate_bits
 from .quantization import dequantize, noise_fill, quantize
-from .range_coder import (rc_decode_bits, rc_decode_value, rc_encode_bits, rc_encode_value,
+from .range_coder import (MAX_ABS_VALUE, rc_decode_bits, rc_decode_value, rc_encode_bits, rc_encode_value,
                           rc_tell, value_bits)
 
 STEPS_PER_OCTAVE = 8
@@ -92,6 +92,7 @@ def _quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_bas
     for f in range(q.shape[0]):
         if table[f] < 0:
             q[f] = 0
+        q[f] = min(max(q[f], -MAX_ABS_VALUE), MAX_ABS_VALUE)
     return table, step, q
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import soundfile
 import soxr
 
-from hybridcodec.errors import AudioInputError
+from hybridcodec.errors import AudioInputError, HybridCodecError
 
 SILENCE_THRESHOLD_DBFS = -70.0
 """RMS level (dB re full scale) below which a signal counts as silent."""
@@ -142,7 +142,10 @@ def write_audio(path, x, sample_rate_hz):
         Sampling rate, in Hz.
     """
     x = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
-    soundfile.write(str(path), x, int(sample_rate_hz), subtype="PCM_16", format="WAV")
+    try:
+        soundfile.write(str(path), x, int(sample_rate_hz), subtype="PCM_16", format="WAV")
+    except (OSError, RuntimeError) as error:
+        raise HybridCodecError(f"cannot write {path}: {error}") from None
 
 
 def rms_dbfs(x):

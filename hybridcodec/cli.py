@@ -120,6 +120,33 @@ def cmd_train_laplacian(args) -> None:
     print(f"Δq = {float(arrays['envelope_step']):.4f} (mean SD 1 dB); wrote {path}")
 
 
+def cmd_train_source_model(args) -> None:
+    import time
+
+    from .corpus import load_clips
+    from .fit import speech_spectra
+    from .parameters import DATA_DIR, save_parameters
+    try:
+        from learned.export import STEM, train_source_models
+    except ImportError as error:
+        raise HybridCodecError(f"training needs PyTorch ({error}); pip install hybridcodec[learned]")
+
+    start = time.monotonic()
+    spectra = speech_spectra(load_clips("train", args.corpus))
+    arrays, summary = train_source_models(spectra)
+    path = save_parameters(STEM, arrays, Path(args.out) if args.out else DATA_DIR)
+    steps = ", ".join(f"{name} Δq = {s['envelope_step']:.4f}" for name, s in summary.items())
+    print(f"{steps}; {time.monotonic() - start:.0f} s; wrote {path}")
+
+
+def cmd_study_entropy(args) -> None:
+    from .study import run_entropy_study
+
+    report = run_entropy_study(args.corpus, Path(args.out), max_files=args.max_files)
+    print(report)
+    print(f"written to {args.out}/")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hybridcodec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +191,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.set_defaults(run=cmd_train_laplacian)
+    p = train.add_parser("source-model", help="train the logistic-mixture source models and Δq "
+                                              "(eq. 6) and fit the baselines (needs PyTorch)")
+    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    p.set_defaults(run=cmd_train_source_model)
+
+    p = sub.add_parser("study", help="studies on the held-out split")
+    study = p.add_subparsers(dest="study_command", required=True)
+    p = study.add_parser("entropy", help="the TCX paper's Tables 1-4 and the range coder's bits")
+    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--out", default="entropy-study", help="folder for the tables and plot")
+    p.add_argument("--max-files", type=int, default=None, help="held-out clips (default: all)")
+    p.set_defaults(run=cmd_study_entropy)
     return parser
 
 

@@ -12,8 +12,8 @@ import numpy as np
 from dsp.filters import HighPass50Hz
 
 from .config import SAMPLE_RATE_HZ, check_bitrate
-from .errors import BitstreamError
-from .container import Header, frame_budgets, frame_bytes
+from .errors import BitstreamError, ConfigError
+from .container import MAX_HEADER_BYTES, Header, frame_budgets, frame_bytes
 from .frame import FrameDecoder, FrameEncoder, FrameReport
 from .pipeline import get_pipeline
 
@@ -38,6 +38,10 @@ class Encoder:
         self.frame_encoder = FrameEncoder(self.pipeline)
         self.reports: List[FrameReport] = []
         self.n_samples = 0
+        if self.header(1).size > MAX_HEADER_BYTES:
+            raise ConfigError(
+                f"configuration {self.config_name!r} needs a {self.header(1).size}-byte header "
+                f"(name and parameter digests); at most {MAX_HEADER_BYTES} fit the file format")
 
     def header(self, n_samples: int, original_rate_hz: int = SAMPLE_RATE_HZ) -> Header:
         """The .hcb header of a signal of ``n_samples`` at ``original_rate_hz``."""

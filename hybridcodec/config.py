@@ -7,6 +7,7 @@ the same pipeline.
 """
 import re
 from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, Mapping, Tuple
 
 from .errors import ConfigError
@@ -68,15 +69,16 @@ DEFAULT_ALIAS = "default"
 _default_name = ""
 
 
-CONFIG_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,47}")
-"""Configuration names travel in the .hcb header as ASCII: lower-case, digits, '.', '_', '-'."""
+CONFIG_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,18}")
+"""Configuration names travel in the .hcb header as ASCII: at most 19 characters from lower-case
+letters, digits, '.', '_', '-' (the header must stay within the file's 64-byte allowance)."""
 
 
 def register_config(config: CodecConfig, default: bool = False) -> CodecConfig:
     """Add ``config`` to the named configurations (and make it the default if asked)."""
     global _default_name
     if not CONFIG_NAME_PATTERN.fullmatch(config.name) or config.name == DEFAULT_ALIAS:
-        raise ConfigError(f"invalid configuration name {config.name!r}: use 1-48 characters "
+        raise ConfigError(f"invalid configuration name {config.name!r}: use 1-19 characters "
                           "from a-z, 0-9, '.', '_', '-' (and not 'default')")
     _CONFIGS[config.name] = config
     if default:
@@ -119,13 +121,11 @@ def check_bitrate(bitrate_bps: int) -> int:
 def parse_bitrate(text: str) -> int:
     """'16400' or '16.4k' → 16400 (integer bits per second), range-checked."""
     value = text.strip().lower()
+    scale = Decimal(1000) if value.endswith("k") else Decimal(1)
     try:
-        if value.endswith("k"):
-            bps = float(value[:-1]) * 1000.0
-        else:
-            bps = float(value)
-    except ValueError:
+        bps = Decimal(value[:-1] if value.endswith("k") else value) * scale
+    except InvalidOperation:
         raise ConfigError(f"cannot read bitrate {text!r}: write e.g. 16400 or 16.4k") from None
-    if bps != round(bps):
+    if not bps.is_finite() or bps != bps.to_integral_value():
         raise ConfigError(f"bitrate {text!r} is not a whole number of bits per second")
-    return check_bitrate(int(round(bps)))
+    return check_bitrate(int(bps))

@@ -4,9 +4,9 @@ Layout (little-endian)::
 
     magic            4 bytes  b"HCB\\x1a"
     format_version   u8
-    codec_rate_hz    u32
+    codec_rate_hz    u16
     original_rate_hz u32
-    bitrate_bps      u32
+    bitrate_bps      u16      6000 … 64000
     n_samples        u64      samples of the original signal, at original_rate_hz
     config_name      u8 length + ASCII
     n_digests        u8, then 8 bytes each: sha256 prefix of every parameter file used
@@ -31,11 +31,16 @@ MAGIC = b"HCB\x1a"
 FORMAT_VERSION = 1
 FILE_SLACK_BYTES = 64
 """A file may exceed bitrate × duration / 8 by at most this many bytes (header and CRC)."""
+CRC_BYTES = 4
+MAX_HEADER_BYTES = FILE_SLACK_BYTES - CRC_BYTES - 1
+"""Header + CRC must leave at least one byte of the allowance, so that the frames a streaming
+encoder emits before it knows the length are never squeezed (see :func:`frame_budgets`)."""
 MIN_FRAME_BYTES = 8
 """Frames given fewer bytes than this (only the tail of a file can be) are not coded: 64 bits
 always hold the coarsest envelope (~16 bits), the spectrum side fields (11) and the flush."""
-_FIXED = struct.Struct("<4sBIIIQ")
+_FIXED = struct.Struct("<4sBHIHQ")
 _CRC = struct.Struct("<I")
+assert _CRC.size == CRC_BYTES
 DIGEST_BYTES = 8
 FRAME_HOP = 320
 CODEC_DELAY = 160

@@ -27,7 +27,3 @@ class ConfigError(HybridCodecError):
 
 class ExternalToolError(HybridCodecError):
     """An external program (ffmpeg, opusenc, opusdec) is missing or failed."""
-
-
-class ConfigError(HybridCodecError):
-    """An unknown configuration or component name, or an invalid parameter value."""

@@ -95,10 +95,18 @@ def test_lsf_roots_match_numpy_roots(rng):
         extended = np.concatenate([a, [0.0]])
         angles = []
         for f in (extended + extended[::-1], extended - extended[::-1]):
-            roots = np.roots(f)
-            angles.append(np.angle(roots[(np.angle(roots) > 1e-6) & (np.angle(roots) < np.pi - 1e-6)]))
+            angle = np.angle(np.roots(f))
+            angles.append(angle[(angle > 1e-6) & (angle < np.pi - 1e-6)])
         expected = np.sort(np.concatenate(angles))
         np.testing.assert_allclose(lpc.lpc_to_lsf(a), expected, rtol=0, atol=1e-7)
+
+
+def test_lsf_grid_refined_for_close_roots():
+    lsf = np.linspace(0.2, 2.9, 16)
+    lsf[5:8] = 0.983, 0.9835, 0.984        # in one cell, [0.9817, 0.9879), of the 512-point grid
+    a = lpc.lsf_to_lpc(lsf)
+    assert lpc._lsf_kernel(a, 512, 512).size == 0          # the coarse grid alone misses two roots
+    np.testing.assert_allclose(lpc.lpc_to_lsf(a), lsf, rtol=0, atol=1e-9)
 
 
 def test_lsf_of_trivial_predictor():

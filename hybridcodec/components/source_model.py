@@ -90,7 +90,18 @@ class SourceModel:
 
 
 def _span(model, step: float):
-    """Table values lo…hi covering the model's mean ± TAIL_SPAN scales, at most 1024 values."""
+    """Table values lo…hi covering the model's mean ± TAIL_SPAN scales, at most 1024 values.
+
+    A model with a ``support`` (x_lo, x_hi) (the learned mixtures: quantiles leaving about the
+    Laplacian's e^-12 tail mass) gets the bins of that interval instead, at most 1024 around
+    ``mu``.
+    """
+    support = getattr(model, "support", None)
+    if support is not None:
+        centre = model.mu / step
+        lo = max(int(np.floor(support[0] / step + 0.5)), int(np.floor(centre - MAX_TABLE_VALUES / 2)))
+        hi = min(int(np.floor(support[1] / step + 0.5)), int(np.ceil(centre + MAX_TABLE_VALUES / 2)))
+        return min(lo, hi), hi
     half = min(TAIL_SPAN * model.scale / step, MAX_TABLE_VALUES / 2)
     centre = model.mu / step
     return int(np.floor(centre - half)), int(np.ceil(centre + half))

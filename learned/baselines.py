@@ -1,0 +1,59 @@
+"""Baseline source models fitted on the training split (no torch): Laplacian, Gaussian and
+diagonal Gaussian mixtures (scikit-learn) with as many parameters as the logistic mixtures.
+
+Every fit sees the flattened spectrum w = X / ŝ with ŝ from the cepstrum quantized (rounded)
+with the given Δq, exactly as the codec flattens it.
+"""
+from typing import Dict
+
+import numpy as np
+from sklearn.mixture import GaussianMixture
+
+from dsp import envelope as cepstral
+
+MAX_FIT_SAMPLES = 60_000
+"""Samples per Gaussian-mixture fit (a fixed, evenly spaced subset: EM on all ~200k frames ×
+bins would dominate the training time without changing the fit)."""
+
+
+def flattened(spectra: np.ndarray, envelope_step: float) -> np.ndarray:
+    """w = X / ŝ with ŝ from the cepstrum rounded with step Δq (as the codec does)."""
+    y = cepstral.cepstrum(spectra)
+    y_hat = cepstral.dequantize_cepstrum(cepstral.quantize_cepstrum(y, envelope_step), envelope_step)
+    return cepstral.flatten(spectra, cepstral.envelope_from_cepstrum(y_hat, spectra.shape[1]))
+
+
+def _gmm_1d(values: np.ndarray, n_components: int, seed: int) -> tuple:
+    """Weights, means and standard deviations (j,) of a 1-D Gaussian mixture fitted by EM."""
+    values = values[:: max(1, values.size // MAX_FIT_SAMPLES)].reshape(-1, 1)
+    gmm = GaussianMixture(n_components, covariance_type="diag", random_state=seed,
+                          reg_covar=1e-6 * float(np.var(values)), max_iter=200).fit(values)
+    order = np.argsort(gmm.means_[:, 0])
+    weights = gmm.weights_[order] / gmm.weights_[order].sum()
+    return weights, gmm.means_[order, 0], np.sqrt(gmm.covariances_[order, 0])
+
+
+def fit_baselines(spectra: np.ndarray, envelope_step: float, band_edges: np.ndarray,
+                  envelope_components: int, spectrum_components: int,
+                  seed: int = 20261122) -> Dict[str, np.ndarray]:
+    """Laplacian, Gaussian and Gaussian-mixture parameters of y and w at step Δq.
+
+    Returns arrays named ``laplace_envelope_mu/scale`` (K,), ``laplace_spectrum_scale`` (),
+    ``gauss_envelope_mu/sigma`` (K,), ``gauss_spectrum_sigma`` (),
+    ``gmm_envelope_weights/means/sigmas`` (K, M) and ``gmm_band_weights/means/sigmas`` (B, L).
+    """
+    y = cepstral.cepstrum(spectra)
+    w = flattened(spectra, envelope_step)
+    mu = np.median(y, axis=0)
+    arrays = {"laplace_envelope_mu": mu,
+              "laplace_envelope_scale": np.mean(np.abs(y - mu), axis=0),
+              "laplace_spectrum_scale": np.array(np.mean(np.abs(w))),
+              "gauss_envelope_mu": y.mean(axis=0), "gauss_envelope_sigma": y.std(axis=0),
+              "gauss_spectrum_sigma": np.array(np.sqrt(np.mean(w**2)))}
+    envelope = [_gmm_1d(y[:, k], envelope_components, seed) for k in range(y.shape[1])]
+    bands = [_gmm_1d(w[:, a:b].ravel(), spectrum_components, seed)
+             for a, b in zip(band_edges[:-1], band_edges[1:])]
+    for prefix, fits in (("gmm_envelope", envelope), ("gmm_band", bands)):
+        for i, name in enumerate(("weights", "means", "sigmas")):
+            arrays[f"{prefix}_{name}"] = np.array([fit[i] for fit in fits])
+    return arrays
