@@ -35,17 +35,18 @@ class CepstralEnvelope:
     """Uniformly quantized cepstral envelope (TCX paper sec. 3).
 
     ``envelope_step`` Δq defaults to the step the source model was fitted with (the 1 dB rule
-    for the Laplacians, the trained Δq for learned models).
+    for the Laplacians, the trained Δq for learned models), times ``envelope_step_scale``.
     """
 
     def __init__(self, source_model, envelope_step: Optional[float] = None,
-                 n_cepstra: int = cepstral.N_CEPSTRA, n_bins: int = 320):
+                 envelope_step_scale: float = 1.0, n_cepstra: int = cepstral.N_CEPSTRA,
+                 n_bins: int = 320):
         if envelope_step is None:
             envelope_step = source_model.envelope_step
-        self.envelope_step = envelope_step
+        self.envelope_step = envelope_step * envelope_step_scale
         self.n_cepstra = n_cepstra
         self.n_bins = n_bins
-        self.tables = source_model.envelope_tables(envelope_step)
+        self.tables = source_model.envelope_tables(self.envelope_step)
         self.shift_cdf = quantize_cdf(SHIFT_PROBABILITIES)
         self._modes = self._most_likely_indices()
 
