@@ -14,7 +14,7 @@ name), so every run and machine sees the same ones.
 Usage::
 
     python benchmarks/rate_quality.py [--config NAME] [--bitrates 9600,13200,16400,24400,32000]
-                                      [--max-files 40] [--corpus DIR] [--out DIR]
+                                      [--max-files 40] [--corpus DIR] [--out DIR] [--no-peers]
 """
 import argparse
 import csv
@@ -92,9 +92,9 @@ def measure_clip(codec, x, bitrate_bps, config):
             "bits": n_bits, "pesq_wb": pesq_wb(x, y), "stoi": stoi(x, y, SAMPLE_RATE_HZ)}
 
 
-def run(clips, bitrates_bps, config):
+def run(clips, bitrates_bps, config, codecs=CODECS):
     """Per-clip results for every codec and bitrate (a list of measure_clip rows)."""
-    jobs = [(codec, bitrate, path, x) for codec in CODECS for bitrate in bitrates_bps
+    jobs = [(codec, bitrate, path, x) for codec in codecs for bitrate in bitrates_bps
             for path, x in clips]
     rows = []
     for codec, bitrate, path, x in tqdm(jobs, desc="coding clips", unit="clip"):
@@ -153,6 +153,8 @@ def _plot(path, summary, config):
     figure, axes = plt.subplots(figsize=(6, 4))
     for codec, label in (("hybridcodec", f"hybridcodec ({config})"), ("opus", "Opus")):
         points = [(row["measured_kbps"], row["pesq_wb"]) for row in summary if row["codec"] == codec]
+        if not points:
+            continue
         axes.plot(*zip(*points), marker="o", label=label)
     axes.set(xlabel="measured bitrate (kbit/s)", ylabel="mean PESQ-WB (MOS-LQO)",
              title="Held-out Dutch speech, 16 kHz")
@@ -172,6 +174,7 @@ def parse_args(argv=None):
                         help="number of held-out clips (the longest ones)")
     parser.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: the fetched one)")
     parser.add_argument("--out", type=Path, default=None, help="folder for CSV files and a plot")
+    parser.add_argument("--no-peers", action="store_true", help="hybridcodec only (skip Opus)")
     return parser.parse_args(argv)
 
 
@@ -180,7 +183,7 @@ def main(argv=None):
     args = parse_args(argv)
     bitrates_bps = [int(value) for value in args.bitrates.split(",")]
     clips = select_clips(args.corpus, args.max_files)
-    rows = run(clips, bitrates_bps, args.config)
+    rows = run(clips, bitrates_bps, args.config, CODECS[:1] if args.no_peers else CODECS)
     summary = summarize(rows)
     total_s = sum(x.shape[0] for _, x in clips) / SAMPLE_RATE_HZ
     print(f"{len(clips)} held-out clips, {total_s:.1f} s of speech at {SAMPLE_RATE_HZ} Hz\n")

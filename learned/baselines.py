@@ -11,7 +11,7 @@ from sklearn.mixture import GaussianMixture
 
 from dsp import envelope as cepstral
 
-MAX_FIT_SAMPLES = 60_000
+MAX_FIT_SAMPLES = 20_000
 """Samples per Gaussian-mixture fit (a fixed, evenly spaced subset: EM on all ~200k frames ×
 bins would dominate the training time without changing the fit)."""
 
@@ -27,7 +27,7 @@ def _gmm_1d(values: np.ndarray, n_components: int, seed: int) -> tuple:
     """Weights, means and standard deviations (j,) of a 1-D Gaussian mixture fitted by EM."""
     values = values[:: max(1, values.size // MAX_FIT_SAMPLES)].reshape(-1, 1)
     gmm = GaussianMixture(n_components, covariance_type="diag", random_state=seed,
-                          reg_covar=1e-6 * float(np.var(values)), max_iter=200).fit(values)
+                          reg_covar=1e-6 * float(np.var(values)), max_iter=100).fit(values)
     order = np.argsort(gmm.means_[:, 0])
     weights = gmm.weights_[order] / gmm.weights_[order].sum()
     return weights, gmm.means_[order, 0], np.sqrt(gmm.covariances_[order, 0])

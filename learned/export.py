@@ -26,9 +26,10 @@ STEM = "logistic-mixture"
 VARIANTS = ("trained", "conventional")
 
 
-def export_net(net: SourceModelNet, prefix: str) -> Dict[str, np.ndarray]:
-    """The mixtures and Δq of ``net`` as float64 arrays named ``<prefix>_...``."""
-    arrays = {f"{prefix}_envelope_step": np.array(net.envelope_step, dtype=np.float64)}
+def export_net(net: SourceModelNet, prefix: str, envelope_step: float) -> Dict[str, np.ndarray]:
+    """The mixtures and Δq of ``net`` as float64 arrays named ``<prefix>_...`` (``envelope_step``
+    is Δq in float64: the trained one, or the fixed one exactly, not its float32 copy)."""
+    arrays = {f"{prefix}_envelope_step": np.array(envelope_step, dtype=np.float64)}
     for part, module in (("envelope", net.envelope), ("bin", net.spectrum),
                          ("band", net.band_spectrum)):
         for name, value in module.export().items():
@@ -52,11 +53,12 @@ def train_source_models(spectra: np.ndarray, settings: TrainingSettings = Traini
     for variant in VARIANTS:
         variant_settings = replace(settings, train_step=(variant == "trained"))
         net = train(spectra, one_db, variant_settings, progress, description=f"{variant} Δq")
-        arrays.update(export_net(net, variant))
-        baselines = fit_baselines(spectra, net.envelope_step, BAND_EDGES, ENVELOPE_COMPONENTS,
+        step = net.envelope_step if variant == "trained" else one_db
+        arrays.update(export_net(net, variant, step))
+        baselines = fit_baselines(spectra, step, BAND_EDGES, ENVELOPE_COMPONENTS,
                                   SPECTRUM_COMPONENTS, settings.seed)
         arrays.update({f"{variant}_{name}": value for name, value in baselines.items()})
-        summary[variant] = {"envelope_step": net.envelope_step}
+        summary[variant] = {"envelope_step": step}
         if heldout is not None:
             summary[variant].update(evaluate(net, heldout))
     return arrays, summary

@@ -50,7 +50,7 @@ MIN_PROBABILITY = 1e-12
 class TrainingSettings:
     """Hyper-parameters of :func:`train` (the paper's where it gives them)."""
 
-    epochs: int = 12
+    epochs: int = 8
     batch_frames: int = 1000
     learning_rate: float = 0.02
     final_learning_rate: float = 0.002
@@ -147,7 +147,7 @@ class SourceModelNet(nn.Module):
 
     @property
     def envelope_step(self) -> float:
-        return float(torch.exp(self.log_step))
+        return float(torch.exp(self.log_step.detach()))
 
     def flatten(self, x: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
         """w = X / ŝ with ŝ = exp(Dᵀŷ) clipped as in ``dsp.envelope.envelope_from_cepstrum``."""
@@ -227,6 +227,15 @@ def train(spectra: np.ndarray, envelope_step: float, settings: TrainingSettings 
     -------
     SourceModelNet
     """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small batches: one thread is faster, and far faster on a busy CPU
+    try:
+        return _train(spectra, envelope_step, settings, progress, description)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(spectra, envelope_step, settings, progress, description) -> SourceModelNet:
     from tqdm import tqdm
 
     torch.manual_seed(settings.seed)
