@@ -7,8 +7,9 @@ high-pass and 30 ms low-overlap window.  Fitting |X|² (inverse DFT on the half-
 grid, ``dsp.lpc.lpc_from_power_spectrum``) therefore models the very spectrum that is flattened,
 with no second window, no time/frequency misalignment and no extra interface.  The AMR-WB /
 CQ-paper conditioning (sec. 3.1) is kept in the spectral domain: pre-emphasis 1 − 0.68 z⁻¹ is a
-multiplication of the power by |1 − 0.68 e^{-jω}|², undone in synthesis; the 60 Hz Gaussian
-lag window widens sharp peaks.  The white-noise floor is −70 dB (factor 1 + 1e-7), not
+multiplication of the power by |1 − 0.68 e^{-jω}|², undone in synthesis; a Gaussian
+lag window widens sharp peaks (its width is stored in each parameter file: 60 Hz as AMR-WB for
+lsf-softmax, 150 Hz for lsf-vq, see ``hybridcodec.lsf_training.VQ_LAG_WINDOW_HZ``).  The white-noise floor is −70 dB (factor 1 + 1e-7), not
 AMR-WB's −40 dB: on the training split the −40 dB floor lifts the envelope above the weak
 high band and raised the Laplacian cost of the flattened spectrum by ~0.4 bit/bin.
 
@@ -43,7 +44,7 @@ from dsp.entropy_models import CodingTable, make_tableset, quantize_cdf
 from dsp.envelope import MAGNITUDE_FLOOR, LOG_ENVELOPE_RANGE
 from dsp.range_coder import RangeCoder
 
-from ..config import CodecConfig, ComponentSpec, register_config
+from ..config import ComponentSpec, register_config
 from ..parameters import digest, find_parameter_file, load_parameters
 from ..registry import register
 from .configurations import BASE
@@ -75,20 +76,22 @@ def log_tilt(n_bins: int = N_BINS) -> np.ndarray:
     return 0.5 * np.log(np.abs(1.0 - PRE_EMPHASIS * np.exp(-1j * _omega(n_bins))) ** 2)
 
 
-def analyze_lpc(spectrum: np.ndarray) -> np.ndarray:
+def analyze_lpc(spectrum: np.ndarray, lag_window_hz: float = LAG_WINDOW_HZ) -> np.ndarray:
     """Order-16 LSFs (radians, ascending) of the pre-emphasized MDCT power spectrum.
 
     Parameters
     ----------
     spectrum : ndarray, shape (320,)
         MDCT coefficients X of one frame.
+    lag_window_hz : float
+        f0 of the Gaussian lag window (wider: smoother envelope, easier to quantize).
 
     Returns
     -------
     lsf : ndarray, shape (16,)
     """
     power = (spectrum**2 + MAGNITUDE_FLOOR**2) * np.exp(2.0 * log_tilt(spectrum.shape[-1]))
-    a, _ = lpc.lpc_from_power_spectrum(power, LPC_ORDER, LAG_WINDOW_HZ, WHITE_NOISE_FACTOR)
+    a, _ = lpc.lpc_from_power_spectrum(power, LPC_ORDER, lag_window_hz, WHITE_NOISE_FACTOR)
     for _ in range(8):
         try:
             return lpc.lpc_to_lsf(a)
@@ -98,11 +101,17 @@ def analyze_lpc(spectrum: np.ndarray) -> np.ndarray:
 
 
 def log_shape(lsf: np.ndarray, correction: np.ndarray) -> np.ndarray:
-    """ln of the envelope shape −ln|A| − ln|tilt| + c(f) at the MDCT bins (any gain), (..., 320)."""
-    a = np.stack([lpc.lsf_to_lpc(row) for row in np.atleast_2d(lsf)])
-    response = np.fft.rfft(a, n=4 * N_BINS, axis=-1)[..., 1:2 * N_BINS:2]
-    shape = -np.log(np.abs(response)) - log_tilt(N_BINS) + correction
-    return shape.reshape(np.shape(lsf)[:-1] + (N_BINS,))
+    """ln of the envelope shape −ln|A| − ln|tilt| + c(f) at the MDCT bins (any gain), (..., 320).
+
+    |A(e^{jω})|² = cos²(ω/2) Π_even 4(cos ω − cos l_i)² + sin²(ω/2) Π_odd 4(cos ω − cos l_i)²
+    (A = (F1 + F2)/2 on the unit circle), which needs no expansion into coefficients and so
+    stays accurate when LSFs crowd together; ``learned.lsf_codebook`` trains with the same form.
+    """
+    omega = _omega(N_BINS)
+    difference = 2.0 * (np.cos(omega) - np.cos(np.asarray(lsf))[..., None])   # (..., 16, 320)
+    power = (np.cos(omega / 2)**2 * np.prod(difference[..., 0::2, :], axis=-2)**2
+             + np.sin(omega / 2)**2 * np.prod(difference[..., 1::2, :], axis=-2)**2)
+    return -0.5 * np.log(np.maximum(power, 1e-300)) - log_tilt(N_BINS) + correction
 
 
 def log_gain(spectrum: np.ndarray, shape: np.ndarray) -> float:
@@ -160,3 +169,267 @@ class GainCoder:
 
     def get(self, coder: RangeCoder) -> int:
         return int(coder.decode_values(self.tables, self._row)[0])
+
+
+# ----------------------------------------------------------------------------- components
+
+@dataclass(frozen=True)
+class LsfSide:
+    """What the bitstream carries for an LSF envelope.
+
+    ``count``: stages (lsf-vq) or coefficients (lsf-softmax) coded; ``dropped``: how many of
+    them a small frame had to leave out (reported as the frame's envelope shift).
+    """
+
+    count: int
+    dropped: int
+    gain_index: int
+    indices: Tuple[int, ...]
+
+    @property
+    def shift(self) -> int:
+        return self.dropped
+
+
+class LsfEnvelope:
+    """Shared frame logic: analysis, gain, the stage-count field, fallback, synthesis, SD.
+
+    Subclasses provide ``n_codes`` (stages or coefficients), ``_search(lsf)`` (all indices),
+    ``_put_indices``/``_get_indices`` and ``_lsf(indices)`` (dequantized, unsorted).
+    """
+
+    n_codes: int
+
+    def __init__(self, parameters: str):
+        path = find_parameter_file(parameters)
+        self.parameter_files = [path]
+        self.arrays = load_parameters(path)
+        self.lag_window_hz = float(self.arrays["lag_window_hz"])
+        self.correction = self.arrays["correction"]
+        self.gain = GainCoder(float(self.arrays["gain_step_db"]), int(self.arrays["gain_offset"]),
+                              self.arrays["gain_counts"])
+
+    def parameter_digests(self) -> tuple:
+        return tuple(digest(path) for path in self.parameter_files)
+
+    def quantized_lsf(self, indices) -> np.ndarray:
+        """Decoded LSFs: dequantized, then sorted and spaced by 50 Hz (always stable)."""
+        return lpc.stabilize_lsf(self._lsf(indices), MIN_LSF_GAP_RAD)
+
+    def analyze(self, spectrum: np.ndarray) -> LsfSide:
+        """Quantize the frame's LSFs and gain (the encoder continues from the quantized LSFs)."""
+        indices = self._search(analyze_lpc(spectrum, self.lag_window_hz))
+        shape = log_shape(self.quantized_lsf(indices), self.correction)
+        gain_index = self.gain.quantize(log_gain(spectrum, shape))
+        return LsfSide(self.n_codes, 0, gain_index, tuple(int(i) for i in indices))
+
+    def put(self, coder: RangeCoder, side: LsfSide) -> None:
+        coder.encode_symbol(stage_count_cdf(self.n_codes), side.count)
+        self.gain.put(coder, side.gain_index)
+        self._put_indices(coder, side.indices[:side.count])
+
+    def get(self, coder: RangeCoder) -> LsfSide:
+        count = coder.decode_symbol(stage_count_cdf(self.n_codes))
+        gain_index = self.gain.get(coder)
+        indices = self._get_indices(coder, count)
+        return LsfSide(count, self.n_codes - count, gain_index, tuple(indices))
+
+    def synthesize(self, side: LsfSide) -> np.ndarray:
+        """ŝ = exp(ĝ + shape(Â)) at the 320 MDCT bins, the envelope both sides use."""
+        return envelope_from_log(self._log_envelope(side))
+
+    def _log_envelope(self, side: LsfSide) -> np.ndarray:
+        shape = log_shape(self.quantized_lsf(side.indices[:side.count]), self.correction)
+        return self.gain.dequantize(side.gain_index) + shape
+
+    def encode(self, spectrum: np.ndarray, capacity_bytes: int, max_bits: int):
+        """A fresh coder holding the envelope in at most ``max_bits`` bits, and the side info.
+
+        A frame too small for all codes drops the last ones (the gain is re-fitted to the
+        coarser shape); with none left the shape is the flat or mean one.
+        """
+        side = self.analyze(spectrum)
+        for count in range(self.n_codes, -1, -1):
+            if count < self.n_codes:
+                shape = log_shape(self.quantized_lsf(side.indices[:count]), self.correction)
+                side = LsfSide(count, self.n_codes - count,
+                               self.gain.quantize(log_gain(spectrum, shape)), side.indices)
+            coder = RangeCoder.encoder(capacity_bytes)
+            self.put(coder, side)
+            if coder.tell() <= max_bits:
+                break
+        return coder, LsfSide(side.count, side.dropped, side.gain_index,
+                              side.indices[:side.count])
+
+    def unquantized_log_envelope(self, spectrum: np.ndarray) -> np.ndarray:
+        """The envelope before quantization (unquantized LSFs and gain), in nepers."""
+        shape = log_shape(analyze_lpc(spectrum, self.lag_window_hz), self.correction)
+        return log_gain(spectrum, shape) + shape
+
+    def spectral_distortion_db(self, spectrum: np.ndarray, side: LsfSide) -> float:
+        """SD between the unquantized and the coded envelope of this frame (gain included), dB."""
+        return float(sd_db(self.unquantized_log_envelope(spectrum), self._log_envelope(side)))
+
+
+@register("envelope", "lsf-vq")
+class LsfVqEnvelope(LsfEnvelope):
+    """LSFs by a multi-stage split VQ trained with k-means (``hybridcodec train lsf-vq``).
+
+    Stage s refines the dimensions ``stage_dims[s]`` of the residual left by stages < s; the
+    encoder keeps the ``m_best`` best paths (Paliwal's inverse-spacing weighted distance) over
+    the stages.  Each stage index is coded with the stage's trained index frequencies.
+
+    Parameters
+    ----------
+    n_stages : int
+        Stages used (the rate: more stages, more bits; at most the trained number).
+    m_best : int
+        Paths kept by the encoder's search (1 = sequential nearest neighbour).
+    """
+
+    def __init__(self, n_stages: int = 6, m_best: int = 8, parameters: str = "lsf-vq"):
+        super().__init__(parameters)
+        sizes = self.arrays["stage_sizes"].astype(np.int64)
+        if not 0 <= n_stages <= sizes.size:
+            raise ValueError(f"n_stages must be in 0 .. {sizes.size}, got {n_stages}")
+        self.n_codes = int(n_stages)
+        self.m_best = int(m_best)
+        self.dims = [np.flatnonzero(mask) for mask in self.arrays["stage_dims"][:n_stages]]
+        self.codebooks = [self.arrays["codebooks"][s, :sizes[s]][:, self.dims[s]]
+                          for s in range(n_stages)]
+        self.cdfs = [symbol_cdf(self.arrays["index_counts"][s, :sizes[s]])
+                     for s in range(n_stages)]
+        self.mean = self.arrays["lsf_mean"]
+
+    def _lsf(self, indices) -> np.ndarray:
+        lsf = self.mean.copy()
+        for s, index in enumerate(indices):
+            lsf[self.dims[s]] += self.codebooks[s][index]
+        return lsf
+
+    def _search(self, lsf: np.ndarray) -> List[int]:
+        return m_best_search(lsf - self.mean, inverse_spacing_weights(lsf), self.dims,
+                             self.codebooks, self.m_best)
+
+    def _put_indices(self, coder: RangeCoder, indices) -> None:
+        for s, index in enumerate(indices):
+            coder.encode_symbol(self.cdfs[s], index)
+
+    def _get_indices(self, coder: RangeCoder, count: int) -> List[int]:
+        return [coder.decode_symbol(self.cdfs[s]) for s in range(count)]
+
+
+def inverse_spacing_weights(lsf: np.ndarray) -> np.ndarray:
+    """Paliwal & Atal's weights 1/(l_i − l_{i−1}) + 1/(l_{i+1} − l_i), l_0 = 0, l_17 = π, (..., 16).
+
+    LSFs close together mark a sharp formant, where an error costs most spectral distortion.
+    """
+    edges = np.concatenate([np.zeros(lsf.shape[:-1] + (1,)), lsf,
+                            np.full(lsf.shape[:-1] + (1,), np.pi)], axis=-1)
+    gaps = np.maximum(np.diff(edges, axis=-1), 1e-4)
+    return 1.0 / gaps[..., :-1] + 1.0 / gaps[..., 1:]
+
+
+def m_best_search(residual: np.ndarray, weights: np.ndarray, dims: list, codebooks: list,
+                  m_best: int) -> List[int]:
+    """Multi-stage VQ search keeping the ``m_best`` lowest weighted-error paths at every stage.
+
+    Parameters
+    ----------
+    residual : ndarray, shape (16,)
+        LSFs minus the mean.
+    weights : ndarray, shape (16,)
+    dims : list of int arrays
+        Dimensions refined by each stage.
+    codebooks : list of ndarray, shape (K_s, len(dims[s]))
+
+    Returns
+    -------
+    list of int, one index per stage (of the best final path)
+    """
+    paths = residual[None, :].copy()             # remaining error of each kept path
+    chosen = np.zeros((1, 0), dtype=np.int64)
+    for d, codebook in zip(dims, codebooks):
+        errors = paths[:, None, d] - codebook[None]                       # (m, K, |d|)
+        others = (paths**2) @ weights - (paths[:, d]**2) @ weights[d]
+        cost = others[:, None] + (errors**2) @ weights[d]                         # (m, K)
+        keep = np.argsort(cost, axis=None, kind="stable")[:m_best]
+        path, index = np.unravel_index(keep, cost.shape)
+        paths = paths[path].copy()
+        paths[:, d] = errors[path, index]
+        chosen = np.concatenate([chosen[path], index[:, None]], axis=1)
+    return [int(i) for i in chosen[0]]
+
+
+@register("envelope", "lsf-softmax")
+class LsfSoftmaxEnvelope(LsfEnvelope):
+    """The trainable LSP codebook of collaborative quantization (CQ paper sec. 2.2, 3.1).
+
+    Coefficient by coefficient (closed loop, as the decoder sees it):
+    prediction p_i = μ_i + ρ_i (l̂_{i−1} − μ_{i−1}) (p_0 = μ_0), normalized residual
+    r_i = (l_i − p_i) / σ_i, hard assignment j_i = argmin_j |r_i − b_j| over the 256 shared
+    centroids b, reconstruction l̂_i = p_i + σ_i b_{j_i}.  Index j_i is coded with the i-th
+    coefficient's trained frequencies.  μ, ρ, σ and b were trained by softmax quantization
+    against envelope bits + the bits of the flattened spectrum (``hybridcodec train
+    lsf-codebook``); ``rate_point`` picks one of the codebooks trained for different weights λ
+    of the envelope bits (λ = 1 is the whole-frame optimum).
+    """
+
+    n_codes = LPC_ORDER
+
+    def __init__(self, rate_point: int = -1, parameters: str = "lsf-softmax"):
+        super().__init__(parameters)
+        lambdas = self.arrays["lambdas"]
+        if rate_point < 0:
+            rate_point = int(np.argmin(np.abs(lambdas - 1.0)))
+        if not 0 <= rate_point < lambdas.size:
+            raise ValueError(f"rate_point must be in 0 .. {lambdas.size - 1}, got {rate_point}")
+        self.rate_point = rate_point
+        self.mean = self.arrays["lsf_mean"]
+        self.rho = self.arrays["rho"][rate_point]
+        self.scale = self.arrays["scale"][rate_point]
+        self.centroids = self.arrays["centroids"][rate_point]
+        self.cdfs = [symbol_cdf(counts) for counts in self.arrays["index_counts"][rate_point]]
+        self._zero_index = int(np.argmin(np.abs(self.centroids)))
+
+    def _predict(self, i: int, previous: float) -> float:
+        if i == 0:
+            return float(self.mean[0])
+        return float(self.mean[i] + self.rho[i] * (previous - self.mean[i - 1]))
+
+    def _lsf(self, indices) -> np.ndarray:
+        lsf = np.empty(LPC_ORDER)
+        previous = 0.0
+        for i in range(LPC_ORDER):
+            index = indices[i] if i < len(indices) else self._zero_index
+            previous = self._predict(i, previous) + self.scale[i] * self.centroids[index]
+            lsf[i] = previous
+        return lsf
+
+    def _search(self, lsf: np.ndarray) -> List[int]:
+        indices = []
+        previous = 0.0
+        for i in range(LPC_ORDER):
+            prediction = self._predict(i, previous)
+            index = int(np.argmin(np.abs((lsf[i] - prediction) / self.scale[i] - self.centroids)))
+            indices.append(index)
+            previous = prediction + self.scale[i] * self.centroids[index]
+        return indices
+
+    def _put_indices(self, coder: RangeCoder, indices) -> None:
+        for i, index in enumerate(indices):
+            coder.encode_symbol(self.cdfs[i], index)
+
+    def _get_indices(self, coder: RangeCoder, count: int) -> List[int]:
+        return [coder.decode_symbol(self.cdfs[i]) for i in range(count)]
+
+
+register_config(BASE.override(
+    "tcx-lsf-vq", "tcx-laplacian with an order-16 LPC envelope from the MDCT power spectrum, "
+    "LSFs by a 6-stage k-means split VQ (M-best search) and a coded gain",
+    envelope=ComponentSpec.of("lsf-vq", n_stages=6)))
+register_config(BASE.override(
+    "tcx-lsf-softmax", "tcx-laplacian with an order-16 LPC envelope whose LSFs are coded by "
+    "the trainable softmax LSP codebook of collaborative quantization (256 centroids), "
+    "trained against envelope + spectrum bits",
+    envelope=ComponentSpec.of("lsf-softmax")))

@@ -1,0 +1,65 @@
+"""``hybridcodec study envelope`` on a tiny corpus made of the demo clip, and on the real one."""
+import json
+
+import numpy as np
+import pytest
+
+from hybridcodec import cli, corpus, envelope_study
+from hybridcodec.audio import read_audio, write_audio
+from hybridcodec.demo import DEMO_CLIP
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    """A corpus folder whose held-out split is two pieces of the demo clip."""
+    x, rate, _ = read_audio(DEMO_CLIP)
+    corpus_dir = tmp_path / corpus.CORPUS_NAME
+    (corpus_dir / corpus.WAV_FOLDER).mkdir(parents=True)
+    names = ["demo__a", "demo__b"]
+    half = len(x) // 2
+    for name, piece in zip(names, (x[:half], x[half:])):
+        write_audio(corpus_dir / corpus.WAV_FOLDER / f"{name}.wav", piece, rate)
+    (corpus_dir / corpus.SPLIT_FILE).write_text(json.dumps(
+        {"seed": 0, "heldout_fraction": 1.0, "train": [], "heldout": names}))
+    (corpus_dir / corpus.MANIFEST_FILE).write_text(json.dumps(
+        {"durations_s": {n: half / rate for n in names}}))
+    return corpus_dir
+
+
+def test_study_on_a_tiny_corpus(tiny_corpus, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(envelope_study, "MAX_FRAMES", 60)
+    monkeypatch.setattr(envelope_study, "CEPSTRAL_STEP_FACTORS", (1.0, 4.0))
+    monkeypatch.setattr(envelope_study, "VQ_STAGES", (2, 6))
+    out = tmp_path / "study"
+    assert cli.main(["study", "envelope", "--corpus", str(tiny_corpus), "--out", str(out)]) == 0
+    assert "lsf-vq stages=6" in capsys.readouterr().out
+    rows = json.loads((out / "envelope-study.json").read_text())
+    assert (out / "rate-sd.png").stat().st_size > 1000
+    by_point = {r["point"]: r for r in rows}
+    assert {r["method"] for r in rows} == {"cepstral-uniform", "lsf-vq", "lsf-softmax"}
+    coarse, fine = by_point["lsf-vq stages=2"], by_point["lsf-vq stages=6"]
+    assert coarse["envelope_bits"] < fine["envelope_bits"]
+    assert coarse["mean_sd_db"] > fine["mean_sd_db"]
+    assert by_point["cepstral-uniform Δ=4Δq"]["mean_sd_db"] > by_point["cepstral-uniform Δ=1Δq"][
+        "mean_sd_db"]
+    for r in rows:
+        assert r["total_bits"] == pytest.approx(r["envelope_bits"] + r["spectrum_bits"])
+        assert 0 <= r["pct_above_4_db"] <= 100 and np.isfinite(r["mean_sd_db"])
+
+
+def test_exact_bits_match_tell_within_a_byte():
+    from dsp.range_coder import RangeCoder
+
+    coder = RangeCoder.encoder(64)
+    for value in (3, 200, 17):
+        coder.encode_bits(value, 8)
+    assert envelope_study.exact_bits(coder) == pytest.approx(24.0, abs=1e-6)
+    assert envelope_study.exact_bits(coder) <= coder.tell() < envelope_study.exact_bits(coder) + 9
+
+
+@pytest.mark.slow
+def test_real_corpus_study_meets_the_targets(tmp_path):
+    envelope_study.run_envelope_study(out_dir=tmp_path, max_frames=1500, progress=False)
+    rows = json.loads((tmp_path / "envelope-study.json").read_text())
+    vq = [r for r in rows if r["method"] == "lsf-vq"]
+    assert any(r["shape_sd_db"] <= 1.0 and r["pct_above_4_db"] < 2.0 for r in vq)
