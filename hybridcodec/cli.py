@@ -4,6 +4,7 @@ Every error the user can fix is a HybridCodecError, printed as one line ``error:
 exit status 2; nothing the user gave is overwritten without ``--force``.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -12,10 +13,14 @@ from typing import List, Optional
 from .errors import HybridCodecError
 
 EXIT_USAGE = 2
+EXIT_DAMAGED = 1
+"""``decode --conceal`` wrote its output but the input was damaged (frames concealed)."""
 
 
 def _check_output(in_path: Path, out_path: Path, force: bool) -> None:
-    if out_path.resolve() == in_path.resolve():
+    if str(out_path) == "-":
+        return
+    if str(in_path) != "-" and out_path.resolve() == in_path.resolve():
         raise HybridCodecError(f"output path {out_path} is the input file; choose another name")
     if out_path.exists() and not force:
         raise HybridCodecError(f"{out_path} exists; pass --force to overwrite it")
@@ -27,23 +32,34 @@ def cmd_encode(args) -> None:
 
     bitrate = parse_bitrate(args.bitrate)
     _check_output(Path(args.input), Path(args.output), args.force)
-    header, reports, n_channels = encode_file(Path(args.input), Path(args.output), bitrate,
-                                              args.config)
-    if n_channels > 1:
-        print(f"notice: {n_channels} channels downmixed to mono", file=sys.stderr)
-    size = Path(args.output).stat().st_size
-    duration_s = header.n_samples / header.original_rate_hz
-    print(f"{args.output}: {len(reports)} frames, {size} bytes, "
-          f"{8 * size / duration_s / 1000:.2f} kbps, configuration {header.config_name}")
+    done = encode_file(args.input, args.output, bitrate, args.config, packets=args.packets,
+                       crc_bits=args.crc)
+    if done.n_channels > 1:
+        print(f"notice: {done.n_channels} channels downmixed to mono", file=sys.stderr)
+    duration_s = done.header.n_samples / done.header.original_rate_hz
+    print(f"{args.output}: {done.n_frames} frames, {done.n_bytes} bytes, "
+          f"{8 * done.n_bytes / duration_s / 1000:.2f} kbps, configuration "
+          f"{done.header.config_name}" + (", packets" if args.packets else ""),
+          file=sys.stderr if args.output == "-" else sys.stdout)
 
 
 def cmd_decode(args) -> None:
     from .api import decode_file
 
+    from .packets import LossSimulator
+
     _check_output(Path(args.input), Path(args.output), args.force)
-    header = decode_file(Path(args.input), Path(args.output), args.rate)
+    loss = LossSimulator(args.loss_rate, args.burst, args.seed) if args.loss_rate else None
+    done = decode_file(args.input, args.output, args.rate, conceal=args.conceal or bool(loss),
+                       loss=loss, seed=args.seed)
+    header = done.header
+    lost = f", {len(done.lost)} frames lost and concealed" if loss else ""
     print(f"{args.output}: {header.n_samples / header.original_rate_hz:.2f} s at "
-          f"{args.rate or header.original_rate_hz} Hz")
+          f"{done.rate_hz} Hz{lost}", file=sys.stderr if args.output == "-" else sys.stdout)
+    if done.is_damaged:
+        print(f"warning: {args.input} is damaged: {done.describe()}", file=sys.stderr)
+        return EXIT_DAMAGED
+    return 0
 
 
 def cmd_info(args) -> None:
@@ -147,6 +163,41 @@ def cmd_study_entropy(args) -> None:
     print(f"written to {args.out}/")
 
 
+def cmd_train_lsf_vq(args) -> None:
+    import time
+
+    from .lsf_training import train_lsf_vq
+    from .parameters import DATA_DIR, save_parameters
+
+    start = time.monotonic()
+    arrays = train_lsf_vq(args.corpus, max_files=args.max_files)
+    path = save_parameters("lsf-vq", arrays, Path(args.out) if args.out else DATA_DIR)
+    print(f"{arrays['stage_sizes'].size} stages; {time.monotonic() - start:.0f} s; wrote {path}")
+
+
+def cmd_train_lsf_codebook(args) -> None:
+    import time
+
+    from .parameters import DATA_DIR, save_parameters
+    try:
+        from learned.lsf_codebook import STEM, train_lsf_codebook
+    except ImportError as error:
+        raise HybridCodecError(f"training needs PyTorch ({error}); pip install hybridcodec[learned]")
+
+    start = time.monotonic()
+    arrays, summary = train_lsf_codebook(args.corpus, max_files=args.max_files)
+    path = save_parameters(STEM, arrays, Path(args.out) if args.out else DATA_DIR)
+    print(f"{summary}\n{time.monotonic() - start:.0f} s; wrote {path}")
+
+
+def cmd_study_envelope(args) -> None:
+    from .envelope_study import run_envelope_study
+
+    report = run_envelope_study(args.corpus, Path(args.out), max_files=args.max_files)
+    print(report)
+    print(f"written to {args.out}/")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hybridcodec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,13 +208,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bitrate", required=True, help="6000-64000 bps, e.g. 16400 or 16.4k")
     p.add_argument("--config", default="default", help="configuration (see: hybridcodec configs)")
     p.add_argument("--force", action="store_true", help="overwrite the output file")
+    p.add_argument("--packets", action="store_true",
+                   help="write self-delimiting frame packets (length byte + CRC each) for "
+                        "networks and damage location, instead of a plain .hcb file")
+    p.add_argument("--crc", type=int, default=16, choices=(0, 8, 16),
+                   help="per-packet CRC bits with --packets: 16 (CRC-16/CCITT, default), 8 or 0")
     p.set_defaults(run=cmd_encode)
 
-    p = sub.add_parser("decode", help="decode a .hcb file to WAV")
+    p = sub.add_parser(
+        "decode", help="decode a .hcb file or packet stream to WAV",
+        description="Decode a .hcb file or a packet stream ('-': stdin / stdout) to a 16-bit "
+                    "WAV. A damaged input is an error (exit 2, no output file) unless --conceal "
+                    "is given: then damaged or missing frames are concealed, decoding goes on, "
+                    "the damaged frames are named on stderr and the exit status is 1. Packet "
+                    "streams locate damage by their per-frame CRC; a plain .hcb file only by "
+                    "its whole-file CRC-32 and a per-frame consistency check.")
     p.add_argument("input")
     p.add_argument("output")
     p.add_argument("--rate", type=int, default=None, help="output rate in Hz (default: original)")
     p.add_argument("--force", action="store_true", help="overwrite the output file")
+    p.add_argument("--conceal", action="store_true",
+                   help="conceal damaged frames and go on (exit status 1 if any)")
+    p.add_argument("--loss-rate", type=float, default=0.0, metavar="P",
+                   help="simulate losing a fraction P of the frames (e.g. 0.05); concealed")
+    p.add_argument("--burst", type=int, default=1, metavar="N",
+                   help="with --loss-rate: lose frames in bursts of N")
+    p.add_argument("--seed", type=int, default=0, help="seed of the loss simulation and the "
+                                                       "concealment")
     p.set_defaults(run=cmd_decode)
 
     p = sub.add_parser("info", help="show a .hcb header (and bits per frame)")
@@ -196,6 +267,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.set_defaults(run=cmd_train_source_model)
+    p = train.add_parser("lsf-vq", help="train the k-means LSF vector quantizer (lsf-vq)")
+    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    p.add_argument("--max-files", type=int, default=None, help="training clips (default: all)")
+    p.set_defaults(run=cmd_train_lsf_vq)
+    p = train.add_parser("lsf-codebook", help="train the softmax LSP codebook (lsf-softmax) "
+                                              "against the frame cost (needs PyTorch)")
+    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    p.add_argument("--max-files", type=int, default=None, help="training clips (default: all)")
+    p.set_defaults(run=cmd_train_lsf_codebook)
 
     p = sub.add_parser("study", help="studies on the held-out split")
     study = p.add_subparsers(dest="study_command", required=True)
@@ -204,23 +286,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="entropy-study", help="folder for the tables and plot")
     p.add_argument("--max-files", type=int, default=None, help="held-out clips (default: all)")
     p.set_defaults(run=cmd_study_entropy)
+    p = study.add_parser("envelope", help="envelope rate-SD and frame bits: cepstral, "
+                                          "lsf-vq, lsf-softmax")
+    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--out", default="envelope-study", help="folder for the table and plot")
+    p.add_argument("--max-files", type=int, default=None, help="held-out clips (default: all)")
+    p.set_defaults(run=cmd_study_envelope)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        status = args.run(args)
     except HybridCodecError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:   # output piped into e.g. `head`, which stopped reading
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except OSError as error:
         print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

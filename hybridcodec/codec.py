@@ -3,9 +3,11 @@
 ``Encoder.push`` returns the payloads of the frames its samples completed; ``Encoder.finish``
 codes the tail once the length is known (the header decides the tail's budgets, see
 ``container.frame_budgets``).  ``Decoder.push`` takes payloads and returns the samples that
-became final.  Whole-signal conveniences live in ``hybridcodec.api``.
+became final; a payload of ``None`` marks a lost frame, which the decoder conceals
+(``hybridcodec.concealment``), as it does a payload that fails the frame check
+(``frame.payload_is_consistent``).  Whole-signal conveniences live in ``hybridcodec.api``.
 """
-from typing import List
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -13,6 +15,7 @@ from dsp.filters import HighPass50Hz
 
 from .config import SAMPLE_RATE_HZ, check_bitrate
 from .errors import BitstreamError, ConfigError
+from .concealment import Concealer
 from .container import MAX_HEADER_BYTES, Header, frame_budgets, frame_bytes
 from .frame import FrameDecoder, FrameEncoder, FrameReport
 from .pipeline import get_pipeline
@@ -27,9 +30,11 @@ class Encoder:
         6000 … 64000; every frame gets floor(bitrate × 20 ms / 8) bytes.
     config : str
         Name of a configuration (``hybridcodec configs``).
+    keep_reports : bool
+        Keep every frame's report in ``reports`` (False for long streams: memory stays flat).
     """
 
-    def __init__(self, bitrate_bps: int, config: str = "default"):
+    def __init__(self, bitrate_bps: int, config: str = "default", keep_reports: bool = True):
         self.bitrate_bps = check_bitrate(bitrate_bps)
         self.pipeline = get_pipeline(config)
         self.config_name = self.pipeline.config.name
@@ -37,24 +42,33 @@ class Encoder:
         self.analyzer = self.pipeline.transform.analyzer()
         self.frame_encoder = FrameEncoder(self.pipeline)
         self.reports: List[FrameReport] = []
+        self.keep_reports = keep_reports
+        self.n_frames = 0
         self.n_samples = 0
         if self.header(1).size > MAX_HEADER_BYTES:
             raise ConfigError(
                 f"configuration {self.config_name!r} needs a {self.header(1).size}-byte header "
                 f"(name and parameter digests); at most {MAX_HEADER_BYTES} fit the file format")
 
-    def header(self, n_samples: int, original_rate_hz: int = SAMPLE_RATE_HZ) -> Header:
-        """The .hcb header of a signal of ``n_samples`` at ``original_rate_hz``."""
+    def header(self, n_samples: int, original_rate_hz: int = SAMPLE_RATE_HZ,
+               streamed: bool = False) -> Header:
+        """The .hcb header of a signal of ``n_samples`` at ``original_rate_hz``.
+
+        ``streamed``: the length is not known when the header is written and goes into the
+        file's trailer (``container`` module doc); pass the real ``n_samples`` to ``finish``.
+        """
         return Header(SAMPLE_RATE_HZ, original_rate_hz, self.bitrate_bps, n_samples,
-                      self.config_name, self.pipeline.parameter_digests())
+                      self.config_name, self.pipeline.parameter_digests(), streamed=streamed)
 
     def _encode(self, frames: np.ndarray, budgets) -> List[bytes]:
         payloads = []
         for spectrum, budget in zip(frames, budgets):
-            payload, report = self.frame_encoder.encode_frame(spectrum, len(self.reports),
+            payload, report = self.frame_encoder.encode_frame(spectrum, self.n_frames,
                                                               int(budget))
             payloads.append(payload)
-            self.reports.append(report)
+            self.n_frames += 1
+            if self.keep_reports:
+                self.reports.append(report)
         return payloads
 
     def push(self, samples: np.ndarray) -> List[bytes]:
@@ -67,33 +81,90 @@ class Encoder:
     def finish(self, header: Header) -> List[bytes]:
         """Encode the remaining frames with the budgets that ``header`` gives the file's tail."""
         frames = self.analyzer.flush()
-        budgets = frame_budgets(header)[len(self.reports):]
+        all_budgets = frame_budgets(header)
+        if np.any(all_budgets[:self.n_frames] != frame_bytes(self.bitrate_bps)):
+            raise ValueError("the header squeezes frames that were already coded at full size "
+                             "(a streamed header too large for the file's 64-byte allowance)")
+        budgets = all_budgets[self.n_frames:]
         if len(budgets) != len(frames):
-            raise ValueError(f"the header announces {len(self.reports) + len(budgets)} frames, "
-                             f"the signal has {len(self.reports) + len(frames)}")
+            raise ValueError(f"the header announces {self.n_frames + len(budgets)} frames, "
+                             f"the signal has {self.n_frames + len(frames)}")
         return self._encode(frames, budgets)
 
 
 class Decoder:
-    """Streaming decoder: frame payloads in, 16 kHz samples out."""
+    """Streaming decoder: frame payloads in, 16 kHz samples out; conceals lost frames.
 
-    def __init__(self, header: Header):
+    Parameters
+    ----------
+    header : Header
+        Names the configuration; its length is not used here (the caller trims).
+    keep_reports : bool
+        Keep every frame's report in ``reports`` (False for long streams).
+    seed : int
+        Seed of the concealment's random signs (the same seed and losses give the same output).
+
+    Attributes
+    ----------
+    concealed : list of int
+        Indices of the frames concealed: lost (``None``) or failing the frame check.
+    damaged : list of int
+        The subset whose payload was present but failed the frame check.
+    """
+
+    def __init__(self, header: Header, keep_reports: bool = True, seed: int = 0):
         self.header = header
-        self.pipeline = get_pipeline(header.config_name)
+        try:
+            self.pipeline = get_pipeline(header.config_name)
+        except ConfigError as error:   # a file names it: one exception type for bad input
+            raise BitstreamError(f"cannot decode: {error}") from None
         if header.parameter_digests != self.pipeline.parameter_digests():
             raise BitstreamError(
                 f"the file was encoded with other parameter files for configuration "
                 f"{header.config_name!r} than this installation has (digests differ)")
         self.frame_decoder = FrameDecoder(self.pipeline)
         self.synthesizer = self.pipeline.transform.synthesizer()
+        self.concealer = Concealer(self.pipeline.transform.n_bins, seed)
+        self.keep_reports = keep_reports
         self.n_frames = 0
         self.reports: List[FrameReport] = []
+        self.concealed: List[int] = []
+        self.damaged: List[int] = []
 
-    def push(self, payloads: List[bytes]) -> np.ndarray:
-        """Decode payloads; return the samples that became final (16 kHz)."""
-        frames = np.empty((len(payloads), self.pipeline.transform.n_bins))
-        for i, payload in enumerate(payloads):
-            frames[i] = self.frame_decoder.decode_frame(payload, self.n_frames)
-            self.reports.append(self.frame_decoder.last_report)
-            self.n_frames += 1
-        return self.pipeline.postfilter.process(self.synthesizer.push(frames))
+    def _decoded(self, payload: Optional[bytes]) -> Optional[np.ndarray]:
+        """X̂ of the next frame, or None when it is lost or invalid (to be concealed)."""
+        t = self.n_frames
+        self.n_frames += 1
+        if payload is not None:
+            spectrum = self.frame_decoder.decode_frame(payload, t)
+            if self.keep_reports:
+                self.reports.append(self.frame_decoder.last_report)
+            if self.frame_decoder.last_valid:
+                self.concealer.good_frame(spectrum)
+                return spectrum
+            self.damaged.append(t)
+        elif self.keep_reports:
+            self.reports.append(FrameReport(t, 0))
+        self.concealed.append(t)
+        return None
+
+    def _synthesize(self, frames: List[np.ndarray]) -> np.ndarray:
+        n_bins = self.pipeline.transform.n_bins
+        return self.synthesizer.push(np.reshape(frames, (len(frames), n_bins)))
+
+    def push(self, payloads: Sequence[Optional[bytes]]) -> np.ndarray:
+        """Decode payloads (``None``: lost); return the samples that became final (16 kHz).
+
+        Each lost or invalid frame is replaced by the concealment's spectrum; the frames after
+        it decode exactly as without the loss.
+        """
+        spectra = []
+        for payload in payloads:
+            spectrum = self._decoded(payload)
+            spectra.append(self.concealer.conceal(self.n_frames - 1) if spectrum is None
+                           else spectrum)
+        return self.pipeline.postfilter.process(self._synthesize(spectra))
+
+    def decode_frame(self, payload: Optional[bytes]) -> np.ndarray:
+        """One frame (``None`` marks a loss); the samples that became final (16 kHz)."""
+        return self.push([payload])

@@ -11,15 +11,26 @@ Layout (little-endian)::
     config_name      u8 length + ASCII
     n_digests        u8, then 8 bytes each: sha256 prefix of every parameter file used
     payload          the frames, back to back; frame t has exactly frame_budgets(...)[t] bytes
+    n_samples        u64, only in a *streamed* file (header n_samples = 0, see below)
     crc32            u32 over everything before it
 
 Frame sizes are not stored: both sides derive them from the header (:func:`frame_budgets`), so
 each frame fits bitrate × 20 ms and the whole file fits bitrate × duration / 8 + 64 bytes.
+
+Streamed variant (an encoder that does not know the length up front, e.g. a WAV from a pipe
+that does not say): the header's n_samples field is 0 and the real count follows the frames, just
+before the CRC.  The budgets are those of a file of that length whose trailer is 12 bytes instead
+of 4, so the 64-byte allowance still holds.  Only the last two frames (those that need samples
+past the end) can be shorter than a full frame, so a reader of a pipe decodes every frame that
+lies more than two full frames + 12 bytes before the end of what it has read, and learns the
+budgets of the rest from the trailer (:class:`HcbStreamReader`).
 """
+import io
+import itertools
 import struct
 import zlib
-from dataclasses import dataclass
-from typing import List, Tuple
+from dataclasses import dataclass, replace
+from typing import BinaryIO, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -32,6 +43,8 @@ FORMAT_VERSION = 1
 FILE_SLACK_BYTES = 64
 """A file may exceed bitrate × duration / 8 by at most this many bytes (header and CRC)."""
 CRC_BYTES = 4
+LENGTH_TRAILER_BYTES = 8
+"""The u64 sample count a streamed file carries after its frames."""
 MAX_HEADER_BYTES = FILE_SLACK_BYTES - CRC_BYTES - 1
 """Header + CRC must leave at least one byte of the allowance, so that the frames a streaming
 encoder emits before it knows the length are never squeezed (see :func:`frame_budgets`)."""
@@ -41,9 +54,14 @@ always hold the coarsest envelope (~16 bits), the spectrum side fields (11) and 
 _FIXED = struct.Struct("<4sBHIHQ")
 _CRC = struct.Struct("<I")
 assert _CRC.size == CRC_BYTES
+_COUNT = struct.Struct("<Q")
 DIGEST_BYTES = 8
 FRAME_HOP = 320
 CODEC_DELAY = 160
+MAX_STREAMED_HEADER_BYTES = MAX_HEADER_BYTES - LENGTH_TRAILER_BYTES
+"""Largest header of a streamed file (its trailer holds the length too, see the module doc)."""
+MAX_ORIGINAL_RATE_HZ = 384_000
+"""Highest original sample rate a header may name (bounds what a decoder allocates per byte)."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +75,14 @@ class Header:
     config_name: str
     parameter_digests: Tuple[bytes, ...] = ()
     format_version: int = FORMAT_VERSION
+    streamed: bool = False
+    """The length is written after the frames (the header's n_samples field holds 0)."""
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, magic: bytes = MAGIC) -> bytes:
         name = self.config_name.encode("ascii")
-        fixed = _FIXED.pack(MAGIC, self.format_version, self.codec_rate_hz,
-                            self.original_rate_hz, self.bitrate_bps, self.n_samples)
+        fixed = _FIXED.pack(magic, self.format_version, self.codec_rate_hz,
+                            self.original_rate_hz, self.bitrate_bps,
+                            0 if self.streamed else self.n_samples)
         digests = b"".join(self.parameter_digests)
         return (fixed + bytes([len(name)]) + name
                 + bytes([len(self.parameter_digests)]) + digests)
@@ -69,6 +90,11 @@ class Header:
     @property
     def size(self) -> int:
         return len(self.to_bytes())
+
+    @property
+    def trailer_size(self) -> int:
+        """Bytes after the frames: the CRC-32, preceded by the length in a streamed file."""
+        return CRC_BYTES + (LENGTH_TRAILER_BYTES if self.streamed else 0)
 
     @property
     def n_codec_samples(self) -> int:
@@ -94,14 +120,18 @@ def frame_budgets(header: Header) -> np.ndarray:
     header and CRC.  Only frames that need samples past the end of the input can be
     squeezed, so a streaming encoder knows every earlier budget before it knows the length.
     """
+    return np.fromiter(iter_budgets(header), dtype=np.int64, count=header.n_frames)
+
+
+def iter_budgets(header: Header) -> Iterator[int]:
+    """The budgets of :func:`frame_budgets` one at a time (no array sized by the header)."""
     full = frame_bytes(header.bitrate_bps)
     total = (header.bitrate_bps * header.n_samples // (8 * header.original_rate_hz)
-             + FILE_SLACK_BYTES - header.size - _CRC.size)
-    budgets = np.empty(header.n_frames, dtype=np.int64)
-    for t in range(header.n_frames):
-        budgets[t] = max(0, min(full, total))
-        total -= budgets[t]
-    return budgets
+             + FILE_SLACK_BYTES - header.size - header.trailer_size)
+    for _ in range(header.n_frames):
+        budget = max(0, min(full, total))
+        total -= budget
+        yield budget
 
 
 def write_hcb(header: Header, frames: List[bytes]) -> bytes:
@@ -110,41 +140,72 @@ def write_hcb(header: Header, frames: List[bytes]) -> bytes:
     if len(frames) != len(budgets) or any(len(f) != b for f, b in zip(frames, budgets)):
         raise ValueError("frame payloads do not match the frame budgets of the header")
     body = header.to_bytes() + b"".join(frames)
+    if header.streamed:
+        body += _COUNT.pack(header.n_samples)
     return body + _CRC.pack(zlib.crc32(body))
+
+
+def parse_header(stream: BinaryIO, magic: bytes = MAGIC, what: str = ".hcb") -> Header:
+    """Read and check a header from ``stream``; a streamed header gets ``n_samples`` = 0.
+
+    Reads only the header's own bytes (at most 21 + 256 + 256 × 8), so it serves files in
+    memory and pipes alike; every malformed field is a BitstreamError naming it.
+    """
+    fixed = stream.read(_FIXED.size + 1)
+    if len(fixed) < _FIXED.size + 1:
+        raise BitstreamError(f"not a {what} file: only {len(fixed)} bytes")
+    found, version, codec_rate, original_rate, bitrate, n_samples = _FIXED.unpack_from(fixed)
+    if found != magic:
+        raise BitstreamError(f"not a {what} file: bad magic number")
+    if version != FORMAT_VERSION:
+        raise BitstreamError(f"unsupported {what} format version {version} "
+                             f"(this decoder reads {FORMAT_VERSION})")
+    name = stream.read(fixed[-1])
+    count = stream.read(1)
+    if len(name) < fixed[-1] or not count:
+        raise BitstreamError(f"truncated {what} header")
+    digests = stream.read(count[0] * DIGEST_BYTES)
+    if len(digests) < count[0] * DIGEST_BYTES:
+        raise BitstreamError(f"truncated {what} header")
+    try:
+        config_name = name.decode("ascii")
+    except UnicodeDecodeError:
+        raise BitstreamError(f"corrupted {what} header: configuration name is not ASCII") from None
+    if codec_rate != 16000 or not 1 <= original_rate <= MAX_ORIGINAL_RATE_HZ:
+        raise BitstreamError(f"corrupted {what} header: impossible sample rates")
+    if not MIN_BITRATE_BPS <= bitrate <= MAX_BITRATE_BPS:
+        raise BitstreamError(f"corrupted {what} header: impossible bitrate or length")
+    return Header(codec_rate, original_rate, bitrate, n_samples, config_name,
+                  tuple(digests[i:i + DIGEST_BYTES] for i in range(0, len(digests), DIGEST_BYTES)),
+                  version, streamed=n_samples == 0)
+
+
+def with_length(header: Header, n_samples: int, data_bytes: Optional[int] = None,
+                what: str = ".hcb") -> Header:
+    """``header`` with its length set (a streamed file's trailer), checked for plausibility.
+
+    ``data_bytes``, when the size of the whole input is known, bounds the frames announced: a
+    corrupted length must never make a decoder allocate or loop for frames that are not there.
+    """
+    if n_samples == 0:
+        raise BitstreamError(f"corrupted {what} file: impossible bitrate or length (0 samples)")
+    header = replace(header, n_samples=n_samples)
+    most = None if data_bytes is None else data_bytes // frame_bytes(header.bitrate_bps) + 2
+    if most is not None and header.n_frames > most:
+        raise BitstreamError(f"corrupted {what} header: more frames announced than the file holds")
+    return header
 
 
 def _read_header(data: bytes) -> Header:
     if len(data) < _FIXED.size + 2 + _CRC.size:
         raise BitstreamError(f"not a .hcb file: only {len(data)} bytes")
-    magic, version, codec_rate, original_rate, bitrate, n_samples = _FIXED.unpack_from(data)
-    if magic != MAGIC:
-        raise BitstreamError("not a .hcb file: bad magic number")
-    if version != FORMAT_VERSION:
-        raise BitstreamError(
-            f"unsupported .hcb format version {version} (this decoder reads {FORMAT_VERSION})")
-    pos = _FIXED.size
-    name_len = data[pos]
-    name = data[pos + 1:pos + 1 + name_len]
-    pos += 1 + name_len
-    if pos >= len(data):
-        raise BitstreamError("truncated .hcb header")
-    n_digests = data[pos]
-    digests = tuple(data[pos + 1 + i * DIGEST_BYTES:pos + 1 + (i + 1) * DIGEST_BYTES]
-                    for i in range(n_digests))
-    if pos + 1 + n_digests * DIGEST_BYTES > len(data):
-        raise BitstreamError("truncated .hcb header")
-    try:
-        config_name = name.decode("ascii")
-    except UnicodeDecodeError:
-        raise BitstreamError("corrupted .hcb header: configuration name is not ASCII") from None
-    if codec_rate != 16000 or not 1 <= original_rate <= 1_000_000:
-        raise BitstreamError("corrupted .hcb header: impossible sample rates")
-    if not MIN_BITRATE_BPS <= bitrate <= MAX_BITRATE_BPS or n_samples == 0:
-        raise BitstreamError("corrupted .hcb header: impossible bitrate or length")
-    header = Header(codec_rate, original_rate, bitrate, n_samples, config_name, digests, version)
-    if header.n_frames > len(data) // frame_bytes(bitrate) + 2:
-        raise BitstreamError("corrupted .hcb header: more frames announced than the file holds")
-    return header
+    header = parse_header(io.BytesIO(data))
+    n_samples = header.n_samples
+    if header.streamed:
+        if len(data) < header.size + header.trailer_size:
+            raise BitstreamError("truncated .hcb file: no room for the length trailer")
+        n_samples = _COUNT.unpack_from(data, len(data) - header.trailer_size)[0]
+    return with_length(header, n_samples, len(data))
 
 
 def read_hcb(data: bytes) -> Tuple[Header, List[bytes]]:
@@ -154,10 +215,176 @@ def read_hcb(data: bytes) -> Tuple[Header, List[bytes]]:
         raise BitstreamError("the .hcb file is corrupted or truncated (CRC-32 mismatch)")
     budgets = frame_budgets(header)
     start = header.size
-    if start + int(budgets.sum()) + _CRC.size != len(data):
+    expected = start + int(budgets.sum()) + header.trailer_size
+    if expected != len(data):
         raise BitstreamError(
-            f"the .hcb file has {len(data)} bytes but its header announces "
-            f"{start + int(budgets.sum()) + _CRC.size}")
+            f"the .hcb file has {len(data)} bytes but its header announces {expected}")
     offsets = start + np.concatenate([[0], np.cumsum(budgets)])
     frames = [data[offsets[t]:offsets[t + 1]] for t in range(len(budgets))]
     return header, frames
+
+
+class HcbWriter:
+    """Writes a .hcb file to a binary file object as the frames come (CRC-32 kept running)."""
+
+    def __init__(self, stream: BinaryIO, header: Header):
+        self.stream = stream
+        self.crc = 0
+        self._write(header.to_bytes())
+
+    def _write(self, data: bytes) -> None:
+        self.crc = zlib.crc32(data, self.crc)
+        self.stream.write(data)
+
+    def write_frames(self, payloads: List[bytes]) -> None:
+        self._write(b"".join(payloads))
+
+    def finish(self, header: Header) -> None:
+        """The trailer: the length (streamed header) and the CRC-32."""
+        if header.streamed:
+            self._write(_COUNT.pack(header.n_samples))
+        self.stream.write(_CRC.pack(self.crc))
+
+
+class HcbStreamReader:
+    """Reads a .hcb file frame by frame from a binary stream, in constant memory.
+
+    ``size`` (bytes of the whole input, when it is a file) lets the reader check the header's
+    length against the file before any frame, read a streamed file's trailer up front, and
+    stand in for missing frames of a cut file with ``None``.  From a pipe (``size`` None) it
+    reads a streamed file with a look-ahead of two full frames + 12 bytes (module doc).
+
+    :meth:`frames` never raises; what is wrong lands in ``problems`` (CRC mismatch, cut file,
+    extra bytes): a strict caller raises the first one, a concealing one reports them.
+    """
+
+    def __init__(self, stream: BinaryIO, size: Optional[int] = None):
+        self.stream = stream
+        self.size = size
+        if size is not None and size < _FIXED.size + 2 + _CRC.size:
+            raise BitstreamError(f"not a .hcb file: only {size} bytes")
+        header = parse_header(stream)
+        self.header_bytes = header.to_bytes()
+        if header.streamed and size is not None:
+            header = self._length_from_trailer(header)
+        elif not header.streamed:
+            header = with_length(header, header.n_samples, size)
+        self.header = header
+        self.length_known = not header.streamed or size is not None
+        self.problems: List[str] = []
+        self.crc = zlib.crc32(self.header_bytes)
+
+    def _length_from_trailer(self, header: Header) -> Header:
+        if self.size < header.size + header.trailer_size:
+            raise BitstreamError("truncated .hcb file: no room for the length trailer")
+        position = self.stream.tell()
+        self.stream.seek(self.size - header.trailer_size)
+        n_samples = _COUNT.unpack(self.stream.read(LENGTH_TRAILER_BYTES))[0]
+        self.stream.seek(position)
+        return with_length(header, n_samples, self.size)
+
+    def expected_size(self) -> int:
+        return self.header.size + sum(iter_budgets(self.header)) + self.header.trailer_size
+
+    def frames(self) -> Iterator[Optional[bytes]]:
+        """Payloads in order; ``None`` for each frame missing from a cut file of known size."""
+        if self.length_known:
+            yield from self._frames_of_known_length()
+        else:
+            yield from self._frames_with_lookahead()
+
+    def _frames_of_known_length(self) -> Iterator[Optional[bytes]]:
+        budgets = iter_budgets(self.header)
+        for t, budget in enumerate(budgets):
+            payload = self.stream.read(budget)
+            self.crc = zlib.crc32(payload, self.crc)
+            if len(payload) < budget:
+                self.problems.append(f"the .hcb file is truncated: it ends in frame {t} of "
+                                     f"{self.header.n_frames}")
+                if self.size is not None:   # the header was checked against the file size
+                    yield None
+                    yield from (None for _ in budgets)
+                return
+            yield payload
+        self._check_trailer(self.stream.read(self.header.trailer_size + 1))
+
+    def _check_trailer(self, trailer: bytes) -> None:
+        body, crc, extra = (trailer[:-_CRC.size - 1], trailer[-_CRC.size - 1:-1], trailer[-1:])
+        if len(trailer) < self.header.trailer_size:
+            self.problems.append("the .hcb file is truncated (no CRC-32)")
+            return
+        if len(trailer) == self.header.trailer_size:
+            body, crc, extra = trailer[:-_CRC.size], trailer[-_CRC.size:], b""
+        if _CRC.unpack(crc)[0] != zlib.crc32(body, self.crc):
+            self.problems.append("the .hcb file is corrupted or truncated (CRC-32 mismatch)")
+        elif extra:
+            self.problems.append("the .hcb file has bytes after its CRC-32")
+
+    def _frames_with_lookahead(self) -> Iterator[Optional[bytes]]:
+        """A streamed file from a pipe: full frames while more than the tail's bytes follow."""
+        full = frame_bytes(self.header.bitrate_bps)
+        lookahead = 2 * full + self.header.trailer_size
+        buffer = b""
+        n_full = 0
+        while True:
+            chunk = self.stream.read(1 << 14)
+            buffer += chunk
+            start = 0
+            while len(buffer) - start > lookahead + full:
+                payload = buffer[start:start + full]
+                start += full
+                self.crc = zlib.crc32(payload, self.crc)
+                n_full += 1
+                yield payload
+            buffer = buffer[start:]
+            if not chunk:
+                break
+        yield from self._tail(buffer, n_full)
+
+    def _tail(self, buffer: bytes, n_full: int) -> Iterator[Optional[bytes]]:
+        """The last frames of a streamed file, once its trailer is known."""
+        if len(buffer) < self.header.trailer_size:
+            self.problems.append("the .hcb file is truncated (no length trailer)")
+            return
+        count = buffer[-self.header.trailer_size:-_CRC.size]
+        try:
+            header = with_length(self.header, _COUNT.unpack(count)[0])
+        except BitstreamError as error:
+            self.problems.append(str(error))
+            return
+        budgets = list(itertools.islice(iter_budgets(header), n_full, None))
+        full = frame_bytes(header.bitrate_bps)
+        if (header.n_frames < n_full or any(b != full for b in
+                                            itertools.islice(iter_budgets(header), n_full))
+                or sum(budgets) + header.trailer_size != len(buffer)):
+            self.problems.append("the .hcb file's length trailer does not match its frames "
+                                 "(corrupted or truncated)")
+            return
+        self.header, self.length_known = header, True
+        offset = 0
+        for budget in budgets:
+            payload = buffer[offset:offset + budget]
+            self.crc = zlib.crc32(payload, self.crc)
+            offset += budget
+            yield payload
+        self._check_trailer(buffer[offset:])
+
+
+def open_stream(stream: BinaryIO, size: Optional[int] = None):
+    """A reader for a .hcb file or a packet stream (by its magic number) on ``stream``.
+
+    ``stream`` must be positioned at the start; the magic is peeked without consuming it.
+    """
+    from .packets import STREAM_MAGIC, PacketReader, PushbackReader
+
+    if stream.seekable():
+        position = stream.tell()
+        magic = stream.read(4)
+        stream.seek(position)
+    else:   # a pipe: read the magic and give it back
+        magic = stream.read(4)
+        stream = PushbackReader(stream)
+        stream.unread(magic)
+    if magic == STREAM_MAGIC:
+        return PacketReader(stream)
+    return HcbStreamReader(stream, size)

@@ -79,13 +79,20 @@ class FrameDecoder:
     def __init__(self, pipeline: Pipeline):
         self.pipeline = pipeline
         self.last_report = FrameReport(-1, 0)
+        self.last_valid = True
 
     def decode_frame(self, payload: bytes, frame_index: int) -> np.ndarray:
-        """X̂ (320,) of one frame; frames below MIN_FRAME_BYTES decode to silence."""
+        """X̂ (320,) of one frame; frames below MIN_FRAME_BYTES decode to silence.
+
+        Never raises on any payload.  ``last_valid`` then says whether the payload looked like
+        one the encoder wrote (:func:`payload_is_consistent`); an invalid frame's X̂ is finite
+        but meaningless, and the caller conceals it.
+        """
         p = self.pipeline
         budget_bits = 8 * len(payload)
         if len(payload) < MIN_FRAME_BYTES:
             self.last_report = FrameReport(frame_index, budget_bits)
+            self.last_valid = not any(payload)
             return np.zeros(p.transform.n_bins)
         coder = RangeCoder.decoder(payload)
         side = p.envelope.get(coder)
@@ -98,7 +105,24 @@ class FrameDecoder:
             frame_index, budget_bits, _bits_by_field(envelope_bits, coder.tell(), budget_bits),
             spectrum.target_index, spectrum.noise_level_index, side.shift, float("nan"),
             spectrum.coded_bins, spectrum.nonzero_bins, coder.final_state)
-        return unflatten(w_hat, envelope)
+        with np.errstate(all="ignore"):
+            x_hat = unflatten(w_hat, envelope)
+        finite = bool(np.all(np.isfinite(x_hat)))
+        self.last_valid = finite and payload_is_consistent(payload, coder)
+        return x_hat if finite else np.zeros(p.transform.n_bins)
+
+
+def payload_is_consistent(payload: bytes, coder: RangeCoder) -> bool:
+    """Whether a decoded payload ends as the encoder's do: read within its length, zero padding.
+
+    The encoder's range coder writes exactly ``tell() / 8`` bytes and pads the budget with
+    zeros, and the decoder's ``tell()`` follows the encoder's symbol by symbol; so in a frame
+    the encoder wrote, the decoder stops inside the payload and every byte after is zero.  A
+    damaged payload usually breaks one of the two (most reliably when the frame has padding);
+    it is a check for locating damage, not a checksum.
+    """
+    used = coder.tell() // 8
+    return not coder.overrun and used <= len(payload) and not any(payload[used:])
 
 
 def _bits_by_field(envelope_bits: int, total_bits: int, budget_bits: int) -> Dict[str, int]:

@@ -67,7 +67,7 @@ def test_encode_decode_info_on_the_demo_clip(tmp_path, capsys, speech):
     coded, decoded = tmp_path / "demo.hcb", tmp_path / "demo.wav"
     status, out, err = run(capsys, "encode", DEMO, coded, "--bitrate", "16400")
     assert status == 0 and err == ""
-    assert f"{coded}: 363 frames" in out and "configuration tcx-laplacian" in out
+    assert f"{coded}: 363 frames" in out and "configuration tcx-mixture" in out
     assert coded.stat().st_size <= 16400 * speech.shape[0] / 16000 / 8 + 64
 
     status, out, err = run(capsys, "decode", coded, decoded)
@@ -77,7 +77,7 @@ def test_encode_decode_info_on_the_demo_clip(tmp_path, capsys, speech):
 
     status, out, err = run(capsys, "info", coded)
     assert status == 0 and err == ""
-    assert "configuration      tcx-laplacian" in out
+    assert "configuration      tcx-mixture" in out
     assert "samples            115860 (7.241 s)" in out
     assert "bitrate            16400 bps" in out
     assert "frames             363, 41 bytes each" in out
@@ -316,7 +316,7 @@ def _python_m(*argv, cwd):
 def test_subprocess_round_trip_and_errors(tmp_path, wav, rng):
     coded, decoded = tmp_path / "s.hcb", tmp_path / "s.wav"
     done = _python_m("encode", wav(), coded, "--bitrate", "13.2k", cwd=tmp_path)
-    assert done.returncode == 0 and "configuration tcx-laplacian" in done.stdout, done.stderr
+    assert done.returncode == 0 and "configuration tcx-mixture" in done.stdout, done.stderr
     done = _python_m("decode", coded, decoded, cwd=tmp_path)
     assert done.returncode == 0 and soundfile.info(str(decoded)).frames == 16000
 

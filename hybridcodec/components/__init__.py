@@ -4,6 +4,7 @@ Importing this package registers them; ``hybridcodec.registry`` does it on first
 """
 from . import envelope, perceptual, postfilter, source_model, spectrum_quantizer, transform
 from . import configurations
+from . import lsf_envelope
 from . import learned_source_models
 
 __all__ = ["envelope", "perceptual", "postfilter", "source_model", "spectrum_quantizer",

@@ -1,0 +1,264 @@
+"""Packet mode: self-delimiting frames usable as network packets, and a loss simulator.
+
+A packet stream (``hybridcodec encode --packets``) is a setup block, one packet per frame and
+an end packet (little-endian)::
+
+    setup     the .hcb header fields (container.Header) with magic b"HCP\\x1a" instead of
+              b"HCB\\x1a" (n_samples 0 when the length is not known up front),
+              crc_bits u8 (0, 8 or 16), then a CRC-32 (u32) of the setup bytes before it
+    frame     length u8 (payload bytes, 0 … 160), payload, then the frame check:
+              CRC-8 (poly 0x07, init 0) or CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF),
+              1 or 2 bytes, over the length byte and the payload; nothing with crc_bits 0
+    end       0xFF (never a valid length), n_samples u64, CRC-32 (u32) of those 9 bytes
+
+The payloads are exactly the frames of the .hcb file of the same signal (same budgets), so each
+frame still fits bitrate × 20 ms; the packet adds 1 byte of length and 0, 1 or 2 bytes of CRC
+per frame (0.4, 0.8 or 1.2 kbps at 50 frames/s) plus the setup block and the 13-byte end.
+
+Reading (:class:`PacketReader`) never raises after the setup block: a packet whose length is
+impossible or whose CRC fails is reported as damaged (``None``) and the reader assumes it had
+the usual length (a flipped byte does not move the packets after it); a stream cut short
+simply ends.  The setup block must be intact (it names the configuration).
+"""
+import binascii
+import struct
+import zlib
+from dataclasses import replace
+from typing import BinaryIO, Iterator, List, Optional
+
+import numpy as np
+
+from .container import FORMAT_VERSION, Header, frame_bytes, parse_header, with_length
+from .errors import BitstreamError
+
+STREAM_MAGIC = b"HCP\x1a"
+CRC_CHOICES = (0, 8, 16)
+DEFAULT_CRC_BITS = 16
+END_MARKER = 0xFF
+_U32 = struct.Struct("<I")
+_END = struct.Struct("<BQ")
+
+
+def _crc8_table() -> List[int]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        table.append(crc)
+    return table
+
+
+_CRC8_TABLE = _crc8_table()
+
+
+def crc8(data: bytes) -> int:
+    """CRC-8 (poly x^8 + x^2 + x + 1, init 0, no reflection; "CRC-8/SMBUS")."""
+    crc = 0
+    for byte in data:
+        crc = _CRC8_TABLE[crc ^ byte]
+    return crc
+
+
+def frame_check(data: bytes, crc_bits: int) -> bytes:
+    """The CRC bytes appended to a frame packet (length byte + payload)."""
+    if crc_bits == 16:
+        return binascii.crc_hqx(data, 0xFFFF).to_bytes(2, "little")
+    if crc_bits == 8:
+        return bytes([crc8(data)])
+    return b""
+
+
+def check_crc_bits(crc_bits: int) -> int:
+    if crc_bits not in CRC_CHOICES:
+        raise BitstreamError(f"per-frame CRC of {crc_bits} bits is not supported; "
+                             f"use one of {', '.join(map(str, CRC_CHOICES))}")
+    return crc_bits
+
+
+def setup_block(header: Header, crc_bits: int) -> bytes:
+    """Setup bytes of a packet stream for ``header`` (streamed: n_samples written as 0)."""
+    body = header.to_bytes(STREAM_MAGIC) + bytes([check_crc_bits(crc_bits)])
+    return body + _U32.pack(zlib.crc32(body))
+
+
+def frame_packet(payload: bytes, crc_bits: int) -> bytes:
+    """One self-delimiting packet: length, payload, CRC."""
+    if len(payload) >= END_MARKER:
+        raise ValueError(f"a frame payload has at most {END_MARKER - 1} bytes, got {len(payload)}")
+    body = bytes([len(payload)]) + payload
+    return body + frame_check(body, crc_bits)
+
+
+def end_packet(n_samples: int) -> bytes:
+    body = _END.pack(END_MARKER, n_samples)
+    return body + _U32.pack(zlib.crc32(body))
+
+
+class PacketWriter:
+    """Writes a packet stream to a binary file object as the frames come."""
+
+    def __init__(self, stream: BinaryIO, header: Header, crc_bits: int = DEFAULT_CRC_BITS):
+        self.stream = stream
+        self.crc_bits = check_crc_bits(crc_bits)
+        stream.write(setup_block(header, crc_bits))
+
+    def write_frames(self, payloads: List[bytes]) -> None:
+        self.stream.write(b"".join(frame_packet(p, self.crc_bits) for p in payloads))
+
+    def finish(self, header: Header) -> None:
+        self.stream.write(end_packet(header.n_samples))
+
+
+class PacketReader:
+    """Reads a packet stream: the header, then one payload (or ``None``: damaged) per frame.
+
+    Attributes (valid once :meth:`frames` is exhausted)
+    ----------
+    header : Header
+        With the length of the end packet (or the setup's, or the frames read, if it is missing).
+    damaged : list of int
+        Frames whose packet failed its length or CRC check.
+    problems : list of str
+        What else was wrong (no end packet, bytes after it, ...).
+    """
+
+    def __init__(self, stream: BinaryIO):
+        self.source = PushbackReader(stream)
+        self.header, setup = _read_setup(self.source)
+        self.crc_bits = setup[-1]
+        self.full = frame_bytes(self.header.bitrate_bps)
+        self.damaged: List[int] = []
+        self.problems: List[str] = []
+        self.n_frames = 0
+        self.size: Optional[int] = None
+
+    @property
+    def length_known(self) -> bool:
+        """Whether ``header`` holds the real length (not streamed, or its end packet read)."""
+        return not self.header.streamed
+
+    def bound_length(self, size: int) -> None:
+        """Distrust lengths (setup or end packet) announcing more frames than ``size`` bytes hold."""
+        self.size = size
+        if not self.header.streamed:
+            try:
+                with_length(self.header, self.header.n_samples, size, "packet stream")
+            except BitstreamError:
+                self.problems.append(f"the packet stream is cut short: its setup announces "
+                                     f"{self.header.n_frames} frames, {size} bytes cannot hold "
+                                     "them")
+                self.header = replace(self.header, streamed=True)   # decode what is there
+
+    def frames(self) -> Iterator[Optional[bytes]]:
+        """Payloads in order; ``None`` for a damaged packet.  Never raises."""
+        check = self.crc_bits // 8
+        while True:
+            first = self.source.read(1)
+            if not first:
+                self._end_missing("no end packet (stream cut short)")
+                return
+            if first[0] == END_MARKER and self._read_end(first):
+                return
+            length = first[0] if first[0] <= self.full else self.full
+            rest = self.source.read(length + check)
+            if len(rest) < length + check:
+                self._end_missing(f"stream cut inside frame {self.n_frames}")
+                return
+            body = first + rest[:length]
+            good = first[0] <= self.full and frame_check(body, self.crc_bits) == rest[length:]
+            if not good:
+                self.damaged.append(self.n_frames)
+            self.n_frames += 1
+            yield rest[:length] if good else None
+
+    def _read_end(self, first: bytes) -> bool:
+        """Parse an end packet; False (then 0xFF was a damaged length byte) if its CRC fails."""
+        rest = self.source.read(_END.size - 1 + _U32.size)
+        body = first + rest[:_END.size - 1]
+        if len(rest) < _END.size - 1 + _U32.size or \
+                _U32.unpack_from(rest, _END.size - 1)[0] != zlib.crc32(body):
+            self.source.unread(rest)
+            return False
+        try:
+            self.header = with_length(self.header, _END.unpack(body)[1], self.size,
+                                      "packet stream")
+        except BitstreamError as error:
+            self._end_missing(str(error))
+            return True
+        if self.header.n_frames != self.n_frames:
+            self.problems.append(f"{self.n_frames} frames where the end packet announces "
+                                 f"{self.header.n_frames}")
+        if self.source.read(1):
+            self.problems.append("bytes after the end packet")
+        return True
+
+    def _end_missing(self, problem: str) -> None:
+        """No usable end packet: keep the setup's length, or take the frames that came."""
+        self.problems.append(problem)
+        if self.header.streamed:
+            n_codec = max(1, 320 * self.n_frames - 160)
+            rate = self.header.original_rate_hz
+            self.header = with_length(self.header, max(1, -(-n_codec * rate // 16000)),
+                                      what="packet stream")
+
+
+class PushbackReader:
+    """A binary stream with ``unread``: bytes given back are read again first."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.pending = b""
+
+    def read(self, n: int) -> bytes:
+        data, self.pending = self.pending[:n], self.pending[n:]
+        if len(data) < n:
+            data += self.stream.read(n - len(data))
+        return data
+
+    def unread(self, data: bytes) -> None:
+        self.pending = data + self.pending
+
+
+def _read_setup(stream: BinaryIO):
+    header = parse_header(stream, STREAM_MAGIC, "packet stream")
+    setup = header.to_bytes(STREAM_MAGIC)
+    tail = stream.read(1 + _U32.size)
+    if len(tail) < 1 + _U32.size:
+        raise BitstreamError("truncated packet stream header")
+    body = setup + tail[:1]
+    if _U32.unpack_from(tail, 1)[0] != zlib.crc32(body):
+        raise BitstreamError("the packet stream header is corrupted (CRC-32 mismatch)")
+    check_crc_bits(tail[0])
+    if header.format_version != FORMAT_VERSION:
+        raise BitstreamError(f"unsupported packet stream version {header.format_version}")
+    return header, body
+
+
+class LossSimulator:
+    """Which frames a channel loses: independent losses, or bursts of ``burst`` frames.
+
+    A frame outside a burst starts one with probability q = P / (N (1 − P) + P), so that the
+    long-run fraction of lost frames is P for bursts of exactly N frames (N = 1: independent
+    losses with probability P).  Seeded: the same (P, N, seed) loses the same frames.
+    """
+
+    def __init__(self, loss_rate: float, burst: int = 1, seed: int = 0):
+        if not 0.0 <= loss_rate < 1.0:
+            raise BitstreamError(f"loss rate {loss_rate} is out of range: use 0 <= P < 1 "
+                                 "(e.g. 0.05 for 5 %)")
+        if not 1 <= burst <= 1000:
+            raise BitstreamError(f"burst length {burst} is out of range: use 1 ... 1000 frames")
+        self.start_probability = loss_rate / (burst * (1.0 - loss_rate) + loss_rate)
+        self.burst = burst
+        self.rng = np.random.default_rng(seed)
+        self.left = 0
+
+    def lost(self) -> bool:
+        """Whether the next frame is lost."""
+        if self.left == 0 and self.rng.random() < self.start_probability:
+            self.left = self.burst
+        if self.left:
+            self.left -= 1
+            return True
+        return False
