@@ -158,12 +158,15 @@ class Decoder:
         Each lost or invalid frame is replaced by the concealment's spectrum; the frames after
         it decode exactly as without the loss.
         """
-        spectra = []
+        outputs = []
         for payload in payloads:
             spectrum = self._decoded(payload)
-            spectra.append(self.concealer.conceal(self.n_frames - 1) if spectrum is None
-                           else spectrum)
-        return self.pipeline.postfilter.process(self._synthesize(spectra))
+            if spectrum is None:
+                spectrum = self.concealer.conceal(self.n_frames - 1)
+            outputs.append(self._synthesize([spectrum]))
+            self.concealer.output(outputs[-1])
+        samples = np.concatenate(outputs) if outputs else np.zeros(0)
+        return self.pipeline.postfilter.process(samples)
 
     def decode_frame(self, payload: Optional[bytes]) -> np.ndarray:
         """One frame (``None`` marks a loss); the samples that became final (16 kHz)."""

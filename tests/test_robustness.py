@@ -347,3 +347,22 @@ def test_fuzz_subset_has_no_crash_or_hang():
     result = fuzz_decoder.fuzz(2000, seed=12345, max_seconds=5.0)
     assert result["failures"] == []
     assert result["counts"]["rejected"] > 1000
+
+
+def test_pitch_lag_finds_the_period_not_a_multiple():
+    """A periodic signal's lag is its period (not 2× or 3×), with correlation near 1."""
+    from hybridcodec.concealment import HISTORY, pitch_lag
+
+    t = np.arange(HISTORY)
+    for period in (45.0, 87.3, 100.0, 250.0):
+        x = np.sin(2 * np.pi * t / period) + 0.5 * np.sin(4 * np.pi * t / period + 1.0)
+        lag, correlation = pitch_lag(x)
+        assert abs(lag - period) <= 1.0
+        assert correlation > 0.95
+
+
+def test_noise_is_not_voiced():
+    from hybridcodec.concealment import HISTORY, VOICING_THRESHOLD, pitch_lag
+
+    x = np.random.default_rng(5).standard_normal(HISTORY)
+    assert pitch_lag(x)[1] < VOICING_THRESHOLD
