@@ -37,8 +37,8 @@ SEED = 20261122
 N_CENTROIDS = 256
 LAMBDAS = (0.25, 0.5, 1.0, 2.0, 4.0)
 """Weights of the envelope bits, one codebook each; 1.0 is what tcx-lsf-softmax uses."""
-LAG_WINDOW_HZ = 60.0
-"""The sharp analysis: its envelope leaves the cheapest flattened spectrum (lsf_training)."""
+LAG_WINDOW_HZ = lt.ANALYSIS_LAG_WINDOW_HZ
+"""The analysis lsf-vq uses too (``lsf_training.ANALYSIS_LAG_WINDOW_HZ``), for a fair comparison."""
 TRAIN_FRAMES = 60_000
 STEPS = 500
 BATCH = 256
@@ -200,9 +200,7 @@ def train_lsf_codebook(corpus_dir=None, max_files: Optional[int] = None,
     unit = int(np.argmin(np.abs(np.asarray(lambdas) - 1.0)))
     correction = models[unit].correction.detach().double().numpy()
     arrays["correction"] = correction - correction.mean()
-    arrays["gain_offset"], arrays["gain_counts"] = lt.gain_counts(spectra, lsf,
-                                                                 arrays["correction"])
-    arrays["gain_offset"] = np.array(arrays["gain_offset"])
+    arrays.update(lt.gain_table(spectra, lsf, arrays["correction"]))
     arrays.update({
         "lambdas": np.asarray(lambdas, dtype=np.float64),
         "rho": np.stack([m.rho.detach().double().numpy() for m in models]),

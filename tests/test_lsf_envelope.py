@@ -77,6 +77,28 @@ def test_put_get_round_trip_and_gain_convention(component, speech_frames):
         assert abs(np.mean(log_envelope) - mean_log_x) <= half_step + 1e-9
 
 
+def test_both_components_share_one_analysis():
+    vq, softmax = le.LsfVqEnvelope(), le.LsfSoftmaxEnvelope()
+    assert vq.lag_window_hz == softmax.lag_window_hz
+
+
+def test_gain_is_predicted_from_the_decoded_lsf_and_decodes_in_a_fresh_component(
+        component, speech_frames):
+    fresh = type(component)()
+    predictions = []
+    for x in speech_frames[:20]:
+        coder, side = component.encode(x, 256, 400)
+        decoded = fresh.get(RangeCoder.decoder(coder.finish()))
+        lsf = fresh.quantized_lsf(decoded.indices)
+        predictions.append(fresh.gain.predict(lsf))
+        expected = fresh.gain.dequantize(decoded.gain_index, predictions[-1]) + \
+            le.log_shape(lsf, fresh.correction)
+        assert np.array_equal(np.log(fresh.synthesize(decoded)),
+                              np.log(le.envelope_from_log(expected)))
+        assert np.array_equal(fresh.synthesize(decoded), component.synthesize(side))
+    assert np.ptp(predictions) > 0   # the predictor is trained, not a constant
+
+
 def test_envelope_fits_a_small_frame_limit(component, speech_frames):
     sizes = []
     for max_bits in (8, 16, 24, 32):
