@@ -3,7 +3,6 @@
 ``hybridcodec train laplacian`` runs :func:`fit_laplacian` and writes the parameter file that
 ships in ``hybridcodec/data``.  Only the training split is read.
 """
-from pathlib import Path
 from typing import Dict, List
 
 import numpy as np

@@ -27,7 +27,7 @@ import json
 import math
 import textwrap
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 from numba import njit

@@ -3,9 +3,7 @@
 Importing this package registers them; ``hybridcodec.registry`` does it on first use.
 """
 from . import envelope, perceptual, postfilter, source_model, spectrum_quantizer, transform
-from . import configurations
-from . import lsf_envelope
-from . import learned_source_models
+from . import configurations, learned_source_models, lsf_envelope
 
 __all__ = ["envelope", "perceptual", "postfilter", "source_model", "spectrum_quantizer",
-           "transform", "configurations", "learned_source_models"]
+           "transform", "configurations", "learned_source_models", "lsf_envelope"]

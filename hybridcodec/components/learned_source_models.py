@@ -120,10 +120,6 @@ def _means_and_spreads(model) -> tuple:
 class TabulatedSourceModel(SourceModel):
     """Source model whose envelope and spectrum models are :class:`TabulatedModel`."""
 
-    _envelope: list
-    _spectrum: list
-    _bin_model: np.ndarray
-
     def _load(self, parameters: str, variant: str) -> dict:
         if variant not in VARIANTS:
             raise ConfigError(f"unknown variant {variant!r}; allowed: {', '.join(VARIANTS)}")
@@ -135,16 +131,6 @@ class TabulatedSourceModel(SourceModel):
         self.band_edges = arrays["band_edges"]
         return {name[len(variant) + 1:]: value for name, value in arrays.items()
                 if name.startswith(variant + "_")} | {"n_bins": int(arrays["n_bins"])}
-
-    def envelope_models(self) -> list:
-        return self._envelope
-
-    def spectrum_models(self) -> list:
-        return self._spectrum
-
-    @property
-    def spectrum_bin_model(self) -> np.ndarray:
-        return self._bin_model
 
     @cached_property
     def spectrum_h1(self) -> np.ndarray:

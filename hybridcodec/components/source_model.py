@@ -30,22 +30,26 @@ MAX_TABLE_VALUES = 1024
 class SourceModel:
     """Integer tables from per-coefficient envelope models and per-bin spectrum models.
 
-    Subclasses provide ``envelope_models()`` (K models of y_k) and ``spectrum_models()`` (the
-    distinct models of w) with ``spectrum_bin_model`` (F,) mapping bins to them.
+    Subclasses load their parameters into ``_envelope`` (K models of y_k), ``_spectrum`` (the
+    distinct models of w) and ``_bin_model`` (F,) mapping bins to them, and set
+    ``envelope_step`` and ``parameter_files``.
     """
 
     parameter_files: List = []
     envelope_step: float
+    _envelope: list
+    _spectrum: list
+    _bin_model: np.ndarray
 
     def envelope_models(self) -> list:
-        raise NotImplementedError
+        return self._envelope
 
     def spectrum_models(self) -> list:
-        raise NotImplementedError
+        return self._spectrum
 
     @property
     def spectrum_bin_model(self) -> np.ndarray:
-        raise NotImplementedError
+        return self._bin_model
 
     def parameter_digests(self) -> tuple:
         return tuple(digest(path) for path in self.parameter_files)
@@ -124,13 +128,3 @@ class LaplacianSourceModel(SourceModel):
         self._spectrum = [Laplace(0.0, float(arrays["spectrum_scale"]))]
         self._bin_model = np.zeros(int(arrays["n_bins"]), dtype=np.int64)
         self.envelope_step = float(arrays["envelope_step"])
-
-    def envelope_models(self) -> list:
-        return self._envelope
-
-    def spectrum_models(self) -> list:
-        return self._spectrum
-
-    @property
-    def spectrum_bin_model(self) -> np.ndarray:
-        return self._bin_model
