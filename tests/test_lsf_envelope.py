@@ -13,6 +13,8 @@ from hybridcodec import api
 from hybridcodec.audio import read_audio
 from hybridcodec.components import lsf_envelope as le
 from hybridcodec.demo import DEMO_CLIP
+from hybridcodec.errors import ConfigError
+from hybridcodec.parameters import find_parameter_file, load_parameters, save_parameters
 
 CONFIGS = ("tcx-lsf-vq", "tcx-lsf-softmax")
 
@@ -57,11 +59,12 @@ def test_decoded_speech_lsf_give_minimum_phase_predictors(component, speech_fram
                                    lpc.lpc_envelope(a, 1.0), rtol=1e-8)
 
 
-def test_analysis_gives_ordered_lsf_even_for_silence_and_a_tone():
+@pytest.mark.parametrize("lag_window_hz", [60.0, 150.0])
+def test_analysis_gives_ordered_lsf_even_for_silence_and_a_tone(lag_window_hz):
     tone = np.zeros(320)
     tone[40] = 1.0
     for spectrum in (np.zeros(320), tone):
-        lsf = le.analyze_lpc(spectrum)
+        lsf = le.analyze_lpc(spectrum, lag_window_hz)
         assert lsf.shape == (16,) and np.all(np.diff(lsf) > 0) and 0 < lsf[0] and lsf[-1] < np.pi
 
 
@@ -77,9 +80,53 @@ def test_put_get_round_trip_and_gain_convention(component, speech_frames):
         assert abs(np.mean(log_envelope) - mean_log_x) <= half_step + 1e-9
 
 
-def test_both_components_share_one_analysis():
-    vq, softmax = le.LsfVqEnvelope(), le.LsfSoftmaxEnvelope()
-    assert vq.lag_window_hz == softmax.lag_window_hz
+def test_each_component_has_its_own_analysis_from_its_parameter_file():
+    """lsf-vq (designed for LSF distortion) analyses at 150 Hz, lsf-softmax (whole-frame bits)
+    at 60 Hz; each reads it from its own parameter file, as its training wrote it."""
+    from hybridcodec import lsf_training
+
+    expected = {"lsf-vq": lsf_training.LSF_VQ_LAG_WINDOW_HZ, "lsf-softmax": 60.0}
+    for stem, component in (("lsf-vq", le.LsfVqEnvelope()),
+                            ("lsf-softmax", le.LsfSoftmaxEnvelope())):
+        stored = load_parameters(find_parameter_file(stem))["lag_window_hz"]
+        assert component.lag_window_hz == float(stored) == expected[stem]
+    assert lsf_training.LSF_VQ_LAG_WINDOW_HZ == 150.0
+
+
+def _with_lag_window(component, lag_window_hz, directory):
+    """A copy of the component whose parameter file differs only in its lag window."""
+    stem = "lsf-vq" if isinstance(component, le.LsfVqEnvelope) else "lsf-softmax"
+    arrays = dict(component.arrays, lag_window_hz=np.array(lag_window_hz))
+    return type(component)(parameters=str(save_parameters(stem, arrays, directory)))
+
+
+def test_analysis_comes_from_the_parameter_file_and_round_trips_bit_exactly(
+        component, speech_frames, tmp_path):
+    other_lag = 60.0 if component.lag_window_hz != 60.0 else 150.0
+    other = _with_lag_window(component, other_lag, tmp_path)
+    assert other.lag_window_hz == other_lag
+    changed = 0
+    for x in speech_frames[:30]:
+        for coder_side in (component, other):
+            side = coder_side.analyze(x)
+            # the indices are those of the analysis at the file's lag window
+            assert list(side.indices) == coder_side._search(
+                le.analyze_lpc(x, coder_side.lag_window_hz))
+            coder, side = coder_side.encode(x, 256, 400)
+            fresh = type(coder_side)(parameters=str(coder_side.parameter_files[0]))
+            decoded = fresh.get(RangeCoder.decoder(coder.finish()))
+            assert decoded == side
+            assert np.array_equal(fresh.synthesize(decoded), coder_side.synthesize(side))
+        changed += component.analyze(x).indices != other.analyze(x).indices
+    assert changed > 15   # the stored lag window really is the analysis used
+
+
+def test_a_parameter_file_without_its_analysis_is_refused(tmp_path):
+    vq = le.LsfVqEnvelope()
+    arrays = {k: v for k, v in vq.arrays.items() if k != "lag_window_hz"}
+    path = save_parameters("lsf-vq", arrays, tmp_path)
+    with pytest.raises(ConfigError, match="lag_window_hz"):
+        le.LsfVqEnvelope(parameters=str(path))
 
 
 def test_gain_is_predicted_from_the_decoded_lsf_and_decodes_in_a_fresh_component(
