@@ -1,0 +1,433 @@
+"""Files and pipes: the codec block by block, with memory that does not grow with duration.
+
+Audio is read with soundfile in blocks of ``BLOCK_SAMPLES``, resampled with
+``soxr.ResampleStream`` (bit-exact with the whole-signal ``audio.resample``, whatever the
+blocks), coded and written frame by frame.  For an input of known length (any file, or a WAV
+from a pipe whose header says it) the bytes equal those of ``api.encode`` on the whole signal;
+otherwise the file is *streamed* (see the container's docstring).  ``-`` means standard input
+or output.
+"""
+import io
+import os
+import struct
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import BinaryIO, Iterator, List, Optional
+
+import numpy as np
+import soundfile
+import soxr
+
+from .audio import resampled_length
+from .codec import Decoder, Encoder
+from .config import SAMPLE_RATE_HZ
+from .container import (MAX_STREAMED_HEADER_BYTES, Header,
+                        HcbStreamReader, HcbWriter, open_stream)
+from .errors import AudioInputError, BitstreamError, ConfigError, HybridCodecError
+from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketReader, PacketWriter
+
+BLOCK_SAMPLES = 1 << 15
+"""Samples read (and written) per block by the file and pipe paths."""
+MAX_OUTPUT_RATE_HZ = 384_000
+"""Highest output rate of a decode (``--rate``)."""
+STDIO = "-"
+MIN_DURATION_S = 0.010
+"""Shortest input accepted: 10 ms, the codec's algorithmic delay (one overlap)."""
+
+
+def output_rate(header: Header, sample_rate_hz: Optional[int]) -> int:
+    rate = header.original_rate_hz if sample_rate_hz is None else int(sample_rate_hz)
+    if not 1 <= rate <= MAX_OUTPUT_RATE_HZ:
+        raise HybridCodecError(f"invalid output sample rate {rate} Hz: use 1 ... "
+                               f"{MAX_OUTPUT_RATE_HZ} Hz")
+    return rate
+
+class StreamResampler:
+    """``audio.resample`` in blocks: libsoxr VHQ streaming, cut or padded to the exact length.
+
+    libsoxr gives the same samples whatever the blocks, so the concatenated output equals
+    ``audio.resample`` of the whole signal; the last ``HOLD`` samples are held back until
+    :meth:`finish` knows the length (round(n × to / from), as ``audio.resampled_length``).
+    """
+
+    HOLD = 64
+
+    def __init__(self, from_hz: int, to_hz: int):
+        self.stream = None if from_hz == to_hz else soxr.ResampleStream(
+            from_hz, to_hz, 1, dtype="float64", quality="VHQ")
+        self.held = np.zeros(0)
+        self.emitted = 0
+
+    def _take(self, y: np.ndarray, keep: int) -> np.ndarray:
+        y = np.concatenate([self.held, y])
+        cut = max(0, y.shape[0] - keep)
+        out, self.held = y[:cut], y[cut:]
+        self.emitted += out.shape[0]
+        return out
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        y = x if self.stream is None else self.stream.resample_chunk(x, last=False)
+        return self._take(np.asarray(y, dtype=np.float64), self.HOLD)
+
+    def finish(self, n_total: int) -> np.ndarray:
+        """The rest, so that ``n_total`` samples have been returned in all."""
+        rest = np.zeros(0) if self.stream is None else self.stream.resample_chunk(
+            np.zeros(0), last=True)
+        y = np.concatenate([self.held, np.asarray(rest, dtype=np.float64)])
+        need = max(0, n_total - self.emitted)
+        self.held = np.zeros(0)
+        self.emitted += need
+        return np.pad(y, (0, max(0, need - y.shape[0])))[:need]
+
+
+def _open_audio(in_path) -> soundfile.SoundFile:
+    """A soundfile reader of a path or of standard input (``-``; a pipe is fine for WAV)."""
+    try:
+        if str(in_path) == STDIO:
+            return soundfile.SoundFile(sys.stdin.fileno(), closefd=False)
+        if not Path(in_path).is_file():
+            raise AudioInputError(f"input audio file not found: {in_path}")
+        return soundfile.SoundFile(str(in_path))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise AudioInputError(f"cannot read audio file {in_path}: {reason}") from None
+
+
+def _known_length(audio: soundfile.SoundFile) -> Optional[int]:
+    """Frames of the input if known up front (a pipe's WAV header may say 0 or 'unknown')."""
+    if audio.seekable() or 0 < audio.frames < 2**31 - 1:
+        return int(audio.frames)
+    return None
+
+
+def _audio_blocks(audio: soundfile.SoundFile, name: str) -> Iterator[np.ndarray]:
+    """Mono float64 blocks (channels averaged), NaN and infinities refused."""
+    n = 0
+    while True:
+        try:
+            block = audio.read(BLOCK_SAMPLES, dtype="float64", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError) as err:
+            raise AudioInputError(f"cannot read audio file {name}: {err}") from None
+        if block.shape[0] == 0:
+            return
+        if not np.all(np.isfinite(block)):
+            bad = int(np.count_nonzero(~np.isfinite(block)))
+            raise AudioInputError(f"audio file holds {bad} NaN or infinite samples "
+                                  f"(from sample {n} on): {name}")
+        n += block.shape[0]
+        yield block.mean(axis=1)
+
+
+@dataclass
+class EncodeSummary:
+    header: Header
+    n_frames: int
+    n_channels: int
+    n_bytes: int
+
+
+def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
+                  config: str = "default", packets: bool = False,
+                  crc_bits: int = DEFAULT_CRC_BITS, name: str = "input") -> EncodeSummary:
+    """Encode an open soundfile to ``out`` block by block (a .hcb file or a packet stream).
+
+    Processing steps: header (streamed if the length is unknown) → per block: downmix, check,
+    resample, encode, write → check length, silence → tail frames → trailer / end packet.
+    """
+    rate = int(audio.samplerate)
+    n_known = _known_length(audio)
+    encoder = Encoder(bitrate_bps, config, keep_reports=False)
+    header = encoder.header(n_known or 0, rate, streamed=n_known is None)
+    if header.streamed and header.size > MAX_STREAMED_HEADER_BYTES:
+        raise ConfigError(f"configuration {header.config_name!r} has a {header.size}-byte header; "
+                          f"a stream of unknown length allows {MAX_STREAMED_HEADER_BYTES}: "
+                          "give the input as a file or a WAV that states its length")
+    counted = _CountingWriter(out)
+    sink = PacketWriter(counted, header, crc_bits) if packets else HcbWriter(counted, header)
+    resampler = StreamResampler(rate, SAMPLE_RATE_HZ)
+    n, audible = 0, False
+    for x in _audio_blocks(audio, name):
+        n += x.shape[0]
+        audible = audible or bool(np.any(x))
+        sink.write_frames(encoder.push(resampler.push(x)))
+    _check_stream_signal(n, n_known, audible, rate, name)
+    header = replace(header, n_samples=n)
+    sink.write_frames(encoder.push(resampler.finish(resampled_length(n, rate, SAMPLE_RATE_HZ))))
+    sink.write_frames(encoder.finish(header))
+    sink.finish(header)
+    return EncodeSummary(header, encoder.n_frames, audio.channels, counted.n_bytes)
+
+
+def _check_stream_signal(n: int, n_known: Optional[int], audible: bool, rate: int, name: str):
+    if n == 0:
+        raise AudioInputError(f"audio file has no samples: {name}")
+    if n_known is not None and n != n_known:
+        raise AudioInputError(f"{name} ended after {n} of the {n_known} samples its header "
+                              "announces")
+    if n < MIN_DURATION_S * rate:
+        raise AudioInputError(f"the signal is too short: {n} samples at {rate} Hz; at least "
+                              f"{MIN_DURATION_S * 1000:g} ms is needed")
+    if not audible:
+        raise AudioInputError("the signal is silent (every sample is 0); nothing to encode")
+
+
+class _CountingWriter:
+    """Counts the bytes written through it."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.n_bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self.n_bytes += len(data)
+        self.stream.write(data)
+
+
+@dataclass
+class DecodeSummary:
+    """What a decode did: the (final) header, output rate, and the frames it had to conceal.
+
+    ``lost``: frames dropped by the loss simulation; ``damaged``: frames whose payload failed
+    its CRC (packet mode) or the frame check, or were missing; ``problems``: what is wrong
+    with the stream as a whole (CRC-32 mismatch, cut short, ...).
+    """
+
+    header: Header
+    rate_hz: int
+    n_frames: int = 0
+    lost: List[int] = field(default_factory=list)
+    damaged: List[int] = field(default_factory=list)
+    problems: List[str] = field(default_factory=list)
+
+    @property
+    def is_damaged(self) -> bool:
+        return bool(self.damaged or self.problems)
+
+    def describe(self) -> str:
+        """One line naming what was wrong and which frames were concealed."""
+        frames = ", ".join(map(str, self.damaged[:20])) + (" ..." if len(self.damaged) > 20 else "")
+        parts = self.problems[:2] + ([f"concealed {len(self.damaged)} damaged frame(s): {frames}"]
+                                     if self.damaged else [])
+        return "; ".join(parts)
+
+
+def _reader(stream: BinaryIO, size: Optional[int]):
+    reader = open_stream(stream, size)
+    if isinstance(reader, PacketReader) and size is not None:
+        reader.bound_length(size)
+    return reader
+
+
+def _verify(stream: BinaryIO, size: int) -> None:
+    """Strict mode on a file: read it once and raise the first problem, before any output."""
+    reader = _reader(stream, size)
+    if isinstance(reader, HcbStreamReader) and reader.expected_size() != size:
+        raise BitstreamError(f"the .hcb file has {size} bytes but its header announces "
+                             f"{reader.expected_size()}")
+    for _ in reader.frames():
+        pass
+    _raise_problems(reader)
+    stream.seek(0)
+
+
+def _raise_problems(reader) -> None:
+    damaged = getattr(reader, "damaged", [])
+    if reader.problems:
+        raise BitstreamError(reader.problems[0])
+    if damaged:
+        raise BitstreamError(f"the packet stream is damaged: frame {damaged[0]} fails its CRC")
+
+
+def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None, *,
+                  conceal: bool = False, loss: Optional[LossSimulator] = None, seed: int = 0,
+                  size: Optional[int] = None, on_header=None) -> DecodeSummary:
+    """Decode a .hcb file or packet stream from ``stream``, calling ``write(samples)`` per block.
+
+    Without ``conceal`` any damage raises BitstreamError: before the first sample when ``size``
+    is given (a file: it is checked first), at the end for a pipe.  With ``conceal`` damaged,
+    missing and lost frames are concealed and listed in the summary.  ``on_header(header, rate,
+    n_out)`` is called before the first block (``n_out`` None while the length is unknown).
+    """
+    if size is not None and not conceal:
+        _verify(stream, size)
+    reader = _reader(stream, size)
+    header = reader.header
+    rate = output_rate(header, sample_rate_hz)
+    summary = DecodeSummary(header, rate)
+    if on_header is not None:
+        on_header(header, rate, _output_length(header, rate) if reader.length_known else None)
+    decoder = Decoder(header, keep_reports=False, seed=seed)
+    resampler = StreamResampler(SAMPLE_RATE_HZ, rate)
+    n16 = 0
+    for payload in _frames_to_decode(reader.frames(), reader, decoder):
+        if loss is not None and loss.lost():
+            summary.lost.append(decoder.n_frames)
+            payload = None
+        elif payload is None:
+            summary.damaged.append(decoder.n_frames)
+        x16 = decoder.decode_frame(payload)
+        if reader.length_known:
+            x16 = x16[:max(0, reader.header.n_codec_samples - n16)]
+        n16 += x16.shape[0]
+        write(resampler.push(x16))
+    summary.header = header = reader.header
+    write(resampler.finish(_output_length(header, rate)))
+    summary.n_frames = decoder.n_frames
+    summary.damaged = sorted(set(summary.damaged) | set(decoder.damaged))
+    summary.problems = list(reader.problems)
+    if not conceal:
+        _raise_problems(reader)
+        if decoder.damaged:
+            raise BitstreamError(f"frame {decoder.damaged[0]} is damaged")
+    return summary
+
+
+def _frames_to_decode(frames, reader, decoder) -> Iterator[Optional[bytes]]:  # noqa: D103
+    """The reader's frames, cut at the announced count, then ``None`` for any still missing."""
+    for payload in frames:
+        if reader.length_known and decoder.n_frames >= reader.header.n_frames:
+            break
+        yield payload
+    while decoder.n_frames < reader.header.n_frames:
+        yield None
+
+
+def _output_length(header: Header, rate: int) -> int:
+    if rate == header.original_rate_hz:
+        return header.n_samples
+    return resampled_length(header.n_codec_samples, SAMPLE_RATE_HZ, rate)
+
+
+class WavWriter:
+    """A 16-bit mono WAV written block by block; sizes patched at the end when seekable.
+
+    Samples are converted by libsndfile itself (RAW PCM_16), so the file equals what
+    ``audio.write_audio`` writes for the same signal.
+    """
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.n_samples = 0
+        self.pending: List[np.ndarray] = []
+        self.n_pending = 0
+
+    def start(self, rate_hz: int, n_samples: Optional[int]) -> None:
+        self.declared = n_samples
+        self.stream.write(_wav_header(rate_hz, n_samples))
+
+    def write(self, x: np.ndarray) -> None:
+        self.pending.append(x)
+        self.n_pending += x.shape[0]
+        if self.n_pending >= BLOCK_SAMPLES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.n_pending:
+            raw = io.BytesIO()
+            soundfile.write(raw, np.clip(np.concatenate(self.pending), -1.0, 1.0), 8000,
+                            format="RAW", subtype="PCM_16", endian="LITTLE")
+            self.stream.write(raw.getvalue())
+            self.n_samples += self.n_pending
+        self.pending, self.n_pending = [], 0
+
+    def close(self, rate_hz: int) -> None:
+        self.flush()
+        if self.declared != self.n_samples and self.stream.seekable():
+            self.stream.seek(0)
+            self.stream.write(_wav_header(rate_hz, self.n_samples))
+
+
+def _wav_header(rate_hz: int, n_samples: Optional[int]) -> bytes:
+    """RIFF/WAVE header of 16-bit mono PCM; sizes 0xFFFFFFFF when unknown (as ffmpeg on pipes)."""
+    data = 0xFFFFFFFF if n_samples is None else min(2 * n_samples, 0xFFFFFFFF - 36)
+    riff = 0xFFFFFFFF if n_samples is None else data + 36
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", riff, b"WAVE", b"fmt ", 16, 1, 1,
+                       rate_hz, 2 * rate_hz, 2, 16, b"data", data)
+
+
+def encode_file(in_path, out_path, bitrate_bps: int, config: str = "default",
+                packets: bool = False, crc_bits: int = DEFAULT_CRC_BITS) -> EncodeSummary:
+    """Encode an audio file (or ``-``: standard input) to a .hcb file or packet stream
+    (``-``: standard output), block by block; a file is written whole or not at all."""
+    with _open_audio(in_path) as audio, _output(out_path) as out:
+        return encode_stream(audio, out, bitrate_bps, config, packets, crc_bits, str(in_path))
+
+
+def decode_file(in_path, out_path, sample_rate_hz: Optional[int] = None, *,
+                conceal: bool = False, loss: Optional[LossSimulator] = None,
+                seed: int = 0) -> DecodeSummary:
+    """Decode a .hcb file or packet stream (or ``-``) to a 16-bit WAV file (or ``-``).
+
+    Without ``conceal`` a damaged input leaves no output file (the WAV is written to a
+    temporary file and renamed at the end).
+    """
+    with _input(in_path) as (stream, size), _output(out_path) as out:
+        wav = WavWriter(out)
+        summary = decode_stream(stream, wav.write, sample_rate_hz, conceal=conceal, loss=loss,
+                                seed=seed, size=size,
+                                on_header=lambda header, rate, n: wav.start(rate, n))
+        wav.close(summary.rate_hz)
+        return summary
+
+
+class _input:
+    """Context manager: (binary stream, size or None) of a path or of standard input."""
+
+    def __init__(self, in_path):
+        self.in_path = str(in_path)
+
+    def __enter__(self):
+        if self.in_path == STDIO:
+            stream = sys.stdin.buffer
+            return stream, (os.fstat(stream.fileno()).st_size if stream.seekable() else None)
+        try:
+            self.file = open(self.in_path, "rb")
+        except OSError as error:
+            reason = error.strerror or error
+            raise HybridCodecError(f"cannot read {self.in_path}: {reason}") from None
+        return self.file, os.fstat(self.file.fileno()).st_size
+
+    def __exit__(self, *exc):
+        if self.in_path != STDIO:
+            self.file.close()
+        return False
+
+
+class _output:
+    """Context manager: a binary stream to ``-`` (standard output) or to a temporary file next
+    to the path, renamed over it only if the block completes without an exception."""
+
+    def __init__(self, out_path):
+        self.out_path = str(out_path)
+
+    def __enter__(self) -> BinaryIO:
+        if self.out_path == STDIO:
+            return sys.stdout.buffer
+        folder = os.path.dirname(os.path.abspath(self.out_path))
+        try:
+            fd, self.temp = tempfile.mkstemp(prefix=".hybridcodec-", dir=folder)
+        except OSError as error:
+            raise HybridCodecError(f"cannot write {self.out_path}: "
+                                   f"{error.strerror or error}") from None
+        self.file = os.fdopen(fd, "wb")
+        return self.file
+
+    def __exit__(self, kind, value, traceback):
+        if self.out_path == STDIO:
+            sys.stdout.buffer.flush()
+            return False
+        self.file.close()
+        if kind is None:
+            os.chmod(self.temp, 0o666 & ~_umask())
+            os.replace(self.temp, self.out_path)
+        else:
+            os.unlink(self.temp)
+        return False
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
