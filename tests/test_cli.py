@@ -12,18 +12,11 @@ import pytest
 import soundfile
 
 from hybridcodec import cli
-from hybridcodec.audio import demo_clip_path, read_audio, resample
+from hybridcodec.audio import demo_clip_path, resample
 from hybridcodec.config import configs, get_config, parse_bitrate
 from hybridcodec.container import read_hcb
 
 DEMO = str(demo_clip_path())
-
-
-@pytest.fixture(scope="module")
-def speech():
-    x, rate_hz, _ = read_audio(demo_clip_path())
-    assert rate_hz == 16000
-    return x
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from dsp.filters import highpass_50hz
 from hybridcodec import api
-from hybridcodec.audio import demo_clip_path, read_audio, resample
+from hybridcodec.audio import resample
 from hybridcodec.codec import Decoder, Encoder
 from hybridcodec.config import get_config
 from hybridcodec.container import FILE_SLACK_BYTES, frame_budgets, read_hcb, write_hcb
@@ -18,14 +18,6 @@ from hybridcodec.evaluation import segmental_snr_db
 
 BITRATES_BPS = (9600, 13200, 16400, 24400)
 FRAME_S = 0.020
-
-
-@pytest.fixture(scope="module")
-def speech():
-    """The demo clip: 7.24 s of Dutch speech at 16 kHz, float64 mono."""
-    x, rate_hz, _ = read_audio(demo_clip_path())
-    assert rate_hz == 16000
-    return x
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,13 @@ import numpy as np
 import pytest
 
 from hybridcodec import api
-from hybridcodec.audio import demo_clip_path, read_audio
+
 from hybridcodec.config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
 from hybridcodec.container import (FILE_SLACK_BYTES, FORMAT_VERSION, MAGIC, Header,
                                    frame_budgets, frame_bytes, read_hcb, write_hcb)
 from hybridcodec.errors import BitstreamError, HybridCodecError
 
 DIGEST = bytes.fromhex("0123456789abcdef")
-
-
-@pytest.fixture(scope="module")
-def speech():
-    x, rate_hz, _ = read_audio(demo_clip_path())
-    assert rate_hz == 16000
-    return x
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,9 @@
 import numpy as np
 import pytest
 
-from hybridcodec.audio import demo_clip_path, read_audio
 from hybridcodec.evaluation import measure, pesq_wb, segmental_snr_db, stoi
 
 FRAME_SAMPLES = 320
-
-
-@pytest.fixture(scope="module")
-def speech():
-    """The demo clip: 16 kHz mono speech."""
-    x, _, _ = read_audio(demo_clip_path())
-    return x
 
 
 def _noise_at_frame_snr(ref, snr_db, rng):

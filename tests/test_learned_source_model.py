@@ -8,7 +8,7 @@ import pytest
 from dsp.entropy_models import make_table
 from dsp.range_coder import RangeCoder
 from hybridcodec import api
-from hybridcodec.audio import demo_clip_path, read_audio
+
 from hybridcodec.codec import Decoder
 from hybridcodec.components.learned_source_models import (
     PARAMETER_STEM, GaussianMixtureSourceModel, GaussianSourceModel, LogisticMixtureSourceModel,
@@ -28,11 +28,6 @@ SOURCE_MODELS = {
     "logistic-mixture": LogisticMixtureSourceModel,
     "logistic-mixture-1db": lambda: LogisticMixtureSourceModel(variant="conventional"),
 }
-
-
-@pytest.fixture(scope="module")
-def speech():
-    return read_audio(demo_clip_path())[0]
 
 
 @pytest.fixture(scope="module")

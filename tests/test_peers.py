@@ -3,20 +3,13 @@ import numpy as np
 import pytest
 
 from hybridcodec import peers
-from hybridcodec.audio import demo_clip_path, read_audio, resample, write_audio
+from hybridcodec.audio import resample, write_audio
 from hybridcodec.evaluation import pesq_wb
 
 needs_ffmpeg = pytest.mark.skipif(not peers.ffmpeg_available(),
                                   reason="ffmpeg with the libopus encoder is not installed")
 needs_opus_tools = pytest.mark.skipif(not peers.opus_tools_available(),
                                       reason="opusenc/opusdec (opus-tools) are not installed")
-
-
-@pytest.fixture(scope="module")
-def speech():
-    """The demo clip: 16 kHz mono speech."""
-    x, _, _ = read_audio(demo_clip_path())
-    return x
 
 
 def _lag_samples(x, y):
