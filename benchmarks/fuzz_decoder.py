@@ -37,10 +37,10 @@ import numpy as np
 
 from hybridcodec import api
 from hybridcodec.audio import demo_clip_path, read_audio
-from hybridcodec.codec import Encoder
-from hybridcodec.container import HcbWriter, read_hcb
+from hybridcodec.container import read_hcb
 from hybridcodec.errors import BitstreamError
 from hybridcodec.packets import PacketWriter, frame_check
+from hybridcodec.streams import encode_streamed
 
 MUTATIONS = ("random", "truncate", "flip", "bytes", "recrc", "header")
 
@@ -53,21 +53,11 @@ def seed_streams() -> List[Tuple[str, bytes]]:
                                (64000, "default", 1200), (16400, "tcx-evs-weighting", 2400),
                                (9600, "tcx-laplacian", 3200)):
         seeds.append(("hcb", api.encode(x[20000:20000 + n], 16000, bitrate, config)))
-    seeds.append(("hcb", _streamed(x[30000:33000], 13200)))
+    seeds.append(("hcb", encode_streamed(x[30000:33000], 13200)))
     for crc_bits in (16, 8, 0):
         seeds.append((f"hcp{crc_bits}", _packets(x[24000:26400], 16400, crc_bits)))
     return seeds
 
-
-def _streamed(x: np.ndarray, bitrate: int) -> bytes:
-    encoder = Encoder(bitrate)
-    out = io.BytesIO()
-    writer = HcbWriter(out, encoder.header(0, 16000, streamed=True))
-    writer.write_frames(encoder.push(x))
-    header = encoder.header(x.shape[0], 16000, streamed=True)
-    writer.write_frames(encoder.finish(header))
-    writer.finish(header)
-    return out.getvalue()
 
 
 def _packets(x: np.ndarray, bitrate: int, crc_bits: int) -> bytes:

@@ -127,12 +127,30 @@ def cmd_corpus_fetch(args) -> None:
           f"{len(split['heldout'])} held-out clips")
 
 
+def _parameter_dir(args) -> Path:
+    """Where a train command writes: ``--out`` or the package's data folder."""
+    from .parameters import DATA_DIR
+
+    return Path(args.out) if args.out else DATA_DIR
+
+
+def _learned(module: str):
+    """Import ``learned.<module>`` (needs PyTorch), or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"learned.{module}")
+    except ImportError as error:
+        raise HybridCodecError(f"training needs PyTorch ({error}); "
+                               "pip install hybridcodec[learned]") from None
+
+
 def cmd_train_laplacian(args) -> None:
     from .fit import train_laplacian
-    from .parameters import DATA_DIR, save_parameters
+    from .parameters import save_parameters
 
     arrays = train_laplacian(args.corpus)
-    path = save_parameters("laplacian", arrays, Path(args.out) if args.out else DATA_DIR)
+    path = save_parameters("laplacian", arrays, _parameter_dir(args))
     print(f"Δq = {float(arrays['envelope_step']):.4f} (mean SD 1 dB); wrote {path}")
 
 
@@ -141,16 +159,13 @@ def cmd_train_source_model(args) -> None:
 
     from .corpus import load_clips
     from .fit import speech_spectra
-    from .parameters import DATA_DIR, save_parameters
-    try:
-        from learned.export import STEM, train_source_models
-    except ImportError as error:
-        raise HybridCodecError(f"training needs PyTorch ({error}); pip install hybridcodec[learned]")
+    from .parameters import save_parameters
 
+    export = _learned("export")
     start = time.monotonic()
     spectra = speech_spectra(load_clips("train", args.corpus))
-    arrays, summary = train_source_models(spectra)
-    path = save_parameters(STEM, arrays, Path(args.out) if args.out else DATA_DIR)
+    arrays, summary = export.train_source_models(spectra)
+    path = save_parameters(export.STEM, arrays, _parameter_dir(args))
     steps = ", ".join(f"{name} Δq = {s['envelope_step']:.4f}" for name, s in summary.items())
     print(f"{steps}; {time.monotonic() - start:.0f} s; wrote {path}")
 
@@ -167,26 +182,23 @@ def cmd_train_lsf_vq(args) -> None:
     import time
 
     from .lsf_training import train_lsf_vq
-    from .parameters import DATA_DIR, save_parameters
+    from .parameters import save_parameters
 
     start = time.monotonic()
     arrays = train_lsf_vq(args.corpus, max_files=args.max_files)
-    path = save_parameters("lsf-vq", arrays, Path(args.out) if args.out else DATA_DIR)
+    path = save_parameters("lsf-vq", arrays, _parameter_dir(args))
     print(f"{arrays['stage_sizes'].size} stages; {time.monotonic() - start:.0f} s; wrote {path}")
 
 
 def cmd_train_lsf_codebook(args) -> None:
     import time
 
-    from .parameters import DATA_DIR, save_parameters
-    try:
-        from learned.lsf_codebook import STEM, train_lsf_codebook
-    except ImportError as error:
-        raise HybridCodecError(f"training needs PyTorch ({error}); pip install hybridcodec[learned]")
+    from .parameters import save_parameters
 
+    lsf_codebook = _learned("lsf_codebook")
     start = time.monotonic()
-    arrays, summary = train_lsf_codebook(args.corpus, max_files=args.max_files)
-    path = save_parameters(STEM, arrays, Path(args.out) if args.out else DATA_DIR)
+    arrays, summary = lsf_codebook.train_lsf_codebook(args.corpus, max_files=args.max_files)
+    path = save_parameters(lsf_codebook.STEM, arrays, _parameter_dir(args))
     print(f"{summary}\n{time.monotonic() - start:.0f} s; wrote {path}")
 
 

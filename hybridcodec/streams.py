@@ -160,6 +160,21 @@ def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
     return EncodeSummary(header, encoder.n_frames, audio.channels, counted.n_bytes)
 
 
+def encode_streamed(x: np.ndarray, bitrate_bps: int, config: str = "default",
+                    chunk_samples: int = BLOCK_SAMPLES) -> bytes:
+    """The *streamed* .hcb of a 16 kHz signal, as from a pipe of unknown length: the header
+    says 0 samples and the count follows the frames; pushed in chunks of ``chunk_samples``."""
+    encoder = Encoder(bitrate_bps, config)
+    out = io.BytesIO()
+    writer = HcbWriter(out, encoder.header(0, SAMPLE_RATE_HZ, streamed=True))
+    for start in range(0, x.shape[0], chunk_samples):
+        writer.write_frames(encoder.push(x[start:start + chunk_samples]))
+    header = encoder.header(x.shape[0], SAMPLE_RATE_HZ, streamed=True)
+    writer.write_frames(encoder.finish(header))
+    writer.finish(header)
+    return out.getvalue()
+
+
 def _check_stream_signal(n: int, n_known: Optional[int], audible: bool, rate: int, name: str):
     if n == 0:
         raise AudioInputError(f"audio file has no samples: {name}")

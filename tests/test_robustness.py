@@ -17,11 +17,12 @@ import soundfile
 from hybridcodec import api, cli
 from hybridcodec.audio import demo_clip_path, read_audio
 from hybridcodec.codec import Decoder, Encoder
-from hybridcodec.container import (FILE_SLACK_BYTES, HcbStreamReader, HcbWriter, frame_bytes,
+from hybridcodec.container import (FILE_SLACK_BYTES, HcbStreamReader, frame_bytes,
                                    read_hcb)
 from hybridcodec.errors import BitstreamError
 from hybridcodec.packets import (LossSimulator, PacketReader, PacketWriter, crc8, frame_check,
                                  frame_packet)
+from hybridcodec.streams import encode_streamed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,17 +56,6 @@ def _packets(data: bytes, crc_bits: int = 16) -> bytes:
     writer.finish(header)
     return out.getvalue()
 
-
-def _streamed(x: np.ndarray, bitrate: int, chunk: int = 1000) -> bytes:
-    encoder = Encoder(bitrate)
-    out = io.BytesIO()
-    writer = HcbWriter(out, encoder.header(0, 16000, streamed=True))
-    for start in range(0, x.shape[0], chunk):
-        writer.write_frames(encoder.push(x[start:start + chunk]))
-    header = encoder.header(x.shape[0], 16000, streamed=True)
-    writer.write_frames(encoder.finish(header))
-    writer.finish(header)
-    return out.getvalue()
 
 
 class _Pipe(io.RawIOBase):
@@ -103,7 +93,7 @@ def test_file_encode_is_bit_exact_with_the_whole_signal_path(tmp_path, speech, r
 
 
 def test_streamed_file_fits_the_bound_and_differs_only_in_its_tail(clip, coded):
-    streamed = _streamed(clip, 16400)
+    streamed = encode_streamed(clip, 16400, chunk_samples=1000)
     header, frames = read_hcb(streamed)
     assert header.streamed and header.n_samples == clip.shape[0]
     assert len(streamed) <= 16400 * clip.shape[0] / 16000 / 8 + FILE_SLACK_BYTES
@@ -117,7 +107,7 @@ def test_streamed_file_fits_the_bound_and_differs_only_in_its_tail(clip, coded):
 
 @pytest.mark.parametrize("n", [1600, 1601, 1760, 1919, 16000])
 def test_streamed_file_read_from_a_pipe_equals_the_file_reader(speech, n):
-    data = _streamed(speech[8000:8000 + n], 24400, chunk=333)
+    data = encode_streamed(speech[8000:8000 + n], 24400, chunk_samples=333)
     _, frames = read_hcb(data)
     reader = HcbStreamReader(io.BufferedReader(_Pipe(data)))
     assert list(reader.frames()) == frames and not reader.problems

@@ -18,9 +18,9 @@ import soundfile
 
 from hybridcodec import api
 from hybridcodec.audio import demo_clip_path, read_audio
-from hybridcodec.codec import Encoder
-from hybridcodec.container import HcbWriter, read_hcb
+from hybridcodec.container import read_hcb
 from hybridcodec.packets import PacketWriter
+from hybridcodec.streams import encode_streamed
 
 HERE = Path(__file__).resolve().parent
 START, LENGTH = 24000, 8000
@@ -54,13 +54,7 @@ def bitstream(x, config: str, bitrate: int, form: str) -> bytes:
         writer.write_frames(frames)
         writer.finish(header)
         return out.getvalue()
-    encoder = Encoder(bitrate, config)
-    writer = HcbWriter(out, encoder.header(0, 16000, streamed=True))
-    writer.write_frames(encoder.push(x))
-    header = encoder.header(x.shape[0], 16000, streamed=True)
-    writer.write_frames(encoder.finish(header))
-    writer.finish(header)
-    return out.getvalue()
+    return encode_streamed(x, bitrate, config)
 
 
 def main() -> int:
