@@ -25,7 +25,6 @@ Usage::
     python benchmarks/fuzz_decoder.py [--cases 100000] [--seed 0] [--max-seconds 2]
 """
 import argparse
-import io
 import struct
 import sys
 import time
@@ -39,7 +38,7 @@ from hybridcodec import api
 from hybridcodec.audio import demo_clip_path, read_audio
 from hybridcodec.container import read_hcb
 from hybridcodec.errors import BitstreamError
-from hybridcodec.packets import PacketWriter, frame_check
+from hybridcodec.packets import frame_check
 from hybridcodec.streams import encode_streamed
 
 MUTATIONS = ("random", "truncate", "flip", "bytes", "recrc", "header")
@@ -54,19 +53,11 @@ def seed_streams() -> List[Tuple[str, bytes]]:
                                (9600, "tcx-laplacian", 3200)):
         seeds.append(("hcb", api.encode(x[20000:20000 + n], 16000, bitrate, config)))
     seeds.append(("hcb", encode_streamed(x[30000:33000], 13200)))
-    for crc_bits in (16, 8, 0):
-        seeds.append((f"hcp{crc_bits}", _packets(x[24000:26400], 16400, crc_bits)))
+    for crc_bits, redundancy in ((16, 0), (8, 0), (0, 0), (16, 6), (0, 6)):
+        seeds.append((f"hcp{crc_bits}", api.encode_packets(x[24000:26400], 16000, 16400,
+                                                           crc_bits=crc_bits,
+                                                           redundancy_bytes=redundancy)))
     return seeds
-
-
-
-def _packets(x: np.ndarray, bitrate: int, crc_bits: int) -> bytes:
-    header, frames = read_hcb(api.encode(x, 16000, bitrate))
-    out = io.BytesIO()
-    writer = PacketWriter(out, header, crc_bits)
-    writer.write_frames(frames)
-    writer.finish(header)
-    return out.getvalue()
 
 
 def _fix_hcb_crc(data: bytearray) -> bytes:
@@ -78,7 +69,7 @@ def _fix_hcb_crc(data: bytearray) -> bytes:
 def _fix_packet_crcs(data: bytearray, crc_bits: int) -> bytes:
     """Recompute every frame CRC of a packet stream (setup and end left as they are)."""
     setup = 21 + 1 + data[21] + 1
-    setup += 8 * data[setup - 1] + 1 + 4 if setup <= len(data) else 0
+    setup += 8 * data[setup - 1] + 2 + 4 if setup <= len(data) else 0   # crc_bits, redundancy
     pos = setup
     check = crc_bits // 8
     while pos < len(data) and data[pos] != 0xFF:

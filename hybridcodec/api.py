@@ -15,10 +15,10 @@ from .config import SAMPLE_RATE_HZ
 from .container import MAX_ORIGINAL_RATE_HZ, Header, read_hcb, write_hcb
 from .errors import AudioInputError, BitstreamError, HybridCodecError
 from .frame import FrameReport
-from .packets import LossSimulator
+from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketWriter
 from .streams import MIN_DURATION_S, decode_file, decode_stream, encode_file, output_rate
 
-__all__ = ["encode", "encode_with_reports", "decode", "frame_reports", "read_header",
+__all__ = ["encode", "encode_with_reports", "encode_packets", "decode", "frame_reports", "read_header",
            "read_bytes", "encode_file", "decode_file", "decode_stream", "resample",
            "write_audio"]
 
@@ -61,6 +61,23 @@ def encode(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int, config: str = "
     return encode_with_reports(x, sample_rate_hz, bitrate_bps, config)[0]
 
 
+def encode_packets(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
+                   config: str = "default", crc_bits: int = DEFAULT_CRC_BITS,
+                   redundancy_bytes: int = 0) -> bytes:
+    """Encode a signal to a packet stream (``packets`` module): per-frame packets with a CRC of
+    ``crc_bits``, each ending with a ``redundancy_bytes``-byte copy of the previous frame's low
+    band (0: none; see ``hybridcodec.redundancy``)."""
+    x = _check_signal(x, sample_rate_hz)
+    encoder = Encoder(bitrate_bps, config, redundancy_bytes=redundancy_bytes)
+    header = encoder.header(x.shape[0], int(sample_rate_hz))
+    out = io.BytesIO()
+    writer = PacketWriter(out, header, crc_bits)
+    writer.write_frames(encoder.push(resample(x, sample_rate_hz, SAMPLE_RATE_HZ)))
+    writer.write_frames(encoder.finish(header))
+    writer.finish(header)
+    return out.getvalue()
+
+
 def decode(data: bytes, sample_rate_hz: Optional[int] = None, *, conceal: bool = False,
            loss: Optional[LossSimulator] = None, seed: int = 0) -> Tuple[np.ndarray, int]:
     """Decode .hcb bytes (or a packet stream) to (signal, rate): the original rate and length
@@ -78,7 +95,7 @@ def decode(data: bytes, sample_rate_hz: Optional[int] = None, *, conceal: bool =
     header, frames = read_hcb(data)
     rate = output_rate(header, sample_rate_hz)
     decoder = Decoder(header, seed=seed)
-    x16 = decoder.push(frames)[:header.n_codec_samples]
+    x16 = np.concatenate([decoder.push(frames), decoder.finish()])[:header.n_codec_samples]
     if decoder.damaged:
         raise BitstreamError(f"frame {decoder.damaged[0]} of the .hcb file is damaged (it does "
                              "not end as the encoder's frames do)")

@@ -3,9 +3,13 @@
 ``Encoder.push`` returns the payloads of the frames its samples completed; ``Encoder.finish``
 codes the tail once the length is known (the header decides the tail's budgets, see
 ``container.frame_budgets``).  ``Decoder.push`` takes payloads and returns the samples that
-became final; a payload of ``None`` marks a lost frame, which the decoder conceals
-(``hybridcodec.concealment``), as it does a payload that fails the frame check
+became final, ``Decoder.finish`` the rest; a payload of ``None`` marks a lost frame, which the
+decoder conceals (``hybridcodec.concealment``), as it does a payload that fails the frame check
 (``frame.payload_is_consistent``).  Whole-signal conveniences live in ``hybridcodec.api``.
+
+Redundancy (packet streams, ``Header.redundancy_bytes`` = R > 0): every full-size payload ends
+with R bytes that copy the previous frame's low band (``hybridcodec.redundancy``); the frame
+itself is coded in the remaining bytes, so the bitrate stays the header's.
 """
 from typing import List, Optional, Sequence
 
@@ -15,8 +19,10 @@ from dsp.filters import HighPass50Hz
 
 from .config import SAMPLE_RATE_HZ, check_bitrate
 from .errors import BitstreamError, ConfigError
+from . import redundancy
 from .concealment import Concealer
-from .container import MAX_HEADER_BYTES, Header, frame_budgets, frame_bytes
+from .container import (MAX_HEADER_BYTES, Header, check_redundancy, frame_budgets,
+                        frame_bytes)
 from .frame import FrameDecoder, FrameEncoder, FrameReport
 from .pipeline import get_pipeline
 
@@ -32,15 +38,22 @@ class Encoder:
         Name of a configuration (``hybridcodec configs``).
     keep_reports : bool
         Keep every frame's report in ``reports`` (False for long streams: memory stays flat).
+    redundancy_bytes : int
+        R > 0: each full-size payload ends with an R-byte copy of the previous frame's low band
+        (packet streams; the frame gets R bytes less).  0 … MAX_REDUNDANCY_BYTES.
     """
 
-    def __init__(self, bitrate_bps: int, config: str = "default", keep_reports: bool = True):
+    def __init__(self, bitrate_bps: int, config: str = "default", keep_reports: bool = True,
+                 redundancy_bytes: int = 0):
         self.bitrate_bps = check_bitrate(bitrate_bps)
+        self.redundancy_bytes = check_redundancy(redundancy_bytes, self.bitrate_bps)
         self.pipeline = get_pipeline(config)
+        self.previous_spectrum = np.zeros(self.pipeline.transform.n_bins)
         self.config_name = self.pipeline.config.name
         self.highpass = HighPass50Hz()
         self.analyzer = self.pipeline.transform.analyzer()
         self.frame_encoder = FrameEncoder(self.pipeline)
+        self.frame_decoder = FrameDecoder(self.pipeline)
         self.reports: List[FrameReport] = []
         self.keep_reports = keep_reports
         self.n_frames = 0
@@ -58,13 +71,20 @@ class Encoder:
         file's trailer (``container`` module doc); pass the real ``n_samples`` to ``finish``.
         """
         return Header(SAMPLE_RATE_HZ, original_rate_hz, self.bitrate_bps, n_samples,
-                      self.config_name, self.pipeline.parameter_digests(), streamed=streamed)
+                      self.config_name, self.pipeline.parameter_digests(), streamed=streamed,
+                      redundancy_bytes=self.redundancy_bytes)
 
     def _encode(self, frames: np.ndarray, budgets) -> List[bytes]:
         payloads = []
         for spectrum, budget in zip(frames, budgets):
-            payload, report = self.frame_encoder.encode_frame(spectrum, self.n_frames,
-                                                              int(budget))
+            copies = self.redundancy_bytes and budget == frame_bytes(self.bitrate_bps)
+            payload, report = self.frame_encoder.encode_frame(
+                spectrum, self.n_frames, int(budget) - (self.redundancy_bytes if copies else 0))
+            if copies:
+                decoded = self.frame_decoder.decode_frame(payload, self.n_frames)
+                payload += redundancy.encode(self.previous_spectrum, decoded,
+                                             self.redundancy_bytes)
+            self.previous_spectrum = spectrum
             payloads.append(payload)
             self.n_frames += 1
             if self.keep_reports:
@@ -103,6 +123,9 @@ class Decoder:
         Keep every frame's report in ``reports`` (False for long streams).
     seed : int
         Seed of the concealment's random signs (the same seed and losses give the same output).
+    lookahead : bool
+        Hold each frame until the next payload arrives (20 ms more delay; better concealment
+        and the use of redundant copies).  Call :meth:`finish` after the last payload.
 
     Attributes
     ----------
@@ -112,7 +135,8 @@ class Decoder:
         The subset whose payload was present but failed the frame check.
     """
 
-    def __init__(self, header: Header, keep_reports: bool = True, seed: int = 0):
+    def __init__(self, header: Header, keep_reports: bool = True, seed: int = 0,
+                 lookahead: bool = True):
         self.header = header
         try:
             self.pipeline = get_pipeline(header.config_name)
@@ -126,45 +150,82 @@ class Decoder:
         self.synthesizer = self.pipeline.transform.synthesizer()
         self.concealer = Concealer(self.pipeline.transform.n_bins, seed)
         self.keep_reports = keep_reports
+        self.lookahead = lookahead
+        self.full_bytes = frame_bytes(header.bitrate_bps)
         self.n_frames = 0
+        self.n_synthesized = 0
+        self.held: List[Optional[np.ndarray]] = []
         self.reports: List[FrameReport] = []
         self.concealed: List[int] = []
         self.damaged: List[int] = []
 
-    def _decoded(self, payload: Optional[bytes]) -> Optional[np.ndarray]:
-        """X̂ of the next frame, or None when it is lost or invalid (to be concealed)."""
+    def _split(self, payload: bytes):
+        """(frame payload, redundant copy of the previous frame or None)."""
+        copy = self.header.redundancy_bytes
+        if copy and len(payload) == self.full_bytes:
+            return payload[:-copy], payload[-copy:]
+        return payload, None
+
+    def _decoded(self, payload: Optional[bytes]):
+        """(X̂ of the next frame or None when it is lost or invalid, the copy it carries)."""
         t = self.n_frames
         self.n_frames += 1
         if payload is not None:
+            payload, copy = self._split(payload)
             spectrum = self.frame_decoder.decode_frame(payload, t)
             if self.keep_reports:
                 self.reports.append(self.frame_decoder.last_report)
             if self.frame_decoder.last_valid:
-                self.concealer.good_frame(spectrum)
-                return spectrum
+                return spectrum, copy
             self.damaged.append(t)
         elif self.keep_reports:
             self.reports.append(FrameReport(t, 0))
         self.concealed.append(t)
-        return None
+        return None, None
 
-    def _synthesize(self, frames: List[np.ndarray]) -> np.ndarray:
+    def _emit(self, spectrum: Optional[np.ndarray], next_spectrum: Optional[np.ndarray] = None,
+              copy: Optional[bytes] = None) -> np.ndarray:
+        """Synthesize the next frame: X̂, or its concealment from the neighbours and the copy."""
+        if spectrum is None:
+            low_band = None
+            if copy is not None and next_spectrum is not None:
+                try:
+                    low_band = redundancy.decode(copy, next_spectrum)
+                except BitstreamError:
+                    low_band = None
+            spectrum = self.concealer.conceal(self.n_synthesized, next_spectrum, low_band)
+        else:
+            self.concealer.good_frame(spectrum)
+        self.n_synthesized += 1
         n_bins = self.pipeline.transform.n_bins
-        return self.synthesizer.push(np.reshape(frames, (len(frames), n_bins)))
+        samples = self.synthesizer.push(np.reshape(spectrum, (1, n_bins)))
+        self.concealer.output(samples)
+        return samples
 
     def push(self, payloads: Sequence[Optional[bytes]]) -> np.ndarray:
         """Decode payloads (``None``: lost); return the samples that became final (16 kHz).
 
         Each lost or invalid frame is replaced by the concealment's spectrum; the frames after
-        it decode exactly as without the loss.
+        it decode exactly as without the loss.  With ``lookahead`` a frame is synthesized when
+        the next payload has arrived (20 ms more delay), so that a lost frame can be concealed
+        towards the next one and restored from the copy the next packet carries.
         """
         outputs = []
         for payload in payloads:
-            spectrum = self._decoded(payload)
-            if spectrum is None:
-                spectrum = self.concealer.conceal(self.n_frames - 1)
-            outputs.append(self._synthesize([spectrum]))
-            self.concealer.output(outputs[-1])
+            spectrum, copy = self._decoded(payload)
+            if not self.lookahead:
+                outputs.append(self._emit(spectrum))
+                continue
+            if self.held:
+                outputs.append(self._emit(self.held.pop(), spectrum, copy))
+            self.held.append(spectrum)
+        return self._postfiltered(outputs)
+
+    def finish(self) -> np.ndarray:
+        """The samples of the frame held for lookahead (call after the last payload)."""
+        return self._postfiltered([self._emit(self.held.pop())] if self.held else [])
+
+    def _postfiltered(self, outputs: List[np.ndarray]) -> np.ndarray:
         samples = np.concatenate(outputs) if outputs else np.zeros(0)
         return self.pipeline.postfilter.process(samples)
 

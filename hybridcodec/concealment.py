@@ -2,28 +2,39 @@
 
 Frames are coded independently (no inter-frame prediction), so a loss touches only the frame
 itself and the 10 ms overlap it shares with each neighbour; the next good frame decodes exactly
-as it would have without the loss, and the low-overlap window cross-fades into it.
+as it would have without the loss, and the low-overlap window cross-fades into it.  The decoder
+holds one frame back (``codec.Decoder``, lookahead), so when frame t is lost, frame t + 1 is
+usually known and the concealment interpolates instead of extrapolating.
 
 Processing steps for lost frame t, the k-th in a row (k = 1, 2, ...):
 
 1. voiced speech (the decoded output of the last 20 ms correlates with itself one pitch period
-   earlier, normalized correlation ≥ ``VOICING_THRESHOLD``): the output is extended past its last
-   final sample by repeating its last pitch period, with a gain that falls linearly over the
-   frame, and the extension is MDCT-analysed into the frame's spectrum, so that the inverse MDCT
-   and overlap-add cross-fade it with the neighbours as for a coded frame (time-domain
-   extrapolation and re-analysis, as in the TCX concealment of EVS, TS 26.447 sec. 5.4.3);
-2. otherwise: the last good frame's magnitudes |X̂(f)| (their ±2-bin RMS envelope for k ≥ 2)
-   with random signs;
-3. either way, ``first_gain`` for k = 1, × ``decay`` per further frame; silence after
-   ``max_frames`` (a long gap fades out instead of droning).
+   earlier, normalized correlation ≥ ``VOICING_THRESHOLD``): the output is extended past its
+   last final sample by repeating its last pitch period, made cyclically smooth by overlap-adding
+   its last quarter with the samples before it (ITU-T G.711 Appendix I), and the extension is
+   MDCT-analysed into the frame's spectrum, so that the inverse MDCT and overlap-add cross-fade
+   it with the neighbours as for a coded frame (time-domain extrapolation and re-analysis, as in
+   the TCX concealment of EVS, TS 26.447 sec. 5.4.3).  With frame t + 1 known, the
+   period is searched within ±10 % of the pitch lag for the extension that best matches frame
+   t + 1's alias-free middle (its flat window part, 320 t + 320 … 320 t + 480), and the gain
+   moves from 1 to the level of that part;
+2. otherwise: the last good frame's magnitudes |X̂(f)| (their ±2-bin RMS envelope for k ≥ 2) with
+   random signs, or with frame t + 1 known, the mean of both frames' magnitudes;
+3. forward extrapolation only: ``first_gain`` for k = 1, × ``decay`` per further frame; silence
+   after ``max_frames`` (a long gap fades out instead of droning);
+4. a redundant copy of the frame's low band (``hybridcodec.redundancy``, packet streams) replaces
+   the concealed coefficients it covers.
 
-On 16 training clips at 16.4 kbps with 5 % random loss, PESQ-WB is 2.87 with random signs
-alone and 2.94 with the voiced extension at a threshold of 0.9 (2.91 at 0.8, 2.83 at 0.6: a
-periodic extension of weakly periodic speech sounds worse than noise).
+On 16 training clips at 16.4 kbps with 5 % random loss (PESQ-WB 4.06 without loss): random signs
+alone 2.87 ... 2.92; the cyclically smooth voiced extension 3.00 (threshold 0.7); with the next
+frame 3.19; with the redundant low band in 6 bytes of each packet 3.53 (the main frames then
+have 35 instead of 41 bytes: 3.89 without loss).
 
 Random signs come from ``dsp.quantization.random_signs`` seeded by (seed, t): the same stream
 and the same losses decode to the same samples on every machine.
 """
+from typing import Optional
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -40,10 +51,20 @@ SMOOTHING_BINS = 2
 """Half-width of the moving average that turns |X̂| into an envelope for k ≥ 2 (unvoiced)."""
 PITCH_LAGS = (40, 320)
 """Pitch periods searched, in samples at 16 kHz: 400 Hz down to 50 Hz."""
-VOICING_THRESHOLD = 0.9
+VOICING_THRESHOLD = 0.7
 """Normalized correlation at the pitch lag above which the waveform is extended periodically."""
+LAG_SPAN = 0.1
+"""Relative range of periods tried against the next frame (±10 % of the pitch lag)."""
+MIN_MATCH = 0.3
+"""Normalized correlation with the next frame below which the extension is not used."""
+MAX_GAIN_RISE = 2.0
+"""Largest gain ramp towards the next frame's level (+6 dB over the frame)."""
 HISTORY = PITCH_LAGS[1] + mdct.HOP
 """Decoded output samples kept for the pitch search: one longest period plus 20 ms."""
+_NEW = mdct.BLOCK - mdct.HOP // 4
+"""Samples of frame t's block after the last final output sample (the first 80 are final)."""
+_FLAT = slice(mdct.HOP - mdct.HOP // 4, mdct.HOP + mdct.HOP // 4)
+"""Frame t + 1's alias-free middle within its inverse-MDCT block (samples 240 … 400)."""
 
 
 class Concealer:
@@ -77,26 +98,79 @@ class Concealer:
         self.last_magnitude = np.abs(spectrum)
         self.n_lost = 0
 
-    def conceal(self, frame_index: int) -> np.ndarray:
-        """The replacement X̂ (320,) of lost frame ``frame_index``."""
+    def conceal(self, frame_index: int, next_spectrum: Optional[np.ndarray] = None,
+                low_band: Optional[np.ndarray] = None) -> np.ndarray:
+        """The replacement X̂ (320,) of lost frame ``frame_index``.
+
+        ``next_spectrum``: X̂ of frame t + 1 when it is known; ``low_band``: the frame's first
+        coefficients from a redundant copy.
+        """
         self.n_lost += 1
+        if next_spectrum is not None:
+            spectrum = self._interpolated(frame_index, next_spectrum)
+        else:
+            spectrum = self._extrapolated(frame_index)
+        if low_band is not None:
+            spectrum[:low_band.size] = low_band
+        return spectrum
+
+    def _extrapolated(self, frame_index: int) -> np.ndarray:
         if self.n_lost > self.max_frames:
             return np.zeros(self.n_bins)
         gain = self.first_gain * self.decay ** (self.n_lost - 1)
         lag, correlation = pitch_lag(self.history)
         if correlation >= VOICING_THRESHOLD:
-            return self._extrapolated(lag, gain)
+            extension = periodic_extension(self.history, lag, _NEW)
+            return self._reanalysed(extension * np.linspace(1.0, gain, _NEW))
         magnitude = self.last_magnitude if self.n_lost == 1 else _smoothed(self.last_magnitude)
-        signs = random_signs(_sign_seed(self.seed, frame_index), self.n_bins)
-        return gain * magnitude * signs
+        return gain * magnitude * self._signs(frame_index)
 
-    def _extrapolated(self, lag: int, gain: float) -> np.ndarray:
-        """MDCT of the output extended by its last pitch period, fading from 1 to ``gain``."""
-        n_new = mdct.BLOCK - mdct.HOP // 4            # samples after the last final one
-        period = self.history[-lag:]
-        extension = np.resize(period, n_new) * np.linspace(1.0, gain, n_new)
-        block = np.concatenate([self.history[-(mdct.BLOCK - n_new):], extension])
+    def _interpolated(self, frame_index: int, next_spectrum: np.ndarray) -> np.ndarray:
+        lag, correlation = pitch_lag(self.history)
+        if correlation >= VOICING_THRESHOLD:
+            target = mdct.imdct(next_spectrum[None, :])[0, _FLAT]
+            match, extension = self._best_period(lag, target)
+            if match >= MIN_MATCH:
+                level = extension[-target.size:]
+                rise = np.sqrt(np.dot(target, target) / max(np.dot(level, level), 1e-30))
+                ramp = np.linspace(1.0, min(rise, MAX_GAIN_RISE), extension.size)
+                return self._reanalysed((extension * ramp)[:_NEW])
+        magnitude = 0.5 * (self.last_magnitude + np.abs(next_spectrum))
+        return magnitude * self._signs(frame_index)
+
+    def _best_period(self, lag: int, target: np.ndarray):
+        """(correlation, extension) of the period near ``lag`` whose extension best continues
+        into ``target``, the 160 samples that follow the frame's block."""
+        n = _NEW + target.size - mdct.HOP // 4
+        best = (-np.inf, None)
+        for period in range(int(lag * (1 - LAG_SPAN)), int(lag * (1 + LAG_SPAN)) + 1):
+            extension = periodic_extension(self.history, period, n)
+            match = _normalized_correlation(extension[-target.size:], target)
+            if match > best[0]:
+                best = (match, extension)
+        return best
+
+    def _reanalysed(self, extension: np.ndarray) -> np.ndarray:
+        """MDCT of frame t's block: the last final output samples, then ``extension``."""
+        block = np.concatenate([self.history[-(mdct.BLOCK - _NEW):], extension])
         return mdct.mdct(block[None, :])[0]
+
+    def _signs(self, frame_index: int) -> np.ndarray:
+        return random_signs(_sign_seed(self.seed, frame_index), self.n_bins)
+
+
+def periodic_extension(history: np.ndarray, lag: int, n: int) -> np.ndarray:
+    """``n`` samples continuing ``history`` by its last ``lag`` samples, repeated.
+
+    The period is made cyclically smooth first: its last lag/4 samples are cross-faded into the
+    lag/4 samples that precede it, which are the ones followed by the period's first sample in
+    the signal (ITU-T G.711 Appendix I), so the repetitions join without clicks.
+    """
+    overlap = max(1, lag // 4)
+    period = history[-lag:].copy()
+    ramp = (np.arange(overlap) + 0.5) / overlap
+    period[-overlap:] = (1 - ramp) * period[-overlap:] + ramp * history[-lag - overlap:-lag]
+    return np.resize(period, n)
 
 
 def pitch_lag(history: np.ndarray):
@@ -114,6 +188,10 @@ def pitch_lag(history: np.ndarray):
         return lo, 0.0
     best = peaks[np.argmax(correlation[peaks] >= 0.95 * correlation[peaks].max())]
     return lo + int(best), float(correlation[best])
+
+
+def _normalized_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / np.sqrt(max(np.dot(a, a) * np.dot(b, b), 1e-30)))
 
 
 def _smoothed(magnitude: np.ndarray) -> np.ndarray:

@@ -36,10 +36,11 @@ import numpy as np
 
 from .audio import resampled_length
 from .config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
-from .errors import BitstreamError
+from .errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: packet streams name their redundancy (bytes per packet copying the previous frame)."""
 FILE_SLACK_BYTES = 64
 """A file may exceed bitrate × duration / 8 by at most this many bytes (header and CRC)."""
 CRC_BYTES = 4
@@ -77,6 +78,9 @@ class Header:
     format_version: int = FORMAT_VERSION
     streamed: bool = False
     """The length is written after the frames (the header's n_samples field holds 0)."""
+    redundancy_bytes: int = 0
+    """Packet streams only: bytes at the end of each full payload that copy the previous
+    frame's low band (``hybridcodec.redundancy``); .hcb files have none."""
 
     def to_bytes(self, magic: bytes = MAGIC) -> bytes:
         name = self.config_name.encode("ascii")
@@ -113,6 +117,19 @@ def frame_bytes(bitrate_bps: int) -> int:
     return bitrate_bps * FRAME_HOP // (8 * 16000)
 
 
+MAX_REDUNDANCY_BYTES = 16
+
+
+def check_redundancy(redundancy_bytes: int, bitrate_bps: int, error=ConfigError) -> int:
+    """``redundancy_bytes`` if it is 0 … min(16, a quarter of a frame), else ``error``."""
+    limit = min(MAX_REDUNDANCY_BYTES, frame_bytes(bitrate_bps) // 4)
+    if not 0 <= redundancy_bytes <= limit:
+        raise error(f"{redundancy_bytes} redundancy bytes per packet are out of range at "
+                             f"{bitrate_bps} bps: use 0 ... {limit} (a quarter of a frame at "
+                             f"most)")
+    return int(redundancy_bytes)
+
+
 def frame_budgets(header: Header) -> np.ndarray:
     """Bytes of every frame: full frames, the file's tail squeezed to the file-size bound.
 
@@ -136,6 +153,8 @@ def iter_budgets(header: Header) -> Iterator[int]:
 
 def write_hcb(header: Header, frames: List[bytes]) -> bytes:
     """Header + frames + CRC-32; each frame must already have its budget's length."""
+    if header.redundancy_bytes:
+        raise ValueError("redundant copies belong to packet streams, not .hcb files")
     budgets = frame_budgets(header)
     if len(frames) != len(budgets) or any(len(f) != b for f, b in zip(frames, budgets)):
         raise ValueError("frame payloads do not match the frame budgets of the header")

@@ -5,14 +5,17 @@ an end packet (little-endian)::
 
     setup     the .hcb header fields (container.Header) with magic b"HCP\\x1a" instead of
               b"HCB\\x1a" (n_samples 0 when the length is not known up front),
-              crc_bits u8 (0, 8 or 16), then a CRC-32 (u32) of the setup bytes before it
+              crc_bits u8 (0, 8 or 16), redundancy_bytes u8 (R, 0 … a quarter of a frame),
+              then a CRC-32 (u32) of the setup bytes before it
     frame     length u8 (payload bytes, 0 … 160), payload, then the frame check:
               CRC-8 (poly 0x07, init 0) or CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF),
               1 or 2 bytes, over the length byte and the payload; nothing with crc_bits 0
     end       0xFF (never a valid length), n_samples u64, CRC-32 (u32) of those 9 bytes
 
-The payloads are exactly the frames of the .hcb file of the same signal (same budgets), so each
-frame still fits bitrate × 20 ms; the packet adds 1 byte of length and 0, 1 or 2 bytes of CRC
+With R = 0 the payloads are exactly the frames of the .hcb file of the same signal (same
+budgets); with R > 0 each full payload is a frame of R bytes less followed by an R-byte copy of
+the previous frame's low band (``hybridcodec.redundancy``).  Either way each payload fits
+bitrate × 20 ms; the packet adds 1 byte of length and 0, 1 or 2 bytes of CRC
 per frame (0.4, 0.8 or 1.2 kbps at 50 frames/s) plus the setup block and the 13-byte end.
 
 Reading (:class:`PacketReader`) never raises after the setup block: a packet whose length is
@@ -28,7 +31,8 @@ from typing import BinaryIO, Iterator, List, Optional
 
 import numpy as np
 
-from .container import FORMAT_VERSION, Header, frame_bytes, parse_header, with_length
+from .container import (FORMAT_VERSION, Header, check_redundancy, frame_bytes, parse_header,
+                        with_length)
 from .errors import BitstreamError
 
 STREAM_MAGIC = b"HCP\x1a"
@@ -78,7 +82,8 @@ def check_crc_bits(crc_bits: int) -> int:
 
 def setup_block(header: Header, crc_bits: int) -> bytes:
     """Setup bytes of a packet stream for ``header`` (streamed: n_samples written as 0)."""
-    body = header.to_bytes(STREAM_MAGIC) + bytes([check_crc_bits(crc_bits)])
+    body = header.to_bytes(STREAM_MAGIC) + bytes([check_crc_bits(crc_bits),
+                                                  header.redundancy_bytes])
     return body + _U32.pack(zlib.crc32(body))
 
 
@@ -126,7 +131,7 @@ class PacketReader:
     def __init__(self, stream: BinaryIO):
         self.source = PushbackReader(stream)
         self.header, setup = _read_setup(self.source)
-        self.crc_bits = setup[-1]
+        self.crc_bits = setup[-2]
         self.full = frame_bytes(self.header.bitrate_bps)
         self.damaged: List[int] = []
         self.problems: List[str] = []
@@ -223,15 +228,17 @@ class PushbackReader:
 def _read_setup(stream: BinaryIO):
     header = parse_header(stream, STREAM_MAGIC, "packet stream")
     setup = header.to_bytes(STREAM_MAGIC)
-    tail = stream.read(1 + _U32.size)
-    if len(tail) < 1 + _U32.size:
+    tail = stream.read(2 + _U32.size)
+    if len(tail) < 2 + _U32.size:
         raise BitstreamError("truncated packet stream header")
-    body = setup + tail[:1]
-    if _U32.unpack_from(tail, 1)[0] != zlib.crc32(body):
+    body = setup + tail[:2]
+    if _U32.unpack_from(tail, 2)[0] != zlib.crc32(body):
         raise BitstreamError("the packet stream header is corrupted (CRC-32 mismatch)")
     check_crc_bits(tail[0])
     if header.format_version != FORMAT_VERSION:
         raise BitstreamError(f"unsupported packet stream version {header.format_version}")
+    header = replace(header, redundancy_bytes=check_redundancy(tail[1], header.bitrate_bps,
+                                                                 BitstreamError))
     return header, body
 
 

@@ -130,15 +130,19 @@ class EncodeSummary:
 
 def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
                   config: str = "default", packets: bool = False,
-                  crc_bits: int = DEFAULT_CRC_BITS, name: str = "input") -> EncodeSummary:
-    """Encode an open soundfile to ``out`` block by block (a .hcb file or a packet stream).
+                  crc_bits: int = DEFAULT_CRC_BITS, name: str = "input",
+                  redundancy_bytes: int = 0) -> EncodeSummary:
+    """Encode an open soundfile to ``out`` block by block (a .hcb file or a packet stream;
+    ``redundancy_bytes`` > 0: packets carrying a copy of the previous frame's low band).
 
     Processing steps: header (streamed if the length is unknown) → per block: downmix, check,
     resample, encode, write → check length, silence → tail frames → trailer / end packet.
     """
     rate = int(audio.samplerate)
     n_known = _known_length(audio)
-    encoder = Encoder(bitrate_bps, config, keep_reports=False)
+    if redundancy_bytes and not packets:
+        raise ConfigError("redundant copies (--redundancy) need a packet stream (--packets)")
+    encoder = Encoder(bitrate_bps, config, keep_reports=False, redundancy_bytes=redundancy_bytes)
     header = encoder.header(n_known or 0, rate, streamed=n_known is None)
     if header.streamed and header.size > MAX_STREAMED_HEADER_BYTES:
         raise ConfigError(f"configuration {header.config_name!r} has a {header.size}-byte header; "
@@ -282,11 +286,8 @@ def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None,
             payload = None
         elif payload is None:
             summary.damaged.append(decoder.n_frames)
-        x16 = decoder.decode_frame(payload)
-        if reader.length_known:
-            x16 = x16[:max(0, reader.header.n_codec_samples - n16)]
-        n16 += x16.shape[0]
-        write(resampler.push(x16))
+        n16 += _write_kept(decoder.decode_frame(payload), reader, n16, resampler, write)
+    _write_kept(decoder.finish(), reader, n16, resampler, write)
     summary.header = header = reader.header
     write(resampler.finish(_output_length(header, rate)))
     summary.n_frames = decoder.n_frames
@@ -297,6 +298,14 @@ def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None,
         if decoder.damaged:
             raise BitstreamError(f"frame {decoder.damaged[0]} is damaged")
     return summary
+
+
+def _write_kept(x16: np.ndarray, reader, n16: int, resampler, write) -> int:
+    """Write the samples of ``x16`` within the signal's length; return how many."""
+    if reader.length_known:
+        x16 = x16[:max(0, reader.header.n_codec_samples - n16)]
+    write(resampler.push(x16))
+    return x16.shape[0]
 
 
 def _frames_to_decode(frames, reader, decoder) -> Iterator[Optional[bytes]]:  # noqa: D103
@@ -363,11 +372,13 @@ def _wav_header(rate_hz: int, n_samples: Optional[int]) -> bytes:
 
 
 def encode_file(in_path, out_path, bitrate_bps: int, config: str = "default",
-                packets: bool = False, crc_bits: int = DEFAULT_CRC_BITS) -> EncodeSummary:
+                packets: bool = False, crc_bits: int = DEFAULT_CRC_BITS,
+                redundancy_bytes: int = 0) -> EncodeSummary:
     """Encode an audio file (or ``-``: standard input) to a .hcb file or packet stream
     (``-``: standard output), block by block; a file is written whole or not at all."""
     with _open_audio(in_path) as audio, _output(out_path) as out:
-        return encode_stream(audio, out, bitrate_bps, config, packets, crc_bits, str(in_path))
+        return encode_stream(audio, out, bitrate_bps, config, packets, crc_bits, str(in_path),
+                             redundancy_bytes)
 
 
 def decode_file(in_path, out_path, sample_rate_hz: Optional[int] = None, *,

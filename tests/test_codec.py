@@ -257,8 +257,8 @@ def test_empty_pushes_change_nothing(speech):
     assert write_hcb(header, frames) == api.encode(x, 16000, 16400)
     decoder = Decoder(header)
     assert decoder.push([]).shape == (0,)
-    np.testing.assert_array_equal(decoder.push(frames)[:x.shape[0]],
-                                  api.decode(write_hcb(header, frames))[0])
+    out = np.concatenate([decoder.push(frames), decoder.push([]), decoder.finish()])
+    np.testing.assert_array_equal(out[:x.shape[0]], api.decode(write_hcb(header, frames))[0])
 
 
 @pytest.mark.parametrize("max_chunk", [1, 7, 40])
@@ -268,18 +268,20 @@ def test_streaming_decode_in_chunks_equals_whole_decode(rng, speech, coded, max_
     decoder = Decoder(header)
     pieces = [decoder.push(frames[start:stop])
               for start, stop in _random_chunks(rng, len(frames), max_chunk)]
-    streamed = np.concatenate(pieces)[:header.n_codec_samples]
+    streamed = np.concatenate(pieces + [decoder.finish()])[:header.n_codec_samples]
     np.testing.assert_array_equal(streamed, whole)
     assert streamed.shape == speech.shape
 
 
-def test_streaming_decoder_output_is_causal(coded):
+@pytest.mark.parametrize("lookahead", [False, True])
+def test_streaming_decoder_output_is_causal(coded, lookahead):
     data, _, whole = coded[16400]
     header, frames = read_hcb(data)
-    decoder = Decoder(header)
+    decoder = Decoder(header, lookahead=lookahead)
     out = np.concatenate([decoder.push(frames[:10]), decoder.push(frames[10:20])])
-    # after frame t the samples up to 320 t + 160 are final: 20 frames give 19 × 320 + 160
-    assert out.shape == (19 * 320 + 160,)
+    # after frame t the samples up to 320 t + 160 are final: 20 frames give 19 × 320 + 160,
+    # one frame less when the decoder holds one back for lookahead
+    assert out.shape == ((18 if lookahead else 19) * 320 + 160,)
     np.testing.assert_array_equal(out, whole[:out.shape[0]])
 
 

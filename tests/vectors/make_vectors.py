@@ -10,7 +10,6 @@ bitrate; ``<name>.hcb`` is the bitstream (a plain or a streamed file; ``.hcp``: 
 ``<name>.wav`` what ``hybridcodec decode`` makes of it.  tests/test_golden.py decodes every
 .hcb and compares with the .wav sample for sample.
 """
-import io
 import sys
 from pathlib import Path
 
@@ -18,8 +17,6 @@ import soundfile
 
 from hybridcodec import api
 from hybridcodec.audio import demo_clip_path, read_audio
-from hybridcodec.container import read_hcb
-from hybridcodec.packets import PacketWriter
 from hybridcodec.streams import encode_streamed
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +31,7 @@ VECTORS = (
     ("default-16k4", "default", 16400, "hcb"),
     ("laplacian-13k2-streamed", "tcx-laplacian", 13200, "streamed"),
     ("laplacian-16k4-packets", "tcx-laplacian", 16400, "packets"),
+    ("default-16k4-redundancy", "default", 16400, "redundancy"),
 )
 
 
@@ -44,16 +42,13 @@ def excerpt():
 
 
 def bitstream(x, config: str, bitrate: int, form: str) -> bytes:
-    """The bytes of one vector: a plain .hcb, a streamed .hcb or a CRC-16 packet stream."""
+    """The bytes of one vector: a plain .hcb, a streamed .hcb or a CRC-16 packet stream
+    (``redundancy``: with 6-byte copies of the previous frame in each packet)."""
     if form == "hcb":
         return api.encode(x, 16000, bitrate, config)
-    out = io.BytesIO()
-    if form == "packets":
-        header, frames = read_hcb(api.encode(x, 16000, bitrate, config))
-        writer = PacketWriter(out, header, 16)
-        writer.write_frames(frames)
-        writer.finish(header)
-        return out.getvalue()
+    if form in ("packets", "redundancy"):
+        return api.encode_packets(x, 16000, bitrate, config, crc_bits=16,
+                                  redundancy_bytes=6 if form == "redundancy" else 0)
     return encode_streamed(x, bitrate, config)
 
 
@@ -61,7 +56,7 @@ def main() -> int:
     x = excerpt()
     for name, config, bitrate, form in VECTORS:
         data = bitstream(x, config, bitrate, form)
-        (HERE / f"{name}.{'hcp' if form == 'packets' else 'hcb'}").write_bytes(data)
+        (HERE / f"{name}.{'hcb' if form in ('hcb', 'streamed') else 'hcp'}").write_bytes(data)
         y, rate = api.decode(data)
         soundfile.write(str(HERE / f"{name}.wav"), y.clip(-1, 1), rate, subtype="PCM_16")
         print(f"{name}: {len(data)} bytes")
