@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-packet CRC bits with --packets: 16 (CRC-16/CCITT, default), 8 or 0")
     p.add_argument("--redundancy", type=int, default=0, metavar="BYTES",
                    help="with --packets: end each packet with a BYTES-byte copy of the previous "
-                        "frame's low band (0-800 Hz), taken from the frame's budget, so a lost "
+                        "frame's low band (0-600 Hz), taken from the frame's budget, so a lost "
                         "frame is restored from the next packet; 6 is a good choice at 16.4 kbps "
                         "(default 0: none)")
     p.set_defaults(run=cmd_encode)
