@@ -15,10 +15,13 @@ from .config import SAMPLE_RATE_HZ
 from .container import MAX_ORIGINAL_RATE_HZ, Header, read_hcb, write_hcb
 from .errors import AudioInputError, BitstreamError, HybridCodecError
 from .frame import FrameReport
-from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketWriter
-from .streams import MIN_DURATION_S, decode_file, decode_stream, encode_file, output_rate
+from .packets import (DEFAULT_CRC_BITS, STREAM_MAGIC, LossSimulator, PacketReader,
+                      PacketWriter)
+from .streams import (MIN_DURATION_S, decode_file, decode_stream, encode_file, output_rate,
+                      raise_problems)
 
-__all__ = ["encode", "encode_with_reports", "encode_packets", "decode", "frame_reports", "read_header",
+__all__ = ["encode", "encode_with_reports", "encode_packets", "decode", "frame_reports",
+           "read_frames", "read_header",
            "read_bytes", "encode_file", "decode_file", "decode_stream", "resample",
            "write_audio"]
 
@@ -107,16 +110,29 @@ def decode(data: bytes, sample_rate_hz: Optional[int] = None, *, conceal: bool =
 
 
 def frame_reports(data: bytes) -> List[FrameReport]:
-    """Per-frame reports (bits by field, target index, ...) read back from .hcb bytes."""
-    header, frames = read_hcb(data)
+    """Per-frame reports (bits by field, target index, ...) read back from .hcb bytes or a
+    packet stream (the frames without their redundant copies)."""
+    header, frames = read_frames(data)
     decoder = Decoder(header)
     decoder.push(frames)
+    decoder.finish()
     return decoder.reports
 
 
+def read_frames(data: bytes) -> Tuple[Header, List[bytes]]:
+    """Header and frame payloads of .hcb bytes or a packet stream; BitstreamError on damage."""
+    if data[:4] != STREAM_MAGIC:
+        return read_hcb(data)
+    reader = PacketReader(io.BytesIO(data))
+    reader.bound_length(len(data))
+    frames = list(reader.frames())
+    raise_problems(reader)
+    return reader.header, frames
+
+
 def read_header(data: bytes) -> Header:
-    """The header of .hcb bytes (after checking the whole file)."""
-    return read_hcb(data)[0]
+    """The header of .hcb bytes or a packet stream (after checking all of it)."""
+    return read_frames(data)[0]
 
 
 def read_bytes(path: Path) -> bytes:

@@ -66,10 +66,16 @@ def cmd_decode(args) -> None:
 def cmd_info(args) -> None:
     from .api import frame_reports, read_bytes, read_header
     from .container import frame_budgets
+    from .packets import STREAM_MAGIC
 
     data = read_bytes(Path(args.input))
     header = read_header(data)
     duration_s = header.n_samples / header.original_rate_hz
+    budget = int(frame_budgets(header)[0])
+    frames = f"{header.n_frames}, {budget} bytes each"
+    if header.redundancy_bytes:
+        frames += (f" ({budget - header.redundancy_bytes} for the frame, "
+                   f"{header.redundancy_bytes} for the copy of the previous one)")
     print(f"format version     {header.format_version}\n"
           f"configuration      {header.config_name}\n"
           f"parameter digests  {' '.join(d.hex() for d in header.parameter_digests) or '-'}\n"
@@ -78,7 +84,8 @@ def cmd_info(args) -> None:
           f"samples            {header.n_samples} ({duration_s:.3f} s)\n"
           f"bitrate            {header.bitrate_bps} bps "
           f"(measured {8 * len(data) / duration_s / 1000:.2f} kbps)\n"
-          f"frames             {header.n_frames}, {int(frame_budgets(header)[0])} bytes each")
+          f"form               {'packet stream' if data[:4] == STREAM_MAGIC else '.hcb file'}\n"
+          f"frames             {frames}")
     if args.frames:
         reports = frame_reports(data)
         fields = list(reports[0].bits) if reports and reports[0].bits else []

@@ -247,11 +247,12 @@ def _verify(stream: BinaryIO, size: int) -> None:
                              f"{reader.expected_size()}")
     for _ in reader.frames():
         pass
-    _raise_problems(reader)
+    raise_problems(reader)
     stream.seek(0)
 
 
-def _raise_problems(reader) -> None:
+def raise_problems(reader) -> None:
+    """BitstreamError for the first problem or damaged packet a reader found, if any."""
     damaged = getattr(reader, "damaged", [])
     if reader.problems:
         raise BitstreamError(reader.problems[0])
@@ -294,7 +295,7 @@ def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None,
     summary.damaged = sorted(set(summary.damaged) | set(decoder.damaged))
     summary.problems = list(reader.problems)
     if not conceal:
-        _raise_problems(reader)
+        raise_problems(reader)
         if decoder.damaged:
             raise BitstreamError(f"frame {decoder.damaged[0]} is damaged")
     return summary

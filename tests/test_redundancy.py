@@ -155,3 +155,19 @@ def test_a_setup_block_with_impossible_redundancy_is_rejected(streams):
     data[setup_end:setup_end + 4] = zlib.crc32(bytes(data[:setup_end])).to_bytes(4, "little")
     with pytest.raises(BitstreamError, match="redundancy"):
         api.decode(bytes(data))
+
+
+def test_info_reads_packet_streams(tmp_path, capsys, streams):
+    path = tmp_path / "x.hcp"
+    path.write_bytes(streams[6])
+    assert cli.main(["info", str(path), "--frames"]) == 0
+    out = capsys.readouterr().out
+    assert "packet stream" in out and "35 for the frame, 6 for the copy" in out
+    frame_lines = [line for line in out.splitlines() if line[:5].strip().isdigit()]
+    assert len(frame_lines) == api.read_header(streams[6]).n_frames
+    damaged = bytearray(streams[6])
+    damaged[len(damaged) // 2] ^= 0x10
+    path.write_bytes(bytes(damaged))
+    assert cli.main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "damaged" in err
