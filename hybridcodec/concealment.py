@@ -25,10 +25,11 @@ Processing steps for lost frame t, the k-th in a row (k = 1, 2, ...):
 4. a redundant copy of the frame's low band (``hybridcodec.redundancy``, packet streams) replaces
    the concealed coefficients it covers.
 
-On 16 training clips at 16.4 kbps with 5 % random loss (PESQ-WB 4.06 without loss): random signs
-alone 2.87 ... 2.92; the cyclically smooth voiced extension 3.00 (threshold 0.7); with the next
-frame 3.19; with the redundant low band in 6 bytes of each packet 3.53 (the main frames then
-have 35 instead of 41 bytes: 3.89 without loss).
+On 20 training clips at 16.4 kbps with 5 % random loss (PESQ-WB 4.06 without loss): random
+signs and the old voiced extension 2.92; the cyclically smooth voiced extension (threshold 0.7)
+3.00; towards the next frame 3.19; with 6-byte copies of the low band in each packet 3.56 (the
+frames then have 35 instead of 41 bytes: 3.89 without loss).  Held-out numbers:
+``benchmarks/packet_loss.py``.
 
 Random signs come from ``dsp.quantization.random_signs`` seeded by (seed, t): the same stream
 and the same losses decode to the same samples on every machine.
