@@ -171,3 +171,25 @@ def test_info_reads_packet_streams(tmp_path, capsys, streams):
     assert cli.main(["info", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "damaged" in err
+
+
+def test_decoder_reads_every_copy_as_the_encoder_wrote_it(excerpt, streams):
+    """The copy's tables depend on X̂ of the frame it travels with: the encoder must compute
+    that X̂ exactly as the decoder does, or the copies decode to other values."""
+    reader = PacketReader(io.BytesIO(streams[6]))
+    payloads = list(reader.frames())
+    decoder = Decoder(reader.header)
+    spectra = mdct.analyze(HighPass50Hz().push(excerpt))
+    checked = 0
+    for t in range(1, len(payloads)):
+        if len(payloads[t]) != 41:
+            continue
+        next_spectrum = decoder.frame_decoder.decode_frame(payloads[t][:-6], t)
+        restored = redundancy.decode(payloads[t][-6:], next_spectrum)
+        band = spectra[t - 1, :redundancy.LOW_BINS]
+        if restored is None:
+            continue
+        step = max(redundancy.STEP_FACTORS) * _rms(band) * 2 ** (1 / 8)
+        assert np.max(np.abs(restored - band)) <= 0.5 * step + 1e-12, t
+        checked += 1
+    assert checked > 0.8 * len(payloads)
