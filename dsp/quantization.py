@@ -20,12 +20,23 @@ def _lcg_next(state: np.uint64) -> np.uint64:
 
 
 @njit(cache=True)
+def _mixed_seed(seed: int) -> np.uint64:
+    """The SplitMix64 finalizer of ``seed``: a nonlinear start state, so that the LCG streams
+    of consecutive seeds (frame t, t + 1) are unrelated (from an affine start, stream s + 1
+    would be stream s plus a fixed per-position offset modulo 2**64)."""
+    z = np.uint64(seed) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
 def dither_offsets(seed: int, n: int) -> np.ndarray:
     """``n`` uniform offsets in [-1/2, 1/2), the same on every machine for the same ``seed``.
 
     Uses the top 53 bits of an MMIX LCG, so encoder and decoder draw identical floats.
     """
-    state = np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
+    state = _mixed_seed(seed)
     out = np.empty(n)
     for i in range(n):
         state = _lcg_next(state)
@@ -36,7 +47,7 @@ def dither_offsets(seed: int, n: int) -> np.ndarray:
 @njit(cache=True)
 def random_signs(seed: int, n: int) -> np.ndarray:
     """``n`` values of ±1 drawn from the LCG (bit 40 of each state), reproducible from ``seed``."""
-    state = np.uint64(seed) * np.uint64(40503) + np.uint64(7)
+    state = _mixed_seed(seed) ^ np.uint64(0x5EED)
     out = np.empty(n)
     for i in range(n):
         state = _lcg_next(state)

@@ -149,6 +149,16 @@ def test_dither_offsets_differ_between_seeds_and_are_uniform_across_them():
     a = np.array([dither_offsets(seed, N) for seed in range(200)])
     r = np.array([np.corrcoef(a[i], a[i + 1])[0, 1] for i in range(199)])
     assert abs(r.mean()) < 5 / np.sqrt(N * 199)
+    # Nor a fixed shift per bin from one frame to the next (an LCG started from an affine
+    # function of the seed gives exactly that: the difference mod 1 would be constant).
+    shift = np.mod(a[1:] - a[:-1], 1.0)
+    assert np.all(shift.std(axis=0) > 0.2)
+
+
+def test_random_signs_of_consecutive_seeds_are_independent():
+    signs = np.array([random_signs(seed, N) for seed in range(400)])
+    agreement = np.mean(signs[1:] == signs[:-1], axis=0)          # per bin, over seeds
+    assert np.all(np.abs(agreement - 0.5) < 5 * 0.5 / np.sqrt(399))
 
 
 def test_random_signs_balanced_and_reproducible():
