@@ -48,14 +48,19 @@ def _check_signal(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     return x
 
 
+def _coded_frames(encoder: Encoder, x: np.ndarray, sample_rate_hz: int):
+    """(header, frame payloads) of a whole signal through ``encoder``."""
+    x = _check_signal(x, sample_rate_hz)
+    header = encoder.header(x.shape[0], int(sample_rate_hz))
+    x16 = resample(x, sample_rate_hz, SAMPLE_RATE_HZ)
+    return header, encoder.push(x16) + encoder.finish(header)
+
+
 def encode_with_reports(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
                         config: str = "default") -> Tuple[bytes, List[FrameReport]]:
     """The .hcb bytes of ``x`` and the encoder's per-frame reports."""
-    x = _check_signal(x, sample_rate_hz)
     encoder = Encoder(bitrate_bps, config)
-    header = encoder.header(x.shape[0], int(sample_rate_hz))
-    x16 = resample(x, sample_rate_hz, SAMPLE_RATE_HZ)
-    frames = encoder.push(x16) + encoder.finish(header)
+    header, frames = _coded_frames(encoder, x, sample_rate_hz)
     return write_hcb(header, frames), encoder.reports
 
 
@@ -70,13 +75,11 @@ def encode_packets(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
     """Encode a signal to a packet stream (``packets`` module): per-frame packets with a CRC of
     ``crc_bits``, each ending with a ``redundancy_bytes``-byte copy of the previous frame's low
     band (0: none; see ``hybridcodec.redundancy``)."""
-    x = _check_signal(x, sample_rate_hz)
-    encoder = Encoder(bitrate_bps, config, redundancy_bytes=redundancy_bytes)
-    header = encoder.header(x.shape[0], int(sample_rate_hz))
+    encoder = Encoder(bitrate_bps, config, keep_reports=False, redundancy_bytes=redundancy_bytes)
+    header, frames = _coded_frames(encoder, x, sample_rate_hz)
     out = io.BytesIO()
     writer = PacketWriter(out, header, crc_bits)
-    writer.write_frames(encoder.push(resample(x, sample_rate_hz, SAMPLE_RATE_HZ)))
-    writer.write_frames(encoder.finish(header))
+    writer.write_frames(frames)
     writer.finish(header)
     return out.getvalue()
 

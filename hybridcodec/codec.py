@@ -40,7 +40,8 @@ class Encoder:
         Keep every frame's report in ``reports`` (False for long streams: memory stays flat).
     redundancy_bytes : int
         R > 0: each full-size payload ends with an R-byte copy of the previous frame's low band
-        (packet streams; the frame gets R bytes less).  0 … MAX_REDUNDANCY_BYTES.
+        (packet streams; the frame gets R bytes less).  At most a quarter of a frame and
+        ``container.MAX_REDUNDANCY_BYTES``.
     """
 
     def __init__(self, bitrate_bps: int, config: str = "default", keep_reports: bool = True,
@@ -77,13 +78,13 @@ class Encoder:
     def _encode(self, frames: np.ndarray, budgets) -> List[bytes]:
         payloads = []
         for spectrum, budget in zip(frames, budgets):
-            copies = self.redundancy_bytes and budget == frame_bytes(self.bitrate_bps)
-            payload, report = self.frame_encoder.encode_frame(
-                spectrum, self.n_frames, int(budget) - (self.redundancy_bytes if copies else 0))
-            if copies:
+            copy = redundancy.copy_bytes(self.redundancy_bytes, budget,
+                                         frame_bytes(self.bitrate_bps))
+            payload, report = self.frame_encoder.encode_frame(spectrum, self.n_frames,
+                                                              int(budget) - copy)
+            if copy:
                 decoded = self.frame_decoder.decode_frame(payload, self.n_frames)
-                payload += redundancy.encode(self.previous_spectrum, decoded,
-                                             self.redundancy_bytes)
+                payload += redundancy.encode(self.previous_spectrum, decoded, copy)
             self.previous_spectrum = spectrum
             payloads.append(payload)
             self.n_frames += 1
@@ -161,8 +162,8 @@ class Decoder:
 
     def _split(self, payload: bytes):
         """(frame payload, redundant copy of the previous frame or None)."""
-        copy = self.header.redundancy_bytes
-        if copy and len(payload) == self.full_bytes:
+        copy = redundancy.copy_bytes(self.header.redundancy_bytes, len(payload), self.full_bytes)
+        if copy:
             return payload[:-copy], payload[-copy:]
         return payload, None
 
@@ -191,8 +192,8 @@ class Decoder:
             if copy is not None and next_spectrum is not None:
                 try:
                     low_band = redundancy.decode(copy, next_spectrum)
-                except BitstreamError:
-                    low_band = None
+                except BitstreamError:   # a damaged copy (no CRC): conceal without it
+                    pass
             spectrum = self.concealer.conceal(self.n_synthesized, next_spectrum, low_band)
         else:
             self.concealer.good_frame(spectrum)

@@ -66,6 +66,12 @@ def _gain_tables() -> TableSet:
     return make_tableset([make_table(Laplace(0.0, GAIN_DELTA_SCALE), 1.0)])
 
 
+def copy_bytes(redundancy_bytes: int, payload_bytes: int, full_bytes: int) -> int:
+    """Bytes of copy at the end of a payload: R for a full-size payload, 0 for the squeezed
+    tail frames of a stream (the one rule both the encoder and the decoder follow)."""
+    return redundancy_bytes if payload_bytes == full_bytes else 0
+
+
 def _gain_quarters(band: np.ndarray) -> int:
     """round(4 log2 RMS) of ``band``, clipped to GAIN_RANGE."""
     rms = float(np.sqrt(np.mean(np.square(band))))
