@@ -1,8 +1,11 @@
 """Tests of in-band redundancy (hybridcodec.redundancy) and of packet streams that carry it."""
 import io
+import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
+import soundfile
 
 from dsp import mdct
 from dsp.filters import HighPass50Hz
@@ -107,7 +110,7 @@ def test_frames_decode_as_the_main_part_alone(streams):
     header = reader.header
     with_copies = Decoder(header)
     y = np.concatenate([with_copies.push(payloads), with_copies.finish()])
-    plain = Decoder(header.__class__(**{**header.__dict__, "redundancy_bytes": 0}))
+    plain = Decoder(replace(header, redundancy_bytes=0))
     mains = [p[:-6] if len(p) == 41 else p for p in payloads]
     z = np.concatenate([plain.push(mains), plain.finish()])
     np.testing.assert_array_equal(y, z)
@@ -138,7 +141,6 @@ def test_bad_redundancy_settings_are_clear_errors(tmp_path, capsys, excerpt):
     with pytest.raises(ConfigError, match="out of range"):
         api.encode_packets(excerpt, 16000, 9600, redundancy_bytes=7)
     wav = tmp_path / "in.wav"
-    import soundfile
     soundfile.write(str(wav), excerpt, 16000)
     status = cli.main(["encode", str(wav), str(tmp_path / "x.hcp"), "--bitrate", "16.4k",
                        "--redundancy", "6"])
@@ -151,7 +153,6 @@ def test_a_setup_block_with_impossible_redundancy_is_rejected(streams):
     data = bytearray(streams[6])
     setup_end = data.index(bytes([16, 6])) + 2          # crc_bits, redundancy_bytes, CRC-32
     data[setup_end - 1] = 200
-    import zlib
     data[setup_end:setup_end + 4] = zlib.crc32(bytes(data[:setup_end])).to_bytes(4, "little")
     with pytest.raises(BitstreamError, match="redundancy"):
         api.decode(bytes(data))
