@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from dsp import range_coder as rc
-from dsp.entropy_models import Laplace, make_table, make_tableset
+from hybridcodec.dsp import range_coder as rc
+from hybridcodec.dsp.entropy_models import Laplace, make_table, make_tableset
 
 N_SYMBOLS = 2_000_000
 SCALES = (0.5, 1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 20.0)

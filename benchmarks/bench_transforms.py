@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from dsp import filters, lpc, mdct, perceptual
+from hybridcodec.dsp import filters, lpc, mdct, perceptual
 
 SIGNAL_SECONDS = 60.0
 REPEATS = 5

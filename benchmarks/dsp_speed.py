@@ -24,14 +24,14 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
-from dsp import envelope, lpc, mdct  # noqa: E402
-from dsp import range_coder as rc  # noqa: E402
-from dsp import spectrum_coder as sc  # noqa: E402
-from dsp.allocation import allocate_bits  # noqa: E402
-from dsp.perceptual import perceptual_weights  # noqa: E402
+from hybridcodec.dsp import envelope, lpc, mdct  # noqa: E402
+from hybridcodec.dsp import range_coder as rc  # noqa: E402
+from hybridcodec.dsp import spectrum_coder as sc  # noqa: E402
+from hybridcodec.dsp.allocation import allocate_bits  # noqa: E402
+from hybridcodec.dsp.perceptual import perceptual_weights  # noqa: E402
 from hybridcodec import api  # noqa: E402
-from hybridcodec.frame import SPECTRUM_RESERVE_BITS  # noqa: E402
-from hybridcodec.pipeline import get_pipeline  # noqa: E402
+from hybridcodec.core.frame import SPECTRUM_RESERVE_BITS  # noqa: E402
+from hybridcodec.core.pipeline import get_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "hybridcodec" / "data" / "demo_speech_nl.flac"

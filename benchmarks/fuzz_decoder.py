@@ -35,11 +35,11 @@ from typing import List, Tuple
 import numpy as np
 
 from hybridcodec import api
-from hybridcodec.audio import demo_clip_path, read_audio
-from hybridcodec.container import read_hcb
+from hybridcodec.formats.audio import demo_clip_path, read_audio
+from hybridcodec.formats.hcb import read_hcb
 from hybridcodec.errors import BitstreamError
-from hybridcodec.packets import frame_check
-from hybridcodec.streams import encode_streamed
+from hybridcodec.formats.packets import frame_check
+from hybridcodec.formats.streams import encode_streamed
 
 MUTATIONS = ("random", "truncate", "flip", "bytes", "recrc", "header")
 

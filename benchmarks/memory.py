@@ -18,7 +18,7 @@ from pathlib import Path
 
 import soundfile
 
-from hybridcodec.audio import demo_clip_path, read_audio
+from hybridcodec.formats.audio import demo_clip_path, read_audio
 
 RUN_AND_REPORT = ("import resource, sys; from hybridcodec import cli; "
                   "status = cli.main(sys.argv[1:]); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "

@@ -2,10 +2,10 @@
 
 Each held-out clip is encoded twice: as a plain stream (a .hcb file; its packets carry the same
 frames) and as a packet stream whose packets end with a ``--redundancy`` copy of the previous
-frame's low band (``hybridcodec.redundancy``; the frames get that many bytes less, the bitrate
+frame's low band (``hybridcodec.core.redundancy``; the frames get that many bytes less, the bitrate
 stays the same).  Then, per condition, frames are dropped by ``packets.LossSimulator`` (seeded
 by the clip's index, so every run drops the same frames in both streams) and the decoder
-conceals them (``hybridcodec.concealment``, with one frame of lookahead).  The table gives mean
+conceals them (``hybridcodec.core.concealment``, with one frame of lookahead).  The table gives mean
 PESQ-WB, the drop from the same stream without loss, and for the redundant stream also the drop
 from the plain stream without loss.
 
@@ -21,9 +21,9 @@ import time
 import numpy as np
 
 from hybridcodec import api
-from hybridcodec.corpus import load_clips
-from hybridcodec.evaluation import pesq_wb
-from hybridcodec.packets import LossSimulator
+from hybridcodec.training.corpus import load_clips
+from hybridcodec.tools.metrics import pesq_wb
+from hybridcodec.formats.packets import LossSimulator
 
 CONDITIONS = (("no loss", 0.0, 1), ("3 % random", 0.03, 1), ("5 % random", 0.05, 1),
               ("10 % random", 0.10, 1), ("5 % in bursts of 3", 0.05, 3))

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from hybridcodec.audio import read_audio
-from hybridcodec.corpus import SAMPLE_RATE_HZ, clip_durations_s
-from hybridcodec.evaluation import pesq_wb, stoi
-from hybridcodec.peers import opus_roundtrip
+from hybridcodec.formats.audio import read_audio
+from hybridcodec.training.corpus import SAMPLE_RATE_HZ, clip_durations_s
+from hybridcodec.tools.metrics import pesq_wb, stoi
+from hybridcodec.tools.peers import opus_roundtrip
 
 DEFAULT_BITRATES_BPS = (9600, 13200, 16400, 24400, 32000)
 DEFAULT_MAX_FILES = 40

@@ -28,9 +28,9 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from hybridcodec.audio import read_audio, write_audio  # noqa: E402
-from hybridcodec.corpus import SAMPLE_RATE_HZ, corpus_files  # noqa: E402
-from hybridcodec.peers import opusdec_time, opusenc_time  # noqa: E402
+from hybridcodec.formats.audio import read_audio, write_audio  # noqa: E402
+from hybridcodec.training.corpus import SAMPLE_RATE_HZ, corpus_files  # noqa: E402
+from hybridcodec.tools.peers import opusdec_time, opusenc_time  # noqa: E402
 
 WARM_UP_SECONDS = 1.0
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, ndtr
 
-from dsp.range_coder import MAX_ABS_VALUE, MAX_PRECISION_BITS, TableSet
+from .range_coder import MAX_ABS_VALUE, MAX_PRECISION_BITS, TableSet
 
 _LOG2E = 1.0 / math.log(2.0)
 

@@ -30,8 +30,8 @@ import functools
 import numpy as np
 from numba import njit
 
-from dsp.filters import PRE_EMPHASIS
-from dsp.lpc import (LAG_WINDOW_BANDWIDTH_HZ, WHITE_NOISE_FACTOR, bin_centre_cosines,
+from .filters import PRE_EMPHASIS
+from .lpc import (LAG_WINDOW_BANDWIDTH_HZ, WHITE_NOISE_FACTOR, bin_centre_cosines,
                      cosine_sum_kernel, levinson_kernel, lag_window)
 
 GAMMA1 = 0.92        # weighting factor gamma1 of AMR-WB (TS 26.190 sec. 5.3)

@@ -1,7 +1,7 @@
 """Whole-signal conveniences around the streaming Encoder and Decoder.
 
 Files and pipes (``encode_file`` / ``decode_file``, used by the CLI) live in
-:mod:`hybridcodec.streams` and are re-exported here.
+:mod:`hybridcodec.formats.streams` and are re-exported here.
 """
 import io
 from pathlib import Path
@@ -9,15 +9,15 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .audio import resample, write_audio
-from .codec import Decoder, Encoder
-from .config import SAMPLE_RATE_HZ
-from .container import MAX_ORIGINAL_RATE_HZ, Header, read_hcb, write_hcb
+from .formats.audio import resample, write_audio
+from .core.codec import Decoder, Encoder
+from .core.config import SAMPLE_RATE_HZ
+from .formats.hcb import MAX_ORIGINAL_RATE_HZ, Header, read_hcb, write_hcb
 from .errors import AudioInputError, BitstreamError, HybridCodecError
-from .frame import FrameReport
-from .packets import (DEFAULT_CRC_BITS, STREAM_MAGIC, LossSimulator, PacketReader,
+from .core.frame import FrameReport
+from .formats.packets import (DEFAULT_CRC_BITS, STREAM_MAGIC, LossSimulator, PacketReader,
                       PacketWriter)
-from .streams import (MIN_DURATION_S, decode_file, decode_stream, encode_file, output_rate,
+from .formats.streams import (MIN_DURATION_S, decode_file, decode_stream, encode_file, output_rate,
                       raise_problems)
 
 __all__ = ["encode", "encode_with_reports", "encode_packets", "decode", "frame_reports",
@@ -74,7 +74,7 @@ def encode_packets(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
                    redundancy_bytes: int = 0) -> bytes:
     """Encode a signal to a packet stream (``packets`` module): per-frame packets with a CRC of
     ``crc_bits``, each ending with a ``redundancy_bytes``-byte copy of the previous frame's low
-    band (0: none; see ``hybridcodec.redundancy``)."""
+    band (0: none; see ``hybridcodec.core.redundancy``)."""
     encoder = Encoder(bitrate_bps, config, keep_reports=False, redundancy_bytes=redundancy_bytes)
     header, frames = _coded_frames(encoder, x, sample_rate_hz)
     out = io.BytesIO()

@@ -28,7 +28,7 @@ def _check_output(in_path: Path, out_path: Path, force: bool) -> None:
 
 def cmd_encode(args) -> None:
     from .api import encode_file
-    from .config import parse_bitrate
+    from .core.config import parse_bitrate
 
     bitrate = parse_bitrate(args.bitrate)
     _check_output(Path(args.input), Path(args.output), args.force)
@@ -47,7 +47,7 @@ def cmd_encode(args) -> None:
 def cmd_decode(args) -> None:
     from .api import decode_file
 
-    from .packets import LossSimulator
+    from .formats.packets import LossSimulator
 
     _check_output(Path(args.input), Path(args.output), args.force)
     loss = LossSimulator(args.loss_rate, args.burst, args.seed) if args.loss_rate else None
@@ -65,8 +65,8 @@ def cmd_decode(args) -> None:
 
 def cmd_info(args) -> None:
     from .api import frame_reports, read_bytes, read_header
-    from .container import frame_budgets
-    from .packets import STREAM_MAGIC
+    from .formats.hcb import frame_budgets
+    from .formats.packets import STREAM_MAGIC
 
     data = read_bytes(Path(args.input))
     header = read_header(data)
@@ -97,7 +97,7 @@ def cmd_info(args) -> None:
 
 
 def cmd_configs(args) -> None:
-    from .config import configs, default_config_name
+    from .core.config import configs, default_config_name
 
     default = default_config_name()
     for name, config in sorted(configs().items()):
@@ -109,14 +109,14 @@ def cmd_configs(args) -> None:
 
 
 def cmd_components(args) -> None:
-    from .registry import SLOTS, components
+    from .core.registry import SLOTS, components
 
     for slot in SLOTS:
         print(f"{slot}: {', '.join(sorted(components(slot)))}")
 
 
 def cmd_demo(args) -> None:
-    from .demo import DEMO_CLIP, format_table, run_demo
+    from .tools.demo import DEMO_CLIP, format_table, run_demo
 
     out_dir = Path(args.out)
     print(f"Demo clip: {DEMO_CLIP.name} (Dutch speech from fillets-ng-data-nl, GPL-2; "
@@ -127,7 +127,7 @@ def cmd_demo(args) -> None:
 
 
 def cmd_corpus_fetch(args) -> None:
-    from .corpus import fetch_corpus, read_split
+    from .training.corpus import fetch_corpus, read_split
 
     corpus_dir = fetch_corpus(args.cache)
     split = read_split(corpus_dir)
@@ -154,7 +154,7 @@ def _learned(module: str):
 
 
 def cmd_train_laplacian(args) -> None:
-    from .fit import train_laplacian
+    from .training.fit import train_laplacian
     from .parameters import save_parameters
 
     arrays = train_laplacian(args.corpus)
@@ -165,8 +165,8 @@ def cmd_train_laplacian(args) -> None:
 def cmd_train_source_model(args) -> None:
     import time
 
-    from .corpus import load_clips
-    from .fit import speech_spectra
+    from .training.corpus import load_clips
+    from .training.fit import speech_spectra
     from .parameters import save_parameters
 
     export = _learned("export")
@@ -179,7 +179,7 @@ def cmd_train_source_model(args) -> None:
 
 
 def cmd_study_entropy(args) -> None:
-    from .study import run_entropy_study
+    from .research.study import run_entropy_study
 
     report = run_entropy_study(args.corpus, Path(args.out), max_files=args.max_files)
     print(report)
@@ -189,7 +189,7 @@ def cmd_study_entropy(args) -> None:
 def cmd_train_lsf_vq(args) -> None:
     import time
 
-    from .lsf_training import train_lsf_vq
+    from .training.lsf_training import train_lsf_vq
     from .parameters import save_parameters
 
     start = time.monotonic()
@@ -211,7 +211,7 @@ def cmd_train_lsf_codebook(args) -> None:
 
 
 def cmd_study_envelope(args) -> None:
-    from .envelope_study import run_envelope_study
+    from .research.envelope_study import run_envelope_study
 
     report = run_envelope_study(args.corpus, Path(args.out), max_files=args.max_files)
     print(report)

@@ -9,7 +9,7 @@ from typing import Dict
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
-from dsp import envelope as cepstral
+from hybridcodec.dsp import envelope as cepstral
 
 MAX_FIT_SAMPLES = 20_000
 """Samples per Gaussian-mixture fit (a fixed, evenly spaced subset: EM on all ~200k frames ×

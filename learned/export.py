@@ -16,7 +16,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from dsp import envelope as cepstral
+from hybridcodec.dsp import envelope as cepstral
 
 from .baselines import fit_baselines
 from .source_model import (BAND_EDGES, ENVELOPE_COMPONENTS, SPECTRUM_COMPONENTS, SourceModelNet,
@@ -45,7 +45,7 @@ def train_source_models(spectra: np.ndarray, settings: TrainingSettings = Traini
     Returns the arrays of the parameter file and a summary {variant: {envelope_step, and, when
     ``heldout`` frames are given, their bits per frame}}.
     """
-    from hybridcodec.fit import one_db_envelope_step
+    from hybridcodec.training.fit import one_db_envelope_step
 
     one_db = one_db_envelope_step(cepstral.cepstrum(spectra))
     arrays = {"band_edges": BAND_EDGES.astype(np.int64), "n_bins": np.array(spectra.shape[1])}

@@ -12,7 +12,7 @@ term E of the paper).  The loss of a frame is
     λ · envelope bits + bits of the flattened spectrum it leaves,
 
 the second term being −log2 of the Laplacian source model's mass of the rounding cell of
-|w| = |X| / ŝ at the fixed step δ of ``hybridcodec.lsf_training.spectrum_bits`` (the continuous
+|w| = |X| / ŝ at the fixed step δ of ``hybridcodec.training.lsf_training.spectrum_bits`` (the continuous
 relaxation of that function), with ŝ built from the quantized LSFs in the closed form
 |A(e^{jω})|² = cos²(ω/2) Π_even 2(cos ω − cos l_i)² + sin²(ω/2) Π_odd 2(cos ω − cos l_i)², the
 pre-emphasis undone, the correction curve c(f) (also trained) and the geometric-mean gain.
@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from hybridcodec.components import lsf_envelope as le
 from hybridcodec.components.source_model import LaplacianSourceModel
-from hybridcodec import lsf_training as lt
+from hybridcodec.training import lsf_training as lt
 
 STEM = "lsf-softmax"
 SEED = 20261122

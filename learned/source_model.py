@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dsp import envelope as cepstral
+from hybridcodec.dsp import envelope as cepstral
 
 ENVELOPE_COMPONENTS = 5
 """M of eq. 4."""
@@ -216,7 +216,7 @@ def train(spectra: np.ndarray, envelope_step: float, settings: TrainingSettings 
     Parameters
     ----------
     spectra : np.ndarray, shape (n, F)
-        MDCT frames of the training split (active speech, as ``hybridcodec.fit.speech_spectra``).
+        MDCT frames of the training split (active speech, as ``hybridcodec.training.fit.speech_spectra``).
     envelope_step : float
         Initial (or, with ``train_step=False``, fixed) Δq.
     settings : TrainingSettings

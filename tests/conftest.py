@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from hybridcodec.audio import demo_clip_path, read_audio
+from hybridcodec.formats.audio import demo_clip_path, read_audio
 
 
 @pytest.fixture

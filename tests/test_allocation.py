@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from dsp.allocation import allocate_bits
+from hybridcodec.dsp.allocation import allocate_bits
 
 N_BINS = 320
 EPS = np.finfo(float).eps

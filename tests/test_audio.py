@@ -1,9 +1,9 @@
-"""Tests of hybridcodec.audio: reading, resampling, writing, level helpers."""
+"""Tests of hybridcodec.formats.audio: reading, resampling, writing, level helpers."""
 import numpy as np
 import pytest
 import soundfile
 
-from hybridcodec.audio import (clipped_fraction, demo_clip_path, is_silent, read_audio,
+from hybridcodec.formats.audio import (clipped_fraction, demo_clip_path, is_silent, read_audio,
                                resample, resampled_length, write_audio)
 from hybridcodec.errors import AudioInputError, HybridCodecError
 

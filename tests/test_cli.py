@@ -12,9 +12,9 @@ import pytest
 import soundfile
 
 from hybridcodec import cli
-from hybridcodec.audio import demo_clip_path, resample
-from hybridcodec.config import configs, get_config, parse_bitrate
-from hybridcodec.container import read_hcb
+from hybridcodec.formats.audio import demo_clip_path, resample
+from hybridcodec.core.config import configs, get_config, parse_bitrate
+from hybridcodec.formats.hcb import read_hcb
 
 DEMO = str(demo_clip_path())
 

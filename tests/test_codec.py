@@ -1,4 +1,4 @@
-"""Tests of the codec end to end: hybridcodec.api, hybridcodec.codec and hybridcodec.frame.
+"""Tests of the codec end to end: hybridcodec.api, hybridcodec.core.codec and hybridcodec.core.frame.
 
 Real speech throughout (the bundled demo clip, or slices of it): fixed-rate budgets per frame
 and per file, length preservation at every input rate, determinism, encoder/decoder range-coder
@@ -7,14 +7,14 @@ agreement (opus ``test_opus_encode.c``), streaming = whole-file, and quality ris
 import numpy as np
 import pytest
 
-from dsp.filters import highpass_50hz
+from hybridcodec.dsp.filters import highpass_50hz
 from hybridcodec import api
-from hybridcodec.audio import resample
-from hybridcodec.codec import Decoder, Encoder
-from hybridcodec.config import get_config
-from hybridcodec.container import FILE_SLACK_BYTES, frame_budgets, read_hcb, write_hcb
+from hybridcodec.formats.audio import resample
+from hybridcodec.core.codec import Decoder, Encoder
+from hybridcodec.core.config import get_config
+from hybridcodec.formats.hcb import FILE_SLACK_BYTES, frame_budgets, read_hcb, write_hcb
 from hybridcodec.errors import AudioInputError, ConfigError
-from hybridcodec.evaluation import segmental_snr_db
+from hybridcodec.tools.metrics import segmental_snr_db
 
 BITRATES_BPS = (9600, 13200, 16400, 24400)
 FRAME_S = 0.020

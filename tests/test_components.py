@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from hybridcodec.api import encode_with_reports
-from hybridcodec.pipeline import get_pipeline
+from hybridcodec.core.pipeline import get_pipeline
 
 
 def mean_envelope_bits(speech, config):

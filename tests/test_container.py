@@ -1,4 +1,4 @@
-"""Tests of hybridcodec.container: the .hcb header, frame budgets and the checks of read_hcb.
+"""Tests of hybridcodec.formats.hcb: the .hcb header, frame budgets and the checks of read_hcb.
 
 A damaged file must always give a BitstreamError with a clear message, never another exception:
 every cut point of a truncated file and every single flipped byte of a small one is tried.
@@ -11,8 +11,8 @@ import pytest
 
 from hybridcodec import api
 
-from hybridcodec.config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
-from hybridcodec.container import (FILE_SLACK_BYTES, FORMAT_VERSION, MAGIC, Header,
+from hybridcodec.core.config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
+from hybridcodec.formats.hcb import (FILE_SLACK_BYTES, FORMAT_VERSION, MAGIC, Header,
                                    frame_budgets, frame_bytes, read_hcb, write_hcb)
 from hybridcodec.errors import BitstreamError, HybridCodecError
 

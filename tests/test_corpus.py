@@ -1,4 +1,4 @@
-"""Tests of hybridcodec.corpus on a small fake package; the real fetch is marked slow."""
+"""Tests of hybridcodec.training.corpus on a small fake package; the real fetch is marked slow."""
 import json
 import shutil
 import subprocess
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from hybridcodec import corpus
+from hybridcodec.training import corpus
 from hybridcodec.errors import CorpusError
 
 LEVELS = {"cellar": ["pra-v-a", "pra-m-b", "rand-0-0"], "gems": ["zav-v-c", "rand-0-0"],

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from dsp.entropy_models import (CodingTable, Gaussian, Laplace, LogisticMixture,
+from hybridcodec.dsp.entropy_models import (CodingTable, Gaussian, Laplace, LogisticMixture,
                                 bin_probabilities, differential_entropy_bits, make_table,
                                 make_tableset, quantize_cdf, value_range)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import scipy.fft
 
-from dsp import envelope as env
+from hybridcodec.dsp import envelope as env
 
 N_BINS = 320
 

@@ -4,9 +4,11 @@ import json
 import numpy as np
 import pytest
 
-from hybridcodec import cli, corpus, envelope_study
-from hybridcodec.audio import read_audio, write_audio
-from hybridcodec.demo import DEMO_CLIP
+from hybridcodec import cli
+from hybridcodec.research import envelope_study
+from hybridcodec.training import corpus
+from hybridcodec.formats.audio import read_audio, write_audio
+from hybridcodec.tools.demo import DEMO_CLIP
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def test_study_on_a_tiny_corpus(tiny_corpus, tmp_path, capsys, monkeypatch):
 
 
 def test_exact_bits_match_tell_within_a_byte():
-    from dsp.range_coder import RangeCoder
+    from hybridcodec.dsp.range_coder import RangeCoder
 
     coder = RangeCoder.encoder(64)
     for value in (3, 200, 17):

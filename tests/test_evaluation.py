@@ -1,8 +1,8 @@
-"""Tests of hybridcodec.evaluation: segmental SNR, PESQ-WB, STOI."""
+"""Tests of hybridcodec.tools.metrics: segmental SNR, PESQ-WB, STOI."""
 import numpy as np
 import pytest
 
-from hybridcodec.evaluation import measure, pesq_wb, segmental_snr_db, stoi
+from hybridcodec.tools.metrics import measure, pesq_wb, segmental_snr_db, stoi
 
 FRAME_SAMPLES = 320
 
@@ -52,7 +52,7 @@ def test_pesq_of_clean_and_noisy_speech(speech, rng):
 
 
 def test_pesq_resamples_other_rates(speech):
-    from hybridcodec.audio import resample
+    from hybridcodec.formats.audio import resample
     x48 = resample(speech, 16000, 48000)
     assert pesq_wb(x48, x48, sample_rate_hz=48000) > 4.4
 

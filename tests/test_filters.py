@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from dsp import filters
+from hybridcodec.dsp import filters
 
 FS = 16000
 

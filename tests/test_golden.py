@@ -13,7 +13,7 @@ import pytest
 import soundfile
 
 from hybridcodec import api
-from hybridcodec.container import FORMAT_VERSION
+from hybridcodec.formats.hcb import FORMAT_VERSION
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 BITSTREAMS = sorted(VECTORS.glob("*.hc[bp]"))

@@ -5,21 +5,21 @@ import shutil
 import numpy as np
 import pytest
 
-from dsp.entropy_models import make_table
-from dsp.range_coder import RangeCoder
+from hybridcodec.dsp.entropy_models import make_table
+from hybridcodec.dsp.range_coder import RangeCoder
 from hybridcodec import api
 
-from hybridcodec.codec import Decoder
+from hybridcodec.core.codec import Decoder
 from hybridcodec.components.learned_source_models import (
     PARAMETER_STEM, GaussianMixtureSourceModel, GaussianSourceModel, LogisticMixtureSourceModel,
     TabulatedModel)
 from hybridcodec.components.source_model import LaplacianSourceModel, _span
-from hybridcodec.config import get_config
-from hybridcodec.container import read_hcb
+from hybridcodec.core.config import get_config
+from hybridcodec.formats.hcb import read_hcb
 from hybridcodec.errors import ConfigError
-from hybridcodec.fit import speech_spectra
+from hybridcodec.training.fit import speech_spectra
 from hybridcodec.parameters import digest, find_parameter_file, load_parameters
-from hybridcodec.pipeline import get_pipeline
+from hybridcodec.core.pipeline import get_pipeline
 
 SOURCE_MODELS = {
     "laplacian": LaplacianSourceModel,
@@ -39,7 +39,7 @@ def source_models():
 
 def test_training_on_a_small_subset_lowers_the_heldout_cost(speech):
     torch = pytest.importorskip("torch")
-    from learned.source_model import TrainingSettings, evaluate, initial_net, train
+    from hybridcodec.learned.source_model import TrainingSettings, evaluate, initial_net, train
 
     spectra = speech_spectra([speech])
     train_frames, heldout = spectra[: 2 * len(spectra) // 3], spectra[2 * len(spectra) // 3:]
@@ -55,7 +55,7 @@ def test_training_on_a_small_subset_lowers_the_heldout_cost(speech):
 
 def test_fixed_step_training_keeps_the_step(speech):
     pytest.importorskip("torch")
-    from learned.source_model import TrainingSettings, train
+    from hybridcodec.learned.source_model import TrainingSettings, train
 
     spectra = speech_spectra([speech])[:200]
     net = train(spectra, 2.0, TrainingSettings(epochs=2, batch_frames=100, train_step=False),
@@ -65,8 +65,8 @@ def test_fixed_step_training_keeps_the_step(speech):
 
 def test_exported_mixtures_are_valid_distributions(speech):
     pytest.importorskip("torch")
-    from learned.export import export_net
-    from learned.source_model import initial_net
+    from hybridcodec.learned.export import export_net
+    from hybridcodec.learned.source_model import initial_net
 
     arrays = export_net(initial_net(speech_spectra([speech]), 1.6), "trained", 1.6)
     for part, shape in (("envelope", (20, 5)), ("bin", (320, 3)), ("band", (20, 3))):
@@ -154,7 +154,7 @@ def test_tables_come_from_make_table(source_models, name):
     model = source_models[name]
     tables = model.spectrum_tables
     m = len(model.spectrum_models()) - 1
-    from dsp.spectrum_coder import N_RATIOS, step_ratios
+    from hybridcodec.dsp.spectrum_coder import N_RATIOS, step_ratios
 
     r = 40
     bin_model = model.spectrum_models()[m]
@@ -186,7 +186,7 @@ def test_band_models_cover_every_bin(source_models):
 
 def test_laplacian_span_unchanged():
     """The Laplacian keeps its mean ± 12 scales span (golden values)."""
-    from dsp.entropy_models import Laplace
+    from hybridcodec.dsp.entropy_models import Laplace
 
     assert _span(Laplace(0.0, 1.8), 0.5) == (-44, 44)
     assert _span(Laplace(-148.07, 19.99), 1.6) == (-243, 58)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from dsp import lpc
+from hybridcodec.dsp import lpc
 
 
 def step_up(reflection):

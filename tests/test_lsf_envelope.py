@@ -6,13 +6,13 @@ import sys
 import numpy as np
 import pytest
 
-from dsp import lpc, mdct
-from dsp.filters import highpass_50hz
-from dsp.range_coder import RangeCoder
+from hybridcodec.dsp import lpc, mdct
+from hybridcodec.dsp.filters import highpass_50hz
+from hybridcodec.dsp.range_coder import RangeCoder
 from hybridcodec import api
-from hybridcodec.audio import read_audio
+from hybridcodec.formats.audio import read_audio
 from hybridcodec.components import lsf_envelope as le
-from hybridcodec.demo import DEMO_CLIP
+from hybridcodec.tools.demo import DEMO_CLIP
 from hybridcodec.errors import ConfigError
 from hybridcodec.parameters import find_parameter_file, load_parameters, save_parameters
 
@@ -83,7 +83,7 @@ def test_put_get_round_trip_and_gain_convention(component, speech_frames):
 def test_each_component_has_its_own_analysis_from_its_parameter_file():
     """lsf-vq (designed for LSF distortion) analyses at 150 Hz, lsf-softmax (whole-frame bits)
     at 60 Hz; each reads it from its own parameter file, as its training wrote it."""
-    from hybridcodec import lsf_training
+    from hybridcodec.training import lsf_training
 
     expected = {"lsf-vq": lsf_training.LSF_VQ_LAG_WINDOW_HZ, "lsf-softmax": 60.0}
     for stem, component in (("lsf-vq", le.LsfVqEnvelope()),
@@ -197,7 +197,7 @@ def test_codec_round_trip_is_bit_exact(config):
 
 
 def test_configurations_swap_only_the_envelope():
-    from hybridcodec.config import get_config
+    from hybridcodec.core.config import get_config
 
     base = get_config("tcx-laplacian")
     for name in CONFIGS:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dsp import mdct
+from hybridcodec.dsp import mdct
 
 LENGTHS = [1, 2, 159, 160, 161, 319, 320, 321, 479, 480, 481, 640, 1000, 16001, 32000]
 

@@ -1,10 +1,10 @@
-"""Tests of hybridcodec.peers: Opus round trips through ffmpeg, opus-tools timing."""
+"""Tests of hybridcodec.tools.peers: Opus round trips through ffmpeg, opus-tools timing."""
 import numpy as np
 import pytest
 
-from hybridcodec import peers
-from hybridcodec.audio import resample, write_audio
-from hybridcodec.evaluation import pesq_wb
+from hybridcodec.tools import peers
+from hybridcodec.formats.audio import resample, write_audio
+from hybridcodec.tools.metrics import pesq_wb
 
 needs_ffmpeg = pytest.mark.skipif(not peers.ffmpeg_available(),
                                   reason="ffmpeg with the libopus encoder is not installed")

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dsp import lpc, perceptual
+from hybridcodec.dsp import lpc, perceptual
 
 OMEGA = np.pi * (np.arange(320) + 0.5) / 320
 

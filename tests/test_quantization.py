@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dsp.quantization import dequantize, dither_offsets, noise_fill, quantize, random_signs
+from hybridcodec.dsp.quantization import dequantize, dither_offsets, noise_fill, quantize, random_signs
 
 N = 320
 

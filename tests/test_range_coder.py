@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from dsp import range_coder as rc
-from dsp.entropy_models import CodingTable, make_tableset, quantize_cdf
-from dsp.range_coder import RangeCoder
+from hybridcodec.dsp import range_coder as rc
+from hybridcodec.dsp.entropy_models import CodingTable, make_tableset, quantize_cdf
+from hybridcodec.dsp.range_coder import RangeCoder
 
 
 # ----------------------------------------------------------------------------- slow reference

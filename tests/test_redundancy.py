@@ -1,4 +1,4 @@
-"""Tests of in-band redundancy (hybridcodec.redundancy) and of packet streams that carry it."""
+"""Tests of in-band redundancy (hybridcodec.core.redundancy) and of packet streams that carry it."""
 import io
 import zlib
 from dataclasses import replace
@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 import soundfile
 
-from dsp import mdct
-from dsp.filters import HighPass50Hz
-from hybridcodec import api, cli, redundancy
-from hybridcodec.codec import Decoder
-from hybridcodec.container import read_hcb
+from hybridcodec.dsp import mdct
+from hybridcodec.dsp.filters import HighPass50Hz
+from hybridcodec import api, cli
+from hybridcodec.core import redundancy
+from hybridcodec.core.codec import Decoder
+from hybridcodec.formats.hcb import read_hcb
 from hybridcodec.errors import BitstreamError, ConfigError
-from hybridcodec.evaluation import pesq_wb
-from hybridcodec.packets import LossSimulator, PacketReader
+from hybridcodec.tools.metrics import pesq_wb
+from hybridcodec.formats.packets import LossSimulator, PacketReader
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Tests of slots, the component registry and named configurations (hybridcodec.registry,
-hybridcodec.config, hybridcodec.pipeline).
+"""Tests of slots, the component registry and named configurations (hybridcodec.core.registry,
+hybridcodec.core.config, hybridcodec.core.pipeline).
 
 Every test that registers something works on copies of the registry and configuration tables
 (``isolated_registry``), so nothing leaks into other tests.
@@ -10,12 +10,13 @@ from importlib import metadata
 import numpy as np
 import pytest
 
-from hybridcodec import api, cli, config, pipeline, registry
-from hybridcodec.audio import demo_clip_path, read_audio
+from hybridcodec import api, cli
+from hybridcodec.core import config, pipeline, registry
+from hybridcodec.formats.audio import demo_clip_path, read_audio
 from hybridcodec.components.configurations import BASE
-from hybridcodec.config import ComponentSpec, get_config, register_config
+from hybridcodec.core.config import ComponentSpec, get_config, register_config
 from hybridcodec.errors import ConfigError
-from hybridcodec.evaluation import segmental_snr_db
+from hybridcodec.tools.metrics import segmental_snr_db
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +151,7 @@ def test_unknown_configuration_lists_the_configurations():
 
 PLUGIN_SOURCE = '''
 import numpy as np
-from hybridcodec.registry import register
+from hybridcodec.core.registry import register
 
 
 @register("perceptual", "plugin-flat")

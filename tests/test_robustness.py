@@ -1,7 +1,7 @@
 """Tests of robust streams: pipes and long streams, packet mode, loss concealment, damage, fuzz.
 
-Covers hybridcodec.packets, hybridcodec.concealment, the streaming paths of hybridcodec.api
-(encode_file / decode_file with ``-``), the streamed .hcb variant of hybridcodec.container,
+Covers hybridcodec.formats.packets, hybridcodec.core.concealment, the streaming paths of hybridcodec.api
+(encode_file / decode_file with ``-``), the streamed .hcb variant of hybridcodec.formats.hcb,
 and a 2,000-case subset of benchmarks/fuzz_decoder.py.
 """
 import importlib.util
@@ -15,14 +15,14 @@ import pytest
 import soundfile
 
 from hybridcodec import api, cli
-from hybridcodec.audio import demo_clip_path, read_audio
-from hybridcodec.codec import Decoder, Encoder
-from hybridcodec.container import (FILE_SLACK_BYTES, HcbStreamReader, frame_bytes,
+from hybridcodec.formats.audio import demo_clip_path, read_audio
+from hybridcodec.core.codec import Decoder, Encoder
+from hybridcodec.formats.hcb import (FILE_SLACK_BYTES, HcbStreamReader, frame_bytes,
                                    read_hcb)
 from hybridcodec.errors import BitstreamError
-from hybridcodec.packets import (LossSimulator, PacketReader, PacketWriter, crc8, frame_check,
+from hybridcodec.formats.packets import (LossSimulator, PacketReader, PacketWriter, crc8, frame_check,
                                  frame_packet)
-from hybridcodec.streams import encode_streamed
+from hybridcodec.formats.streams import encode_streamed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -341,7 +341,7 @@ def test_fuzz_subset_has_no_crash_or_hang():
 
 def test_pitch_lag_finds_the_period_not_a_multiple():
     """A periodic signal's lag is its period (not 2× or 3×), with correlation near 1."""
-    from hybridcodec.concealment import HISTORY, pitch_lag
+    from hybridcodec.core.concealment import HISTORY, pitch_lag
 
     t = np.arange(HISTORY)
     for period in (45.0, 87.3, 100.0, 250.0):
@@ -352,7 +352,7 @@ def test_pitch_lag_finds_the_period_not_a_multiple():
 
 
 def test_noise_is_not_voiced():
-    from hybridcodec.concealment import HISTORY, VOICING_THRESHOLD, pitch_lag
+    from hybridcodec.core.concealment import HISTORY, VOICING_THRESHOLD, pitch_lag
 
     x = np.random.default_rng(5).standard_normal(HISTORY)
     assert pitch_lag(x)[1] < VOICING_THRESHOLD

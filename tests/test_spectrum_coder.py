@@ -5,14 +5,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dsp import range_coder as rc
-from dsp import spectrum_coder as sc
-from dsp.quantization import dequantize, dither_offsets
-from hybridcodec.pipeline import get_pipeline
+from hybridcodec.dsp import range_coder as rc
+from hybridcodec.dsp import spectrum_coder as sc
+from hybridcodec.dsp.quantization import dequantize, dither_offsets
+from hybridcodec.core.pipeline import get_pipeline
 
 N_BINS = 320
 RESERVE_BITS = sc.TARGET_BITS + sc.NOISE_LEVEL_BITS + 8
-"""What the frame leaves for the spectrum at least (hybridcodec.frame.SPECTRUM_RESERVE_BITS)."""
+"""What the frame leaves for the spectrum at least (hybridcodec.core.frame.SPECTRUM_RESERVE_BITS)."""
 
 QUANTIZERS = {
     # name: (rounding θ, reconstruction ρ, dither, noise-fill first bin, noise-fill gain)

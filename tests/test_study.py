@@ -1,4 +1,4 @@
-"""Tests of hybridcodec.study (``hybridcodec study entropy``) on a tiny corpus made of slices of
+"""Tests of hybridcodec.research.study (``hybridcodec study entropy``) on a tiny corpus made of slices of
 the demo clip; the real held-out run is marked slow."""
 import json
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from hybridcodec import study
-from hybridcodec.audio import demo_clip_path, read_audio
+from hybridcodec.research import study
+from hybridcodec.formats.audio import demo_clip_path, read_audio
 from hybridcodec.cli import main
 
 
@@ -67,7 +67,7 @@ def test_study_numbers_are_consistent(study_result):
 
 def test_actual_bits_match_the_table_code_lengths(tiny_corpus):
     """The range coder's output is within a few bytes of the ideal code lengths of its tables."""
-    from dsp.entropy_models import Laplace
+    from hybridcodec.dsp.entropy_models import Laplace
 
     models = [Laplace(0.0, 1.0), Laplace(0.5, 3.0)]
     rng = np.random.default_rng(1)

@@ -1,5 +1,5 @@
 """The named configurations (``hybridcodec configs``): a base plus small overrides."""
-from ..config import CodecConfig, ComponentSpec, register_config
+from ..core.config import CodecConfig, ComponentSpec, register_config
 
 BASE = CodecConfig(
     name="tcx-laplacian",

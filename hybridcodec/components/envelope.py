@@ -11,11 +11,11 @@ from typing import Optional
 
 import numpy as np
 
-from dsp import envelope as cepstral
-from dsp.entropy_models import quantize_cdf
-from dsp.range_coder import RangeCoder
+from hybridcodec.dsp import envelope as cepstral
+from hybridcodec.dsp.entropy_models import quantize_cdf
+from hybridcodec.dsp.range_coder import RangeCoder
 
-from ..registry import register
+from ..core.registry import register
 from .source_model import ENVELOPE_SHIFTS
 
 SHIFT_PROBABILITIES = np.array([0.97, 0.01, 0.01, 0.01])

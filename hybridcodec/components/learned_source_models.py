@@ -28,12 +28,12 @@ from typing import Any, Tuple
 import numpy as np
 from scipy.special import ndtr
 
-from dsp.entropy_models import Gaussian, LogisticMixture
+from hybridcodec.dsp.entropy_models import Gaussian, LogisticMixture
 
-from ..config import ComponentSpec, register_config
+from ..core.config import ComponentSpec, register_config
 from ..errors import ConfigError
 from ..parameters import find_parameter_file, load_parameters
-from ..registry import register
+from ..core.registry import register
 from .configurations import BASE
 from .source_model import SourceModel
 

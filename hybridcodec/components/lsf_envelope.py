@@ -13,7 +13,7 @@ widens sharp peaks.  Its width is a parameter of each component, stored in its p
 (``lag_window_hz``, which the bitstream header pins through the file's digest), because the
 two components are designed for different objectives, as in the CQ paper: lsf-vq, the
 classical quantizer designed for LSF distortion, analyses with 150 Hz, the smoother envelope
-that a distortion-targeted quantizer codes best (``hybridcodec.lsf_training.
+that a distortion-targeted quantizer codes best (``hybridcodec.training.lsf_training.
 LSF_VQ_LAG_WINDOW_HZ``); lsf-softmax, optimized for whole-frame bits, with 60 Hz (AMR-WB's),
 chosen by whole-frame bits on the training split (``learned.lsf_codebook.LAG_WINDOW_HZ``).  SD
 is measured against each component's own unquantized envelope, so SDs at different lag windows
@@ -35,7 +35,7 @@ Field layout of both components: number of stages / coefficients used (a symbol,
 index, then the LSF indices.  After dequantization the LSFs are sorted and spaced by at least
 50 Hz (``dsp.lpc.stabilize_lsf``, as AMR-WB's ISF reordering), so Â(z) is always minimum phase.
 
-``lsf-vq``: multi-stage, split vector quantizer trained with k-means (``hybridcodec.lsf_training``)
+``lsf-vq``: multi-stage, split vector quantizer trained with k-means (``hybridcodec.training.lsf_training``)
 with entropy-coded indices and an M-best search over the stages.  With its 150 Hz analysis,
 5 stages (45.8 bits with the gain) reach 0.96 dB mean SD, 0.0 % of frames above 4 dB, on the
 held-out split (3000 frames; 6 stages: 51.6 bits, 0.80 dB).  The smoother envelope costs
@@ -55,15 +55,15 @@ from typing import List, Tuple
 
 import numpy as np
 
-from dsp import lpc
-from dsp.entropy_models import CodingTable, make_tableset, quantize_cdf
-from dsp.envelope import MAGNITUDE_FLOOR, LOG_ENVELOPE_RANGE
-from dsp.range_coder import RangeCoder
+from hybridcodec.dsp import lpc
+from hybridcodec.dsp.entropy_models import CodingTable, make_tableset, quantize_cdf
+from hybridcodec.dsp.envelope import MAGNITUDE_FLOOR, LOG_ENVELOPE_RANGE
+from hybridcodec.dsp.range_coder import RangeCoder
 
-from ..config import ComponentSpec, register_config
+from ..core.config import ComponentSpec, register_config
 from ..errors import ConfigError
 from ..parameters import digest, find_parameter_file, load_parameters
-from ..registry import register
+from ..core.registry import register
 from .configurations import BASE
 
 LPC_ORDER = 16

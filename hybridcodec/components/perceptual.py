@@ -1,10 +1,10 @@
 """Perceptual models (the ``perceptual`` slot): weights W(f) of the bit allocation (TCX eq. 11)."""
 import numpy as np
 
-from dsp.filters import PRE_EMPHASIS
-from dsp.perceptual import GAMMA1, perceptual_weights
+from hybridcodec.dsp.filters import PRE_EMPHASIS
+from hybridcodec.dsp.perceptual import GAMMA1, perceptual_weights
 
-from ..registry import register
+from ..core.registry import register
 
 
 @register("perceptual", "evs-lpc")

@@ -1,7 +1,7 @@
 """Post-filters (the ``postfilter`` slot): applied to the decoded 16 kHz signal."""
 import numpy as np
 
-from ..registry import register
+from ..core.registry import register
 
 
 @register("postfilter", "none")

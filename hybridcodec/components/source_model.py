@@ -13,11 +13,11 @@ from typing import List
 
 import numpy as np
 
-from dsp.entropy_models import Laplace, differential_entropy_bits, make_table, make_tableset
-from dsp.range_coder import TableSet
-from dsp.spectrum_coder import N_RATIOS, step_ratios
+from hybridcodec.dsp.entropy_models import Laplace, differential_entropy_bits, make_table, make_tableset
+from hybridcodec.dsp.range_coder import TableSet
+from hybridcodec.dsp.spectrum_coder import N_RATIOS, step_ratios
 
-from ..registry import register
+from ..core.registry import register
 from ..parameters import digest, find_parameter_file, load_parameters
 
 ENVELOPE_SHIFTS = 4

@@ -4,11 +4,11 @@ from typing import Tuple
 
 import numpy as np
 
-from dsp import spectrum_coder
-from dsp.quantization import dither_offsets
-from dsp.range_coder import RangeCoder
+from hybridcodec.dsp import spectrum_coder
+from hybridcodec.dsp.quantization import dither_offsets
+from hybridcodec.dsp.range_coder import RangeCoder
 
-from ..registry import register
+from ..core.registry import register
 
 
 @dataclass(frozen=True)

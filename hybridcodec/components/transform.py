@@ -1,7 +1,7 @@
 """Transforms (the ``transform`` slot): time signal ↔ frames of spectral coefficients."""
-from dsp import mdct
+from hybridcodec.dsp import mdct
 
-from ..registry import register
+from ..core.registry import register
 
 
 @register("transform", "mdct")

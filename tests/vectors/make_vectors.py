@@ -16,8 +16,8 @@ from pathlib import Path
 import soundfile
 
 from hybridcodec import api
-from hybridcodec.audio import demo_clip_path, read_audio
-from hybridcodec.streams import encode_streamed
+from hybridcodec.formats.audio import demo_clip_path, read_audio
+from hybridcodec.formats.streams import encode_streamed
 
 HERE = Path(__file__).resolve().parent
 START, LENGTH = 24000, 8000

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from hybridcodec.audio import resample
+from hybridcodec.formats.audio import resample
 from hybridcodec.errors import ExternalToolError
 
 OPUS_FRAME_DURATION_MS = 20

@@ -9,7 +9,7 @@ import numpy as np
 import pesq as pesq_lib
 import pystoi
 
-from hybridcodec.audio import resample
+from hybridcodec.formats.audio import resample
 
 PESQ_SAMPLE_RATE_HZ = 16000
 SEGMENTAL_SNR_FRAME_SAMPLES = 320

@@ -13,9 +13,9 @@ import numpy as np
 from sklearn.cluster import KMeans
 from tqdm import tqdm
 
-from dsp.envelope import MAGNITUDE_FLOOR
+from hybridcodec.dsp.envelope import MAGNITUDE_FLOOR
 
-from .components import lsf_envelope as le
+from ..components import lsf_envelope as le
 from .corpus import load_clips
 from .fit import speech_spectra
 

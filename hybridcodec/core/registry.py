@@ -8,7 +8,7 @@ it runs its ``@register`` decorators).
 from importlib import metadata
 from typing import Callable, Dict, Tuple
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 SLOTS: Tuple[str, ...] = (
     "transform",
@@ -50,7 +50,7 @@ def _load_entry_points() -> None:
 
 def components(slot: str) -> Dict[str, Callable]:
     """The components registered for ``slot``, by name."""
-    from . import components as _builtin  # noqa: F401  (registers the built-in components)
+    from .. import components as _builtin  # noqa: F401  (registers the built-in components)
 
     _load_entry_points()
     if slot not in _REGISTRY:

@@ -33,10 +33,10 @@ from typing import Optional
 
 import numpy as np
 
-from dsp.entropy_models import Laplace, make_table, make_tableset
-from dsp.range_coder import RangeCoder, TableSet
+from hybridcodec.dsp.entropy_models import Laplace, make_table, make_tableset
+from hybridcodec.dsp.range_coder import RangeCoder, TableSet
 
-from .errors import BitstreamError
+from ..errors import BitstreamError
 
 LOW_BINS = 24
 """MDCT coefficients copied (25 Hz each: 0 … 600 Hz)."""

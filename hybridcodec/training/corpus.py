@@ -31,7 +31,7 @@ from pathlib import Path
 import soundfile
 from tqdm import tqdm
 
-from hybridcodec.audio import read_audio, resample, write_audio
+from hybridcodec.formats.audio import read_audio, resample, write_audio
 from hybridcodec.errors import AudioInputError, CorpusError
 
 PACKAGE_NAME = "fillets-ng-data-nl"
@@ -262,7 +262,7 @@ def convert_clip(src_path, wav_path):
     Parameters
     ----------
     src_path : pathlib.Path
-        Source audio file, any format :func:`hybridcodec.audio.read_audio` reads.
+        Source audio file, any format :func:`hybridcodec.formats.audio.read_audio` reads.
     wav_path : pathlib.Path
         Output WAV file; an existing one is kept (so an interrupted fetch resumes).
 

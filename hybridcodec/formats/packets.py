@@ -14,7 +14,7 @@ an end packet (little-endian)::
 
 With R = 0 the payloads are exactly the frames of the .hcb file of the same signal (same
 budgets); with R > 0 each full payload is a frame of R bytes less followed by an R-byte copy of
-the previous frame's low band (``hybridcodec.redundancy``).  Either way each payload fits
+the previous frame's low band (``hybridcodec.core.redundancy``).  Either way each payload fits
 bitrate × 20 ms; the packet adds 1 byte of length and 0, 1 or 2 bytes of CRC
 per frame (0.4, 0.8 or 1.2 kbps at 50 frames/s) plus the setup block and the 13-byte end.
 
@@ -31,9 +31,9 @@ from typing import BinaryIO, Iterator, List, Optional
 
 import numpy as np
 
-from .container import (FORMAT_VERSION, Header, check_redundancy, frame_bytes, parse_header,
+from .hcb import (FORMAT_VERSION, Header, check_redundancy, frame_bytes, parse_header,
                         with_length)
-from .errors import BitstreamError
+from ..errors import BitstreamError
 
 STREAM_MAGIC = b"HCP\x1a"
 CRC_CHOICES = (0, 8, 16)

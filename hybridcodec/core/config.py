@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, Mapping, Tuple
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 SAMPLE_RATE_HZ = 16000
 FRAME_DURATION_MS = 20
@@ -43,7 +43,7 @@ class ComponentSpec:
 
 @dataclass(frozen=True)
 class CodecConfig:
-    """A complete codec: one component per slot (see :data:`hybridcodec.registry.SLOTS`)."""
+    """A complete codec: one component per slot (see :data:`hybridcodec.core.registry.SLOTS`)."""
 
     name: str
     description: str
@@ -88,7 +88,7 @@ def register_config(config: CodecConfig, default: bool = False) -> CodecConfig:
 
 def configs() -> Dict[str, CodecConfig]:
     """All named configurations, by name."""
-    from . import components as _builtin  # noqa: F401  (registers the built-in configurations)
+    from .. import components as _builtin  # noqa: F401  (registers the built-in configurations)
 
     return dict(_CONFIGS)
 

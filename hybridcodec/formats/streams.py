@@ -21,11 +21,11 @@ import soundfile
 import soxr
 
 from .audio import resampled_length
-from .codec import Decoder, Encoder
-from .config import SAMPLE_RATE_HZ
-from .container import (MAX_STREAMED_HEADER_BYTES, Header,
+from ..core.codec import Decoder, Encoder
+from ..core.config import SAMPLE_RATE_HZ
+from .hcb import (MAX_STREAMED_HEADER_BYTES, Header,
                         HcbStreamReader, HcbWriter, open_stream)
-from .errors import AudioInputError, BitstreamError, ConfigError, HybridCodecError
+from ..errors import AudioInputError, BitstreamError, ConfigError, HybridCodecError
 from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketReader, PacketWriter
 
 BLOCK_SAMPLES = 1 << 15

@@ -2,11 +2,11 @@
 from pathlib import Path
 from typing import Dict, List
 
-from .api import decode, encode
-from .audio import read_audio, write_audio
-from .evaluation import measure
+from ..api import decode, encode
+from ..formats.audio import read_audio, write_audio
+from .metrics import measure
 
-DEMO_CLIP = Path(__file__).resolve().parent / "data" / "demo_speech_nl.flac"
+DEMO_CLIP = Path(__file__).resolve().parents[1] / "data" / "demo_speech_nl.flac"
 DEMO_BITRATES_BPS = (9600, 13200, 16400, 24400)
 
 

@@ -8,9 +8,9 @@ from typing import Dict, List
 import numpy as np
 from scipy.optimize import brentq
 
-from dsp import envelope as cepstral
-from dsp import mdct
-from dsp.filters import highpass_50hz
+from hybridcodec.dsp import envelope as cepstral
+from hybridcodec.dsp import mdct
+from hybridcodec.dsp.filters import highpass_50hz
 
 from .corpus import load_clips
 

@@ -35,8 +35,8 @@ from typing import BinaryIO, Iterator, List, Optional, Tuple
 import numpy as np
 
 from .audio import resampled_length
-from .config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
-from .errors import BitstreamError, ConfigError
+from ..core.config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
+from ..errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
 FORMAT_VERSION = 2
@@ -80,7 +80,7 @@ class Header:
     """The length is written after the frames (the header's n_samples field holds 0)."""
     redundancy_bytes: int = 0
     """Packet streams only: bytes at the end of each full payload that copy the previous
-    frame's low band (``hybridcodec.redundancy``); .hcb files have none."""
+    frame's low band (``hybridcodec.core.redundancy``); .hcb files have none."""
 
     def to_bytes(self, magic: bytes = MAGIC) -> bytes:
         name = self.config_name.encode("ascii")

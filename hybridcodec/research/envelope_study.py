@@ -28,16 +28,16 @@ from typing import Dict, List, Optional
 import numpy as np
 from tqdm import tqdm
 
-from dsp import envelope as cepstral
-from dsp.range_coder import RangeCoder
+from hybridcodec.dsp import envelope as cepstral
+from hybridcodec.dsp.range_coder import RangeCoder
 
-from .components.envelope import CepstralEnvelope
-from .components.lsf_envelope import DB_PER_NEPER, LsfSoftmaxEnvelope, LsfVqEnvelope, sd_db
-from .components.source_model import LaplacianSourceModel
-from .corpus import load_clips
-from .fit import speech_spectra
-from .lsf_training import FIXED_SPECTRUM_STEP, VQ_LAYOUT, spectrum_bits, train_lsf_vq
-from .parameters import save_parameters
+from ..components.envelope import CepstralEnvelope
+from ..components.lsf_envelope import DB_PER_NEPER, LsfSoftmaxEnvelope, LsfVqEnvelope, sd_db
+from ..components.source_model import LaplacianSourceModel
+from ..training.corpus import load_clips
+from ..training.fit import speech_spectra
+from ..training.lsf_training import FIXED_SPECTRUM_STEP, VQ_LAYOUT, spectrum_bits, train_lsf_vq
+from ..parameters import save_parameters
 
 MAX_FRAMES = 3000
 """Held-out frames measured (a seeded subset): each point codes every frame in Python."""

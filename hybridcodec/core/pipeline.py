@@ -4,7 +4,7 @@ from functools import lru_cache
 from typing import Any, Dict
 
 from .config import CodecConfig, ComponentSpec, get_config
-from .errors import ConfigError
+from ..errors import ConfigError
 from .registry import SLOTS, lookup
 
 BUILD_ORDER = ("source_model", "transform", "envelope", "perceptual", "spectrum_quantizer",

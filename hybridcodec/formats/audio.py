@@ -211,4 +211,4 @@ def demo_clip_path():
     pathlib.Path
         ``hybridcodec/data/demo_speech_nl.flac``; its source is in ``DEMO_CLIP.md``.
     """
-    return Path(__file__).resolve().parent / "data" / "demo_speech_nl.flac"
+    return Path(__file__).resolve().parents[1] / "data" / "demo_speech_nl.flac"

@@ -1,7 +1,7 @@
 """``hybridcodec study entropy``: the TCX paper's Tables 1-4 on held-out speech, and the bits the
 range coder actually spends with each source model.
 
-Everything is measured on the active frames of the held-out split (``hybridcodec.fit.
+Everything is measured on the active frames of the held-out split (``hybridcodec.training.fit.
 speech_spectra``), with the models of the shipped ``logistic-mixture`` parameter file (trained
 on the training split by ``hybridcodec train source-model``).  Two envelope steps: the trained
 Δq and the conventional one (mean SD 1 dB on the training split, ``fit.one_db_envelope_step``);
@@ -32,21 +32,21 @@ from typing import Dict, Optional
 import numpy as np
 from numba import njit
 
-from dsp import envelope as cepstral
-from dsp import spectrum_coder
-from dsp.entropy_models import Laplace, LogisticMixture, make_table, make_tableset
-from dsp.quantization import quantize
-from dsp.range_coder import RangeCoder, value_bits
+from hybridcodec.dsp import envelope as cepstral
+from hybridcodec.dsp import spectrum_coder
+from hybridcodec.dsp.entropy_models import Laplace, LogisticMixture, make_table, make_tableset
+from hybridcodec.dsp.quantization import quantize
+from hybridcodec.dsp.range_coder import RangeCoder, value_bits
 
-from .components.learned_source_models import (PARAMETER_STEM, VARIANTS, GaussianMixture1D,
+from ..components.learned_source_models import (PARAMETER_STEM, VARIANTS, GaussianMixture1D,
                                                TabulatedModel)
-from .components.source_model import _span
-from .config import get_config
-from .corpus import load_clips
-from .fit import speech_spectra
-from .frame import SPECTRUM_RESERVE_BITS, FrameDecoder, FrameEncoder
-from .parameters import find_parameter_file, load_parameters
-from .pipeline import Pipeline
+from ..components.source_model import _span
+from ..core.config import get_config
+from ..training.corpus import load_clips
+from ..training.fit import speech_spectra
+from ..core.frame import SPECTRUM_RESERVE_BITS, FrameDecoder, FrameEncoder
+from ..parameters import find_parameter_file, load_parameters
+from ..core.pipeline import Pipeline
 
 BITRATES_BPS = (13200, 16400, 24400)
 FRAMES_PER_S = 50
@@ -105,7 +105,7 @@ def study_models(arrays: dict, variant: str) -> dict:
 
 
 def _gaussian(mu, sigma):
-    from dsp.entropy_models import Gaussian
+    from hybridcodec.dsp.entropy_models import Gaussian
 
     return Gaussian(float(mu), float(sigma))
 

@@ -4,24 +4,24 @@
 codes the tail once the length is known (the header decides the tail's budgets, see
 ``container.frame_budgets``).  ``Decoder.push`` takes payloads and returns the samples that
 became final, ``Decoder.finish`` the rest; a payload of ``None`` marks a lost frame, which the
-decoder conceals (``hybridcodec.concealment``), as it does a payload that fails the frame check
+decoder conceals (``hybridcodec.core.concealment``), as it does a payload that fails the frame check
 (``frame.payload_is_consistent``).  Whole-signal conveniences live in ``hybridcodec.api``.
 
 Redundancy (packet streams, ``Header.redundancy_bytes`` = R > 0): every full-size payload ends
-with R bytes that copy the previous frame's low band (``hybridcodec.redundancy``); the frame
+with R bytes that copy the previous frame's low band (``hybridcodec.core.redundancy``); the frame
 itself is coded in the remaining bytes, so the bitrate stays the header's.
 """
 from typing import List, Optional, Sequence
 
 import numpy as np
 
-from dsp.filters import HighPass50Hz
+from hybridcodec.dsp.filters import HighPass50Hz
 
 from .config import SAMPLE_RATE_HZ, check_bitrate
-from .errors import BitstreamError, ConfigError
+from ..errors import BitstreamError, ConfigError
 from . import redundancy
 from .concealment import Concealer
-from .container import (MAX_HEADER_BYTES, Header, check_redundancy, frame_budgets,
+from ..formats.hcb import (MAX_HEADER_BYTES, Header, check_redundancy, frame_budgets,
                         frame_bytes)
 from .frame import FrameDecoder, FrameEncoder, FrameReport
 from .pipeline import get_pipeline

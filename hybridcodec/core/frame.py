@@ -10,11 +10,11 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from dsp.envelope import flatten, unflatten
-from dsp.range_coder import RangeCoder
-from dsp.spectrum_coder import NOISE_LEVEL_BITS, TARGET_BITS
+from hybridcodec.dsp.envelope import flatten, unflatten
+from hybridcodec.dsp.range_coder import RangeCoder
+from hybridcodec.dsp.spectrum_coder import NOISE_LEVEL_BITS, TARGET_BITS
 
-from .container import MIN_FRAME_BYTES
+from ..formats.hcb import MIN_FRAME_BYTES
 from .pipeline import Pipeline
 
 SPECTRUM_RESERVE_BITS = TARGET_BITS + NOISE_LEVEL_BITS + 8
