@@ -127,13 +127,12 @@ def cmd_demo(args) -> None:
 
 
 def cmd_corpus_fetch(args) -> None:
-    from .training.corpus import fetch_corpus, read_split
+    from .training.corpus import fetch_corpus, read_manifest, summary_table
 
-    corpus_dir = fetch_corpus(args.cache)
-    split = read_split(corpus_dir)
-    print(f"corpus ready in {corpus_dir}: {len(split['train'])} train, "
-          f"{len(split['heldout'])} held-out clips")
-
+    sources = args.sources.split(",") if args.sources else None
+    corpus_dir = fetch_corpus(args.cache, deb_dir=args.deb_dir, sources=sources)
+    print(summary_table(read_manifest(corpus_dir)))
+    print(f"corpus ready in {corpus_dir}")
 
 def _parameter_dir(args) -> Path:
     """Where a train command writes: ``--out`` or the package's data folder."""
@@ -218,6 +217,10 @@ def cmd_study_envelope(args) -> None:
     print(f"written to {args.out}/")
 
 
+CORPUS_HELP = ("a fetched corpus folder, or any folder of your own audio files (prepared and cached); "
+               "default: the fetched corpus")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hybridcodec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -277,29 +280,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("corpus", help="the speech corpus")
     corpus = p.add_subparsers(dest="corpus_command", required=True)
-    p = corpus.add_parser("fetch", help="download and prepare fillets-ng-data-nl (16 kHz mono)")
+    p = corpus.add_parser("fetch", help="download and prepare the many-speaker corpus (16 kHz mono, "
+                          "-26 dBov) from Debian packages, split by speaker")
     p.add_argument("--cache", default=None, help="cache folder (default ~/.cache/hybridcodec)")
+    p.add_argument("--sources", default=None,
+                   help="comma-separated sources to fetch (default: all; see hybridcodec.training.sources)")
+    p.add_argument("--deb-dir", default=None,
+                   help="folder of already downloaded .deb files to use instead of apt-get download")
     p.set_defaults(run=cmd_corpus_fetch)
 
     p = sub.add_parser("train", help="fit or train parameter files")
     train = p.add_subparsers(dest="train_command", required=True)
     p = train.add_parser("laplacian", help="fit the Laplacian source model and 1 dB Δq")
-    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.set_defaults(run=cmd_train_laplacian)
     p = train.add_parser("source-model", help="train the logistic-mixture source models and Δq "
                                               "(eq. 6) and fit the baselines (needs PyTorch)")
-    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.set_defaults(run=cmd_train_source_model)
     p = train.add_parser("lsf-vq", help="train the k-means LSF vector quantizer (lsf-vq)")
-    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.add_argument("--max-files", type=int, default=None, help="training clips (default: all)")
     p.set_defaults(run=cmd_train_lsf_vq)
     p = train.add_parser("lsf-codebook", help="train the softmax LSP codebook (lsf-softmax) "
                                               "against the frame cost (needs PyTorch)")
-    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.add_argument("--max-files", type=int, default=None, help="training clips (default: all)")
     p.set_defaults(run=cmd_train_lsf_codebook)
@@ -307,13 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("study", help="studies on the held-out split")
     study = p.add_subparsers(dest="study_command", required=True)
     p = study.add_parser("entropy", help="the TCX paper's Tables 1-4 and the range coder's bits")
-    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default="entropy-study", help="folder for the tables and plot")
     p.add_argument("--max-files", type=int, default=None, help="held-out clips (default: all)")
     p.set_defaults(run=cmd_study_entropy)
     p = study.add_parser("envelope", help="envelope rate-SD and frame bits: cepstral, "
                                           "lsf-vq, lsf-softmax")
-    p.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default="envelope-study", help="folder for the table and plot")
     p.add_argument("--max-files", type=int, default=None, help="held-out clips (default: all)")
     p.set_defaults(run=cmd_study_envelope)

@@ -7,7 +7,7 @@ import pytest
 from hybridcodec import cli
 from hybridcodec.research import envelope_study
 from hybridcodec.training import corpus
-from hybridcodec.formats.audio import read_audio, write_audio
+from hybridcodec.formats.audio import read_audio
 from hybridcodec.tools.demo import DEMO_CLIP
 
 
@@ -17,16 +17,9 @@ def tiny_corpus(tmp_path):
     the last third (for the study-only lsf-vq at lsf-softmax's analysis)."""
     x, rate, _ = read_audio(DEMO_CLIP)
     corpus_dir = tmp_path / corpus.CORPUS_NAME
-    (corpus_dir / corpus.WAV_FOLDER).mkdir(parents=True)
-    names = ["demo__a", "demo__b", "demo__c"]
     third = len(x) // 3
-    for k, name in enumerate(names):
-        write_audio(corpus_dir / corpus.WAV_FOLDER / f"{name}.wav",
-                    x[k * third:(k + 1) * third], rate)
-    (corpus_dir / corpus.SPLIT_FILE).write_text(json.dumps(
-        {"seed": 0, "heldout_fraction": 2 / 3, "train": names[2:], "heldout": names[:2]}))
-    (corpus_dir / corpus.MANIFEST_FILE).write_text(json.dumps(
-        {"durations_s": {n: third / rate for n in names}}))
+    signals = {f"demo__{name}": x[k * third:(k + 1) * third] for k, name in enumerate("abc")}
+    corpus.write_corpus(corpus_dir, signals, {"train": ["demo__c"], "heldout": ["demo__a", "demo__b"]})
     return corpus_dir
 
 

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
-import soundfile
 
 from hybridcodec.research import study
+from hybridcodec.training import corpus
 from hybridcodec.formats.audio import demo_clip_path, read_audio
 from hybridcodec.cli import main
 
@@ -15,17 +15,10 @@ from hybridcodec.cli import main
 def tiny_corpus(tmp_path_factory):
     """A corpus folder (wav/, split.json, corpus.json) of three 2 s held-out clips and one train clip."""
     root = tmp_path_factory.mktemp("corpus")
-    (root / "wav").mkdir()
     x = read_audio(demo_clip_path())[0]
-    names = [f"demo__part-{i}" for i in range(4)]
-    durations = {}
-    for i, name in enumerate(names):
-        clip = x[i * 28000:i * 28000 + 32000]
-        soundfile.write(str(root / "wav" / f"{name}.wav"), clip, 16000, subtype="PCM_16")
-        durations[name] = clip.size / 16000
-    (root / "split.json").write_text(json.dumps({"seed": 0, "heldout_fraction": 0.75,
-                                                 "train": names[:1], "heldout": names[1:]}))
-    (root / "corpus.json").write_text(json.dumps({"durations_s": durations}))
+    signals = {f"demo__part-{i}": x[i * 28000:i * 28000 + 32000] for i in range(4)}
+    names = list(signals)
+    corpus.write_corpus(root, signals, {"train": names[:1], "heldout": names[1:]})
     return root
 
 

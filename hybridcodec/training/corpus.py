@@ -1,165 +1,460 @@
-"""The Dutch speech corpus: voice-acting clips of the game Fish Fillets NG.
+"""The many-speaker, many-language speech corpus, and corpora made from a user's folder.
 
-The Debian package ``fillets-ng-data-nl`` (GPL-2) holds 1,616 Ogg Vorbis clips
-(22.05 kHz stereo) of Dutch voice acting, two of them empty. :func:`fetch_corpus` downloads the package
-with ``apt-get download`` (no installation, no root needed when the package lists are
-present), unpacks it with ``dpkg -x``, converts every clip to 16 kHz mono 16-bit WAV in a
-cache folder, and splits the clips into a training set and a held-out set **by file**.
+:func:`fetch_corpus` downloads every package of :data:`hybridcodec.training.sources.SOURCES`
+with ``apt-get download`` (no installation), unpacks it with ``dpkg -x``, prepares each
+clip (:mod:`hybridcodec.training.conditioning`: dropped when clipped or band-limited, else
+16 kHz mono at -26 dBov), joins the clips of one speaker into utterances of at least
+:data:`UTTERANCE_MIN_S` (most clips are single words, too short for PESQ or ViSQOL) and
+writes them as WAV files with a manifest. It is cached: a corpus folder holding
+``corpus.json`` is complete and returned at once.
 
-The split holds out a clip when the salted SHA-256 digest of its name (salt fixed in
-:data:`SPLIT_SEED`) falls in the lowest :data:`HELDOUT_FRACTION` of the digest range,
-so each clip's side depends on its name alone: the same on every machine, with every
-library version, whatever other clips exist. It is written once to ``split.json``. Both sets hold the same voice actors, so the
-held-out set measures generalisation to unseen utterances, not to unseen speakers.
+The split is by **speaker group** (see :mod:`hybridcodec.training.sources`), never by
+file, so no held-out voice is heard in training or tuning:
 
-Cache layout (``<cache>/fillets-nl/``)::
+* ``out-of-corpus``: every clip of :data:`OUT_OF_CORPUS_SOURCES`, kept out of training,
+  tuning and the held-out set alike, as a check that nobody tunes on;
+* ``heldout`` and ``validation``: the speaker groups whose salted SHA-256 digest falls in
+  the lowest :data:`HELDOUT_FRACTION`, respectively the next :data:`VALIDATION_FRACTION`,
+  of the digest range, so a group's side depends on its name alone;
+* ``train``: the other groups.
 
-    wav/<level>__<clip>.wav   16 kHz mono 16-bit clips (see find_clips for names)
-    split.json                {"seed", "heldout_fraction", "train": [...], "heldout": [...]}
-    corpus.json               package version and clip durations; written last
-    COPYRIGHT                 the package's copyright file (authors, GPL-2 notice)
+Cache layout (``<cache>/speech-v1/``)::
+
+    wav/<name>.wav   16 kHz mono 16-bit utterances, <source>__<speaker>__<language>__<n>
+    split.json       {"seed", "groups": {group: split}, "train": [...], "validation": [...], ...}
+    corpus.json      sources (package, version, clips kept and dropped by reason, hours)
+                     and files (source, language, speaker, split, duration_s, clips); last
+
+``--corpus DIR`` of the train and study commands takes a folder of the user's own audio
+files instead (:func:`prepare_folder`): every file is prepared in the same way, cached
+under ``<cache>/folders/``, and serves as every split.
 """
-import concurrent.futures
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
 import soundfile
+from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from hybridcodec.formats.audio import read_audio, resample, write_audio
-from hybridcodec.errors import AudioInputError, CorpusError
+from hybridcodec.errors import CorpusError
+from hybridcodec.formats.audio import read_audio, write_audio
+from hybridcodec.training import conditioning
+from hybridcodec.training.sources import AUDIO_SUFFIXES, SOURCES
 
-PACKAGE_NAME = "fillets-ng-data-nl"
-CORPUS_NAME = "fillets-nl"
-SAMPLE_RATE_HZ = 16000
-SPLIT_SEED = 20261122
-HELDOUT_FRACTION = 0.1
-SPLITS = ("train", "heldout")
+CORPUS_NAME = "speech-v1"
+SAMPLE_RATE_HZ = conditioning.SAMPLE_RATE_HZ
+SPLITS = ("train", "validation", "heldout", "out-of-corpus")
+OUT_OF_CORPUS_SOURCES = ("hedgewars", "megaglest", "warzone2100")
+SPLIT_SEED = 20261129
+HELDOUT_FRACTION = 0.15
+VALIDATION_FRACTION = 0.15
+UTTERANCE_MIN_S = 4.0
+UTTERANCE_GAP_S = 0.1
 CACHE_ENV_VAR = "HYBRIDCODEC_CACHE"
 SPLIT_FILE = "split.json"
 MANIFEST_FILE = "corpus.json"
 WAV_FOLDER = "wav"
-SOUND_FOLDER = "usr/share/games/fillets-ng/sound"
-COPYRIGHT_FILE = f"usr/share/doc/{PACKAGE_NAME}/copyright"
+FOLDERS = "folders"
 
 
 def default_cache_dir():
-    """The hybridcodec cache folder.
-
-    Returns
-    -------
-    pathlib.Path
-        ``$HYBRIDCODEC_CACHE`` when that variable is set, else ``~/.cache/hybridcodec``.
-    """
+    """``$HYBRIDCODEC_CACHE`` when that variable is set, else ``~/.cache/hybridcodec``."""
     env_dir = os.environ.get(CACHE_ENV_VAR)
     return Path(env_dir).expanduser() if env_dir else Path.home() / ".cache" / "hybridcodec"
 
 
 def default_corpus_dir(cache_dir=None):
-    """The corpus folder inside a cache folder.
-
-    Parameters
-    ----------
-    cache_dir : str or pathlib.Path, optional
-        The hybridcodec cache folder (default :func:`default_cache_dir`).
-
-    Returns
-    -------
-    pathlib.Path
-        ``<cache_dir>/fillets-nl``.
-    """
+    """The corpus folder ``<cache_dir>/speech-v1`` (default cache: :func:`default_cache_dir`)."""
     return Path(cache_dir or default_cache_dir()).expanduser() / CORPUS_NAME
 
 
-def fetch_corpus(cache_dir=None, progress=True, deb_path=None):
-    """Download, convert and split the corpus, unless it is already cached.
-
-    Processing steps: download the ``.deb`` with ``apt-get download`` into a temporary
-    folder, unpack it with ``dpkg -x``, convert every ``.ogg`` to 16 kHz mono WAV in
-    parallel, write ``split.json``, copy the copyright file, and write ``corpus.json``
-    last, so that a cache holding ``corpus.json`` is complete and returned at once.
+def fetch_corpus(cache_dir=None, progress=True, deb_dir=None, sources=None):
+    """Download, prepare and split the corpus, unless it is already cached.
 
     Parameters
     ----------
     cache_dir : str or pathlib.Path, optional
-        The hybridcodec cache folder (default ``$HYBRIDCODEC_CACHE`` or
-        ``~/.cache/hybridcodec``); the corpus goes into its ``fillets-nl`` subfolder.
+        The hybridcodec cache folder; the corpus goes into its ``speech-v1`` subfolder.
     progress : bool, optional
-        Show a progress bar while converting (default True).
-    deb_path : str or pathlib.Path, optional
-        An already downloaded ``fillets-ng-data-nl`` ``.deb`` to use instead of
-        ``apt-get download``.
+        Show progress bars (default True).
+    deb_dir : str or pathlib.Path, optional
+        A folder of already downloaded ``.deb`` files, used instead of ``apt-get download``
+        for the packages it holds.
+    sources : list of str, optional
+        Names of the sources to fetch (default: all of SOURCES).
 
     Returns
     -------
     pathlib.Path
         The corpus folder.
-
-    Raises
-    ------
-    CorpusError
-        If the package cannot be downloaded or unpacked.
     """
     corpus_dir = default_corpus_dir(cache_dir)
     if (corpus_dir / MANIFEST_FILE).is_file():
         return corpus_dir
-    with tempfile.TemporaryDirectory(prefix="hybridcodec-corpus-") as tmp:
-        tmp_dir = Path(tmp)
-        deb = Path(deb_path) if deb_path else download_package(tmp_dir)
-        root = unpack_package(deb, tmp_dir / "root")
-        build_corpus(root, corpus_dir, progress=progress, package_version=_deb_version(deb))
+    names = list(sources or SOURCES)
+    unknown = sorted(set(names) - set(SOURCES))
+    if unknown:
+        raise CorpusError(f"unknown corpus source {', '.join(unknown)}; known: {', '.join(SOURCES)}")
+    files, source_records = {}, {}
+    for name in names:
+        source_records[name], source_files = fetch_source(SOURCES[name], corpus_dir, deb_dir, progress)
+        files.update(source_files)
+    split = write_split(corpus_dir, files)
+    _write_manifest(corpus_dir, {"sources": source_records, "files": files}, split)
     return corpus_dir
 
 
-def download_package(dest_dir):
-    """Download the ``fillets-ng-data-nl`` package file with ``apt-get download``.
+def fetch_source(source, corpus_dir, deb_dir=None, progress=True):
+    """Download, unpack and prepare one source; write its utterances.
+
+    Returns
+    -------
+    record : dict
+        ``package``, ``version``, ``clips``, ``kept``, ``dropped`` (reason to count),
+        ``hours_kept`` and ``hours_dropped``.
+    files : dict
+        Utterance name to its manifest entry (without the split).
+    """
+    with tempfile.TemporaryDirectory(prefix="hybridcodec-corpus-") as tmp:
+        tmp_dir = Path(tmp)
+        deb = _local_deb(deb_dir, source.package) or download_package(source.package, tmp_dir)
+        root = unpack_package(deb, tmp_dir / "root")
+        clips = list(source.find(root))
+        prepared = prepare_clips([clip.location for clip in clips], progress, source.name)
+        files = write_utterances(source.name, clips, prepared, Path(corpus_dir) / WAV_FOLDER)
+        _copy_copyright(root, source.package, corpus_dir)
+        version = _deb_version(deb)
+    return _source_record(source.package, version, prepared), files
+
+
+def prepare_clips(locations, progress=True, label="clips"):
+    """Read and condition clips in parallel over the CPU cores.
+
+    Returns
+    -------
+    list of tuple
+        Per clip ``(x, reason, duration_s)``: the prepared 16 kHz clip or None, the drop
+        reason or None, and the duration of the source clip.
+    """
+    jobs = Parallel(n_jobs=os.cpu_count(), batch_size=16, return_as="generator")(
+        delayed(_prepare_one)(location) for location in locations)
+    return list(tqdm(jobs, total=len(locations), desc=f"preparing {label}", unit="clip",
+                     disable=not progress))
+
+
+def _prepare_one(location):
+    """Prepare one clip: ``(x, reason, duration_s)`` (see :func:`prepare_clips`)."""
+    try:
+        frames, rate_hz = conditioning.read_clip(location)
+    except (soundfile.LibsndfileError, RuntimeError, OSError) as err:
+        return None, f"unreadable: {str(err).splitlines()[0] if str(err) else type(err).__name__}", 0.0
+    x, reason = conditioning.condition(frames, rate_hz)
+    return x, reason, frames.shape[0] / rate_hz
+
+
+def write_utterances(source_name, clips, prepared, wav_dir):
+    """Join the kept clips of each speaker and language into utterances and write them.
+
+    Clips are taken in name order and joined, :data:`UTTERANCE_GAP_S` of silence apart,
+    until an utterance lasts at least :data:`UTTERANCE_MIN_S`; a shorter remainder is
+    added to the speaker's last utterance.
+
+    Returns
+    -------
+    dict
+        Utterance name to ``{"source", "language", "speaker", "duration_s", "clips"}``.
+    """
+    by_voice = defaultdict(list)
+    for clip, (x, _, _) in zip(clips, prepared):
+        if x is not None:
+            by_voice[clip.speaker, clip.language].append((clip.name, x))
+    Path(wav_dir).mkdir(parents=True, exist_ok=True)
+    files = {}
+    for (speaker, language), voice_clips in sorted(by_voice.items()):
+        for index, group in enumerate(_utterance_groups(voice_clips)):
+            name = f"{source_name}__{_slug(speaker)}__{language}__{index:04d}"
+            x = _join([x for _, x in group])
+            write_audio(Path(wav_dir) / f"{name}.wav", x, SAMPLE_RATE_HZ)
+            files[name] = {"source": source_name, "language": language, "speaker": speaker,
+                           "duration_s": round(len(x) / SAMPLE_RATE_HZ, 4),
+                           "clips": [clip_name for clip_name, _ in group]}
+    return files
+
+
+def _utterance_groups(voice_clips):
+    """Consecutive runs of clips lasting at least UTTERANCE_MIN_S (see write_utterances)."""
+    groups, current = [], []
+    for name, x in sorted(voice_clips, key=lambda item: item[0]):
+        current.append((name, x))
+        if sum(len(x) for _, x in current) >= UTTERANCE_MIN_S * SAMPLE_RATE_HZ:
+            groups.append(current)
+            current = []
+    if current and groups:
+        groups[-1] += current
+    elif current:
+        groups.append(current)
+    return groups
+
+
+def _join(signals):
+    """Signals joined with UTTERANCE_GAP_S of silence between them."""
+    gap = np.zeros(int(UTTERANCE_GAP_S * SAMPLE_RATE_HZ), dtype=np.float32)
+    parts = [part for x in signals for part in (gap, x)][1:]
+    return np.concatenate(parts).astype(np.float64)
+
+
+def _slug(speaker):
+    """A file-name-safe form of a speaker group (``lang:fr`` -> ``lang-fr``)."""
+    return "".join(c if c.isalnum() or c in "_-" else "-" for c in speaker)
+
+
+def _source_record(package, version, prepared):
+    """Counts and hours of kept and dropped clips of one source."""
+    dropped = Counter(reason for _, reason, _ in prepared if reason)
+    kept_s = sum(duration for x, _, duration in prepared if x is not None)
+    dropped_s = sum(duration for x, _, duration in prepared if x is None)
+    return {"package": package, "version": version, "clips": len(prepared),
+            "kept": len(prepared) - sum(dropped.values()), "dropped": dict(sorted(dropped.items())),
+            "hours_kept": round(kept_s / 3600, 3), "hours_dropped": round(dropped_s / 3600, 3)}
+
+
+def split_of(source, speaker, seed=SPLIT_SEED):
+    """The split of a speaker group (see the module docstring).
 
     Parameters
     ----------
-    dest_dir : pathlib.Path
-        Folder the ``.deb`` is written into.
+    source : str
+        Source name; every group of an out-of-corpus source is ``out-of-corpus``.
+    speaker : str
+        Speaker group.
+    seed : int, optional
+        Salt of the digest.
+
+    Returns
+    -------
+    str
+        One of SPLITS.
+    """
+    if source in OUT_OF_CORPUS_SOURCES:
+        return "out-of-corpus"
+    digest = hashlib.sha256(f"{seed}:{speaker}".encode("utf-8")).digest()
+    position = int.from_bytes(digest[:8], "big") / 2.0 ** 64
+    if position < HELDOUT_FRACTION:
+        return "heldout"
+    return "validation" if position < HELDOUT_FRACTION + VALIDATION_FRACTION else "train"
+
+
+def write_split(corpus_dir, files):
+    """Assign every utterance its split by speaker group and write ``split.json``.
+
+    Parameters
+    ----------
+    corpus_dir : pathlib.Path
+        Corpus folder.
+    files : dict
+        Utterance name to its manifest entry (``source`` and ``speaker`` are read).
+
+    Returns
+    -------
+    dict[str, list[str]]
+        Split name to its utterance names, each in :func:`mixed_order`.
+    """
+    groups = {info["speaker"]: split_of(info["source"], info["speaker"]) for info in files.values()}
+    split = {name: [] for name in SPLITS}
+    for name, info in files.items():
+        split[groups[info["speaker"]]].append(name)
+    split = {name: mixed_order(names) for name, names in split.items()}
+    record = {"seed": SPLIT_SEED, "groups": dict(sorted(groups.items())), **split}
+    Path(corpus_dir).mkdir(parents=True, exist_ok=True)
+    (Path(corpus_dir) / SPLIT_FILE).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return split
+
+
+def mixed_order(names, seed=SPLIT_SEED):
+    """Names sorted by a salted digest, so that every prefix samples all sources and voices."""
+    return sorted(names, key=lambda name: hashlib.sha256(f"{seed}/{name}".encode()).digest())
+
+
+def read_split(corpus_dir=None):
+    """The split of a corpus: ``{split: [utterance names]}`` for every name in SPLITS."""
+    split_path = resolve_corpus(corpus_dir) / SPLIT_FILE
+    if not split_path.is_file():
+        raise CorpusError(f"no corpus split at {split_path}; run 'hybridcodec corpus fetch' first")
+    record = json.loads(split_path.read_text(encoding="utf-8"))
+    return {name: record.get(name, []) for name in SPLITS}
+
+
+def read_manifest(corpus_dir=None):
+    """Read ``corpus.json``: ``sources``, ``files``, and per split ``n_files``, ``hours``, ``speakers``."""
+    manifest_path = resolve_corpus(corpus_dir) / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise CorpusError(f"no corpus at {manifest_path.parent}; run 'hybridcodec corpus fetch' first")
+    return json.loads(manifest_path.read_text(encoding="utf-8"))
+
+
+def corpus_files(split, corpus_dir=None):
+    """The WAV files of one split, in :func:`mixed_order` (any prefix is a fair sample)."""
+    _check_split(split)
+    corpus_dir = resolve_corpus(corpus_dir)
+    return [corpus_dir / WAV_FOLDER / f"{name}.wav" for name in read_split(corpus_dir)[split]]
+
+
+def clip_durations_s(split, corpus_dir=None):
+    """WAV file of one split to its duration in seconds, in :func:`mixed_order`."""
+    files = read_manifest(corpus_dir)["files"]
+    return {path: files[path.stem]["duration_s"] for path in corpus_files(split, corpus_dir)}
+
+
+def load_clips(split, corpus_dir=None, max_files=None, min_duration_s=1.0):
+    """Load the utterances of one split as 16 kHz float64 signals.
+
+    Parameters
+    ----------
+    split : str
+        One of SPLITS.
+    corpus_dir : str or pathlib.Path, optional
+        A corpus folder or a folder of the user's audio files (see :func:`resolve_corpus`).
+    max_files : int, optional
+        At most this many, the first in mixed order; all by default.
+    min_duration_s : float, optional
+        Skip shorter utterances (default 1.0 s).
+    """
+    durations_s = clip_durations_s(split, corpus_dir)
+    paths = [path for path, duration in durations_s.items() if duration >= min_duration_s]
+    return [read_audio(path)[0] for path in paths[:max_files]]
+
+
+def resolve_corpus(corpus_dir=None):
+    """The corpus folder for ``corpus_dir``.
+
+    None is the default corpus; a folder holding ``corpus.json`` or ``split.json`` is a
+    corpus; any other folder is taken as the user's audio files and prepared by
+    :func:`prepare_folder`.
+    """
+    if corpus_dir is None:
+        return default_corpus_dir()
+    folder = Path(corpus_dir).expanduser()
+    is_corpus = (folder / MANIFEST_FILE).is_file() or (folder / SPLIT_FILE).is_file()
+    if is_corpus or not folder.is_dir():
+        return folder
+    return prepare_folder(folder)
+
+
+def prepare_folder(folder, cache_dir=None, progress=True):
+    """Prepare a folder of the user's audio files as a corpus, cached by its content.
+
+    Every audio file below ``folder`` (any format libsndfile reads) is prepared as the
+    corpus clips are (:func:`hybridcodec.training.conditioning.condition`, so clipped and
+    band-limited files are dropped) and is one utterance. The result serves as every
+    split: a user's folder is fitted and studied as a whole.
 
     Returns
     -------
     pathlib.Path
-        The downloaded ``.deb``.
-
-    Raises
-    ------
-    CorpusError
-        If ``apt-get`` is missing or the download fails.
+        The prepared corpus, ``<cache>/folders/<digest of the files' paths, sizes, times>``.
     """
+    paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES + (".aiff", ".aif"))
+    if not paths:
+        raise CorpusError(f"no audio files in {folder}")
+    corpus_dir = Path(cache_dir or default_cache_dir()).expanduser() / FOLDERS / _folder_digest(paths)
+    if (corpus_dir / MANIFEST_FILE).is_file():
+        return corpus_dir
+    prepared = prepare_clips([(str(p),) for p in paths], progress, "files")
+    signals = {_slug("__".join(path.relative_to(folder).with_suffix("").parts)): x
+               for path, (x, _, _) in zip(paths, prepared) if x is not None}
+    if not signals:
+        raise CorpusError(f"no usable audio in {folder}: {dict(Counter(r for _, r, _ in prepared))}")
+    record = _source_record(str(folder), "", prepared)
+    write_corpus(corpus_dir, signals, {name: list(signals) for name in SPLITS}, {"folder": record})
+    return corpus_dir
+
+
+def write_corpus(corpus_dir, signals, split, sources=None):
+    """Write a small corpus held in memory: WAV files, ``split.json`` and ``corpus.json``.
+
+    Parameters
+    ----------
+    corpus_dir : pathlib.Path
+        Folder to write.
+    signals : dict[str, numpy.ndarray]
+        Utterance name to its 16 kHz signal.
+    split : dict[str, list[str]]
+        Split name to utterance names (a name may be in several splits); missing splits
+        are empty.
+    sources : dict, optional
+        Source records for the manifest.
+    """
+    (Path(corpus_dir) / WAV_FOLDER).mkdir(parents=True, exist_ok=True)
+    for name, x in signals.items():
+        write_audio(Path(corpus_dir) / WAV_FOLDER / f"{name}.wav", x, SAMPLE_RATE_HZ)
+    split = {name: mixed_order(split.get(name, [])) for name in SPLITS}
+    (Path(corpus_dir) / SPLIT_FILE).write_text(json.dumps(split, indent=1) + "\n", encoding="utf-8")
+    files = {name: {"source": "", "language": "", "speaker": "", "clips": [name],
+                    "duration_s": round(len(x) / SAMPLE_RATE_HZ, 4)} for name, x in signals.items()}
+    _write_manifest(corpus_dir, {"sources": sources or {}, "files": files}, split)
+
+
+def _folder_digest(paths):
+    """A digest of the files' paths, sizes and modification times."""
+    digest = hashlib.sha256()
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _write_manifest(corpus_dir, manifest, split):
+    """Write ``corpus.json`` with per-split totals: the marker of a complete corpus."""
+    files = manifest["files"]
+    for name, names in split.items():
+        for utterance in names:
+            files[utterance].setdefault("split", name)
+    manifest.update(
+        sample_rate_hz=SAMPLE_RATE_HZ, level_dbov=conditioning.TARGET_LEVEL_DBOV,
+        n_files={name: len(names) for name, names in split.items()},
+        hours={name: round(sum(files[u]["duration_s"] for u in names) / 3600, 3)
+               for name, names in split.items()},
+        speakers={name: sorted({files[u]["speaker"] for u in names}) for name, names in split.items()})
+    text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
+    (Path(corpus_dir) / MANIFEST_FILE).write_text(text, encoding="utf-8")
+
+
+def summary_table(manifest):
+    """Markdown tables of a corpus: clips kept and dropped per source, and the splits."""
+    lines = ["| source | package | clips | kept | kept h | dropped (reason: clips) | dropped h |",
+             "|---|---|---:|---:|---:|---|---:|"]
+    for name, record in manifest["sources"].items():
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in record["dropped"].items()) or "-"
+        lines.append(f"| {name} | {record['package']} | {record['clips']} | {record['kept']} | "
+                     f"{record['hours_kept']:.2f} | {reasons} | {record['hours_dropped']:.2f} |")
+    lines += ["", "| split | utterances | hours | speaker groups |", "|---|---:|---:|---:|"]
+    for name in SPLITS:
+        lines.append(f"| {name} | {manifest['n_files'][name]} | {manifest['hours'][name]:.2f} | "
+                     f"{len(manifest['speakers'][name])} |")
+    return "\n".join(lines)
+
+
+def download_package(package, dest_dir):
+    """Download a package file with ``apt-get download`` into ``dest_dir``."""
     _require_tool("apt-get")
-    result = _run(["apt-get", "download", PACKAGE_NAME], cwd=dest_dir)
-    debs = sorted(Path(dest_dir).glob(f"{PACKAGE_NAME}_*.deb"))
-    if result.returncode != 0 or not debs:
+    result = _run(["apt-get", "download", package], cwd=dest_dir)
+    deb = _local_deb(dest_dir, package)
+    if result.returncode != 0 or deb is None:
         raise CorpusError(
-            f"'apt-get download {PACKAGE_NAME}' failed ({_last_line(result.stderr)}); "
-            "if the package lists are missing, run 'apt-get update' as root and try again"
-        )
-    return debs[-1]
+            f"'apt-get download {package}' failed ({_last_line(result.stderr)}); "
+            "if the package lists are missing, run 'apt-get update' as root and try again")
+    return deb
 
 
 def unpack_package(deb_path, dest_dir):
-    """Unpack a ``.deb`` with ``dpkg -x`` (nothing is installed).
-
-    Parameters
-    ----------
-    deb_path : pathlib.Path
-        The package file.
-    dest_dir : pathlib.Path
-        Folder to unpack into; created if missing.
-
-    Returns
-    -------
-    pathlib.Path
-        ``dest_dir``.
-    """
+    """Unpack a ``.deb`` with ``dpkg -x`` into ``dest_dir`` (nothing is installed)."""
     _require_tool("dpkg")
     Path(dest_dir).mkdir(parents=True, exist_ok=True)
     result = _run(["dpkg", "-x", str(deb_path), str(dest_dir)])
@@ -168,330 +463,25 @@ def unpack_package(deb_path, dest_dir):
     return Path(dest_dir)
 
 
-def build_corpus(package_root, corpus_dir, progress=True, package_version="unknown"):
-    """Convert the clips of an unpacked package and write the split and manifest.
-
-    Parameters
-    ----------
-    package_root : pathlib.Path
-        Folder the package was unpacked into (holds ``usr/share/games/...``).
-    corpus_dir : pathlib.Path
-        Corpus folder to fill.
-    progress : bool, optional
-        Show a progress bar (default True).
-    package_version : str, optional
-        Debian version of the package, recorded in ``corpus.json``.
-    """
-    sources = find_clips(package_root)
-    if not sources:
-        raise CorpusError(f"no .ogg clips found under {Path(package_root) / SOUND_FOLDER}")
-    wav_dir = Path(corpus_dir) / WAV_FOLDER
-    wav_dir.mkdir(parents=True, exist_ok=True)
-    durations_s, skipped = convert_clips(sources, wav_dir, progress=progress)
-    split = write_split(corpus_dir, sorted(durations_s))
-    _copy_copyright(package_root, corpus_dir)
-    _write_manifest(corpus_dir, durations_s, skipped, split, package_version)
+def _local_deb(folder, package):
+    """The newest ``<package>_*.deb`` in ``folder``, or None."""
+    debs = sorted(Path(folder).glob(f"{package}_*.deb")) if folder else []
+    return debs[-1] if debs else None
 
 
-def find_clips(package_root):
-    """Map corpus clip names to the ``.ogg`` files of an unpacked package.
-
-    A clip's name is its path below the sound folder without the ``nl`` folder and the
-    suffix, joined by ``__`` (``share/border/nl/cil-m-hlaska1.ogg`` becomes
-    ``share__border__cil-m-hlaska1``), because the same file name occurs in several levels.
-
-    Parameters
-    ----------
-    package_root : pathlib.Path
-        Folder the package was unpacked into.
-
-    Returns
-    -------
-    dict[str, pathlib.Path]
-        Clip name to source file, sorted by name.
-    """
-    sound_dir = Path(package_root) / SOUND_FOLDER
-    return dict(sorted((_clip_name(ogg, sound_dir), ogg) for ogg in sound_dir.rglob("*.ogg")))
-
-
-def _clip_name(ogg_path, sound_dir):
-    """Corpus name of a clip: its path below ``sound_dir``, less ``nl``, joined by ``__``."""
-    parts = ogg_path.relative_to(sound_dir).with_suffix("").parts
-    return "__".join(part for part in parts if part != "nl")
-
-
-def convert_clips(sources, wav_dir, progress=True):
-    """Convert clips to 16 kHz mono 16-bit WAV, in parallel over the CPU cores.
-
-    Clips that cannot be read or hold no samples (the package has two empty ones)
-    are skipped.
-
-    Parameters
-    ----------
-    sources : dict[str, pathlib.Path]
-        Clip name to source audio file.
-    wav_dir : pathlib.Path
-        Output folder; clip ``name`` is written to ``wav_dir / f"{name}.wav"``.
-    progress : bool, optional
-        Show a progress bar (default True).
-
-    Returns
-    -------
-    durations_s : dict[str, float]
-        Converted clip name to its duration, in seconds, sorted by name.
-    skipped : dict[str, str]
-        Skipped clip name to the reason, sorted by name.
-    """
-    jobs = {name: (src, Path(wav_dir) / f"{name}.wav") for name, src in sources.items()}
-    durations_s, skipped = {}, {}
-    with concurrent.futures.ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-        futures = {pool.submit(convert_clip, *job): name for name, job in jobs.items()}
-        done = concurrent.futures.as_completed(futures)
-        for future in tqdm(done, total=len(futures), desc="converting clips", unit="clip",
-                           disable=not progress):
-            try:
-                durations_s[futures[future]] = future.result()
-            except AudioInputError as err:
-                skipped[futures[future]] = str(err)
-    return dict(sorted(durations_s.items())), dict(sorted(skipped.items()))
-
-
-def convert_clip(src_path, wav_path):
-    """Convert one clip to 16 kHz mono 16-bit WAV (atomically: write, then rename).
-
-    Parameters
-    ----------
-    src_path : pathlib.Path
-        Source audio file, any format :func:`hybridcodec.formats.audio.read_audio` reads.
-    wav_path : pathlib.Path
-        Output WAV file; an existing one is kept (so an interrupted fetch resumes).
-
-    Returns
-    -------
-    float
-        Duration of the clip, in seconds.
-    """
-    wav_path = Path(wav_path)
-    if not wav_path.is_file():
-        x, sample_rate_hz, _ = read_audio(src_path)
-        partial = wav_path.with_name(wav_path.name + ".partial")
-        write_audio(partial, resample(x, sample_rate_hz, SAMPLE_RATE_HZ), SAMPLE_RATE_HZ)
-        partial.replace(wav_path)
-    return soundfile.info(str(wav_path)).frames / SAMPLE_RATE_HZ
-
-
-def split_names(names, seed=SPLIT_SEED, heldout_fraction=HELDOUT_FRACTION):
-    """Split clip names into a training and a held-out set, deterministically.
-
-    A clip is held out when :func:`is_heldout` says so, which depends on its name and
-    the seed alone: never on the other names, their order, the machine or a library
-    version, so adding or losing a clip never moves another one between the sets.
-
-    Parameters
-    ----------
-    names : iterable of str
-        Clip names.
-    seed : int, optional
-        Salt of the digest (default :data:`SPLIT_SEED`).
-    heldout_fraction : float, optional
-        Expected fraction of clips held out (default 0.1).
-
-    Returns
-    -------
-    dict[str, list[str]]
-        ``{"train": [...], "heldout": [...]}``, each list sorted by name.
-    """
-    names = sorted(set(names))
-    heldout = [name for name in names if is_heldout(name, seed, heldout_fraction)]
-    train = [name for name in names if not is_heldout(name, seed, heldout_fraction)]
-    return {"train": train, "heldout": heldout}
-
-
-def is_heldout(name, seed=SPLIT_SEED, heldout_fraction=HELDOUT_FRACTION):
-    """Whether a clip belongs to the held-out set.
-
-    The first 64 bits of the SHA-256 digest of ``f"{seed}:{name}"``, read as a
-    fraction of 2**64, are compared with ``heldout_fraction``.
-
-    Parameters
-    ----------
-    name : str
-        Clip name.
-    seed : int, optional
-        Salt of the digest (default :data:`SPLIT_SEED`).
-    heldout_fraction : float, optional
-        Probability of a clip being held out (default 0.1).
-
-    Returns
-    -------
-    bool
-    """
-    digest = hashlib.sha256(f"{seed}:{name}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") < heldout_fraction * 2.0 ** 64
-
-
-def write_split(corpus_dir, names):
-    """Write ``split.json`` once; an existing split is read back, never changed.
-
-    Parameters
-    ----------
-    corpus_dir : pathlib.Path
-        Corpus folder.
-    names : list of str
-        All clip names.
-
-    Returns
-    -------
-    dict[str, list[str]]
-        The split, as returned by :func:`split_names`.
-    """
-    split_path = Path(corpus_dir) / SPLIT_FILE
-    if split_path.is_file():
-        return read_split(corpus_dir)
-    split = split_names(names)
-    record = {"seed": SPLIT_SEED, "heldout_fraction": HELDOUT_FRACTION, **split}
-    split_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    return split
-
-
-def read_split(corpus_dir=None):
-    """Read the train / held-out split of a corpus.
-
-    Parameters
-    ----------
-    corpus_dir : str or pathlib.Path, optional
-        Corpus folder (default :func:`default_corpus_dir`).
-
-    Returns
-    -------
-    dict[str, list[str]]
-        ``{"train": [...], "heldout": [...]}`` clip names.
-    """
-    split_path = _corpus_dir(corpus_dir) / SPLIT_FILE
-    if not split_path.is_file():
-        raise CorpusError(f"no corpus split at {split_path}; run 'hybridcodec corpus fetch' first")
-    record = json.loads(split_path.read_text(encoding="utf-8"))
-    return {split: record[split] for split in SPLITS}
-
-
-def corpus_files(split, corpus_dir=None):
-    """The WAV files of one split of the corpus.
-
-    Parameters
-    ----------
-    split : {"train", "heldout"}
-        Which split.
-    corpus_dir : str or pathlib.Path, optional
-        Corpus folder (default :func:`default_corpus_dir`).
-
-    Returns
-    -------
-    list[pathlib.Path]
-        16 kHz mono WAV files, sorted by clip name.
-    """
-    _check_split(split)
-    wav_dir = _corpus_dir(corpus_dir) / WAV_FOLDER
-    return [wav_dir / f"{name}.wav" for name in read_split(corpus_dir)[split]]
-
-
-def clip_durations_s(split, corpus_dir=None):
-    """Durations of the clips of one split, from the corpus manifest.
-
-    Parameters
-    ----------
-    split : {"train", "heldout"}
-        Which split.
-    corpus_dir : str or pathlib.Path, optional
-        Corpus folder (default :func:`default_corpus_dir`).
-
-    Returns
-    -------
-    dict[pathlib.Path, float]
-        WAV file to its duration, in seconds, sorted by clip name.
-    """
-    manifest = read_manifest(corpus_dir)
-    return {path: manifest["durations_s"][path.stem] for path in corpus_files(split, corpus_dir)}
-
-
-def load_clips(split, corpus_dir=None, max_files=None, min_duration_s=1.0):
-    """Load the clips of one split as 16 kHz mono signals.
-
-    Parameters
-    ----------
-    split : {"train", "heldout"}
-        Which split.
-    corpus_dir : str or pathlib.Path, optional
-        Corpus folder (default :func:`default_corpus_dir`).
-    max_files : int, optional
-        Load at most this many clips (the first ones by clip name); all by default.
-    min_duration_s : float, optional
-        Skip clips shorter than this, in seconds (default 1.0).
-
-    Returns
-    -------
-    list[numpy.ndarray]
-        float64 signals of shape (n,) at :data:`SAMPLE_RATE_HZ`, in clip-name order.
-    """
-    durations_s = clip_durations_s(split, corpus_dir)
-    paths = [path for path, duration in durations_s.items() if duration >= min_duration_s]
-    return [read_audio(path)[0] for path in paths[:max_files]]
-
-
-def read_manifest(corpus_dir=None):
-    """Read ``corpus.json``: package version, sample rate and clip durations.
-
-    Parameters
-    ----------
-    corpus_dir : str or pathlib.Path, optional
-        Corpus folder (default :func:`default_corpus_dir`).
-
-    Returns
-    -------
-    dict
-        Keys ``package``, ``package_version``, ``sample_rate_hz``, ``n_files``,
-        ``hours`` (per split), ``durations_s`` (clip name to seconds) and
-        ``skipped`` (unusable source clip name to the reason).
-    """
-    manifest_path = _corpus_dir(corpus_dir) / MANIFEST_FILE
-    if not manifest_path.is_file():
-        raise CorpusError(f"no corpus at {manifest_path.parent}; run 'hybridcodec corpus fetch' first")
-    return json.loads(manifest_path.read_text(encoding="utf-8"))
-
-
-def _write_manifest(corpus_dir, durations_s, skipped, split, package_version):
-    """Write ``corpus.json``, the marker of a complete corpus."""
-    hours = {name: sum(durations_s[clip] for clip in split[name]) / 3600 for name in SPLITS}
-    manifest = {
-        "package": PACKAGE_NAME,
-        "package_version": package_version,
-        "sample_rate_hz": SAMPLE_RATE_HZ,
-        "n_files": {name: len(split[name]) for name in SPLITS},
-        "hours": {name: round(value, 4) for name, value in hours.items()},
-        "durations_s": {name: round(value, 4) for name, value in durations_s.items()},
-        "skipped": skipped,
-    }
-    text = json.dumps(manifest, indent=1) + "\n"
-    (Path(corpus_dir) / MANIFEST_FILE).write_text(text, encoding="utf-8")
-
-
-def _copy_copyright(package_root, corpus_dir):
-    """Copy the package's copyright file (authors, license) next to the clips."""
-    source = Path(package_root) / COPYRIGHT_FILE
+def _copy_copyright(package_root, package, corpus_dir):
+    """Copy a package's copyright file (authors, license) to ``COPYRIGHT/<package>``."""
+    source = Path(package_root) / f"usr/share/doc/{package}/copyright"
     if source.is_file():
-        shutil.copyfile(source, Path(corpus_dir) / "COPYRIGHT")
+        (Path(corpus_dir) / "COPYRIGHT").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, Path(corpus_dir) / "COPYRIGHT" / package)
 
 
 def _deb_version(deb_path):
     """Debian version of a package file, or ``"unknown"``."""
     if shutil.which("dpkg-deb") is None:
         return "unknown"
-    result = _run(["dpkg-deb", "--field", str(deb_path), "Version"])
-    return result.stdout.strip() or "unknown"
-
-
-def _corpus_dir(corpus_dir):
-    """``corpus_dir`` as a Path, or the default corpus folder."""
-    return Path(corpus_dir).expanduser() if corpus_dir else default_corpus_dir()
+    return _run(["dpkg-deb", "--field", str(deb_path), "Version"]).stdout.strip() or "unknown"
 
 
 def _check_split(split):
