@@ -60,11 +60,9 @@ from hybridcodec.dsp.entropy_models import CodingTable, make_tableset, quantize_
 from hybridcodec.dsp.envelope import MAGNITUDE_FLOOR, LOG_ENVELOPE_RANGE
 from hybridcodec.dsp.range_coder import RangeCoder
 
-from ..core.config import ComponentSpec, register_config
 from ..errors import ConfigError
 from ..parameters import digest, find_parameter_file, load_parameters
 from ..core.registry import register
-from .configurations import BASE
 
 LPC_ORDER = 16
 PRE_EMPHASIS = 0.68
@@ -469,15 +467,3 @@ class LsfSoftmaxEnvelope(LsfEnvelope):
 
     def _get_indices(self, coder: RangeCoder, count: int) -> List[int]:
         return [coder.decode_symbol(self.cdfs[i]) for i in range(count)]
-
-
-register_config(BASE.override(
-    "tcx-lsf-vq", "tcx-laplacian with an order-16 LPC envelope from the MDCT power spectrum, "
-    "LSFs by a 5-stage k-means split VQ (M-best search, ~46 bits with the gain) and a "
-    "predicted, coded gain",
-    envelope=ComponentSpec.of("lsf-vq", n_stages=5)))
-register_config(BASE.override(
-    "tcx-lsf-softmax", "tcx-laplacian with an order-16 LPC envelope whose LSFs are coded by "
-    "the trainable softmax LSP codebook of collaborative quantization (256 centroids), "
-    "trained against envelope + spectrum bits",
-    envelope=ComponentSpec.of("lsf-softmax")))
