@@ -11,7 +11,7 @@ import numpy as np
 
 from .formats.audio import resample, write_audio
 from .core.codec import Decoder, Encoder
-from .core.config import SAMPLE_RATE_HZ
+from .core.geometry import SAMPLE_RATE_HZ
 from .formats.hcb import MAX_ORIGINAL_RATE_HZ, Header, read_hcb, write_hcb
 from .errors import AudioInputError, BitstreamError, HybridCodecError
 from .core.frame import FrameReport

@@ -62,6 +62,7 @@ from hybridcodec.dsp.range_coder import RangeCoder
 
 from ..errors import ConfigError
 from ..parameters import digest, find_parameter_file, load_parameters
+from ..core.geometry import N_BINS, SAMPLE_RATE_HZ
 from ..core.registry import register
 
 LPC_ORDER = 16
@@ -69,10 +70,9 @@ PRE_EMPHASIS = 0.68
 """1 − 0.68 z⁻¹, AMR-WB / CQ paper sec. 3.1 (applied to the power spectrum)."""
 WHITE_NOISE_FACTOR = 1.0 + 1e-7
 """r[0] scaling: a −70 dB floor (see the module notes)."""
-MIN_LSF_GAP_RAD = 2.0 * np.pi * 50.0 / 16000.0
+MIN_LSF_GAP_RAD = 2.0 * np.pi * 50.0 / SAMPLE_RATE_HZ
 """Smallest spacing of decoded LSFs (and distance from 0 and π): 50 Hz, as AMR-WB's ISF_GAP."""
 DB_PER_NEPER = 20.0 / np.log(10.0)
-N_BINS = 320
 STAGE_COUNT_PRIOR = 0.97
 """Probability of 'all stages' in the stage-count symbol; the rest is spread over fewer."""
 

@@ -13,8 +13,6 @@ from typing import Any, Dict, Mapping, Tuple
 
 from ..errors import ConfigError
 
-SAMPLE_RATE_HZ = 16000
-FRAME_DURATION_MS = 20
 MIN_BITRATE_BPS = 6000
 MAX_BITRATE_BPS = 64000
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from .audio import resampled_length
 from ..core.config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
+from ..core.geometry import HOP, SAMPLE_RATE_HZ, num_frames
 from ..errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
@@ -57,8 +58,6 @@ _CRC = struct.Struct("<I")
 assert _CRC.size == CRC_BYTES
 _COUNT = struct.Struct("<Q")
 DIGEST_BYTES = 8
-FRAME_HOP = 320
-CODEC_DELAY = 160
 MAX_STREAMED_HEADER_BYTES = MAX_HEADER_BYTES - LENGTH_TRAILER_BYTES
 """Largest header of a streamed file (its trailer holds the length too, see the module doc)."""
 MAX_ORIGINAL_RATE_HZ = 384_000
@@ -107,14 +106,13 @@ class Header:
 
     @property
     def n_frames(self) -> int:
-        """T = ceil((n - 160) / 320) + 1 frames of the low-overlap MDCT (dsp.mdct framing)."""
-        n = self.n_codec_samples
-        return max(0, -(-(n - CODEC_DELAY) // FRAME_HOP)) + 1
+        """Frames of the low-overlap MDCT that code the signal (``geometry.num_frames``)."""
+        return max(1, num_frames(self.n_codec_samples))
 
 
 def frame_bytes(bitrate_bps: int) -> int:
     """Bytes of a full frame: floor(bitrate × 20 ms / 8)."""
-    return bitrate_bps * FRAME_HOP // (8 * 16000)
+    return bitrate_bps * HOP // (8 * SAMPLE_RATE_HZ)
 
 
 MAX_REDUNDANCY_BYTES = 16
@@ -190,7 +188,7 @@ def parse_header(stream: BinaryIO, magic: bytes = MAGIC, what: str = ".hcb") -> 
         config_name = name.decode("ascii")
     except UnicodeDecodeError:
         raise BitstreamError(f"corrupted {what} header: configuration name is not ASCII") from None
-    if codec_rate != 16000 or not 1 <= original_rate <= MAX_ORIGINAL_RATE_HZ:
+    if codec_rate != SAMPLE_RATE_HZ or not 1 <= original_rate <= MAX_ORIGINAL_RATE_HZ:
         raise BitstreamError(f"corrupted {what} header: impossible sample rates")
     if not MIN_BITRATE_BPS <= bitrate <= MAX_BITRATE_BPS:
         raise BitstreamError(f"corrupted {what} header: impossible bitrate or length")

@@ -33,6 +33,7 @@ import numpy as np
 
 from .hcb import (FORMAT_VERSION, Header, check_redundancy, frame_bytes, parse_header,
                         with_length)
+from ..core.geometry import DELAY_SAMPLES, HOP, SAMPLE_RATE_HZ
 from ..errors import BitstreamError
 
 STREAM_MAGIC = b"HCP\x1a"
@@ -202,9 +203,9 @@ class PacketReader:
         """No usable end packet: keep the setup's length, or take the frames that came."""
         self.problems.append(problem)
         if self.header.streamed:
-            n_codec = max(1, 320 * self.n_frames - 160)
+            n_codec = max(1, HOP * self.n_frames - DELAY_SAMPLES)
             rate = self.header.original_rate_hz
-            self.header = with_length(self.header, max(1, -(-n_codec * rate // 16000)),
+            self.header = with_length(self.header, max(1, -(-n_codec * rate // SAMPLE_RATE_HZ)),
                                       what="packet stream")
 
 

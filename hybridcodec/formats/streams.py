@@ -22,7 +22,7 @@ import soxr
 
 from .audio import resampled_length
 from ..core.codec import Decoder, Encoder
-from ..core.config import SAMPLE_RATE_HZ
+from ..core.geometry import SAMPLE_RATE_HZ
 from .hcb import (MAX_STREAMED_HEADER_BYTES, Header,
                         HcbStreamReader, HcbWriter, open_stream)
 from ..errors import AudioInputError, BitstreamError, ConfigError, HybridCodecError

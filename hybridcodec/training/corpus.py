@@ -32,11 +32,11 @@ import soundfile
 from tqdm import tqdm
 
 from hybridcodec.formats.audio import read_audio, resample, write_audio
+from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.errors import AudioInputError, CorpusError
 
 PACKAGE_NAME = "fillets-ng-data-nl"
 CORPUS_NAME = "fillets-nl"
-SAMPLE_RATE_HZ = 16000
 SPLIT_SEED = 20261122
 HELDOUT_FRACTION = 0.1
 SPLITS = ("train", "heldout")
