@@ -23,7 +23,7 @@ from . import redundancy
 from .concealment import Concealer
 from .geometry import SAMPLE_RATE_HZ
 from ..formats.hcb import (MAX_HEADER_BYTES, Header, check_redundancy, frame_budgets,
-                        frame_bytes)
+                           frame_bytes)
 from .frame import FrameDecoder, FrameEncoder, FrameReport
 from .pipeline import get_pipeline
 

@@ -289,6 +289,7 @@ class HcbStreamReader:
         self.header = header
         self.length_known = not header.streamed or size is not None
         self.problems: List[str] = []
+        self.damaged: List[int] = []    # a .hcb file has no per-frame check to fail
         self.crc = zlib.crc32(self.header_bytes)
 
     def _length_from_trailer(self, header: Header) -> Header:
@@ -300,8 +301,12 @@ class HcbStreamReader:
         self.stream.seek(position)
         return with_length(header, n_samples, self.size)
 
-    def expected_size(self) -> int:
-        return self.header.size + sum(iter_budgets(self.header)) + self.header.trailer_size
+    def size_problem(self) -> Optional[str]:
+        """What is wrong with the file's size against its header, if it is known."""
+        expected = self.header.size + sum(iter_budgets(self.header)) + self.header.trailer_size
+        if self.size is None or expected == self.size:
+            return None
+        return f"the .hcb file has {self.size} bytes but its header announces {expected}"
 
     def frames(self) -> Iterator[Optional[bytes]]:
         """Payloads in order; ``None`` for each frame missing from a cut file of known size."""
@@ -386,22 +391,3 @@ class HcbStreamReader:
             yield payload
         self._check_trailer(buffer[offset:])
 
-
-def open_stream(stream: BinaryIO, size: Optional[int] = None):
-    """A reader for a .hcb file or a packet stream (by its magic number) on ``stream``.
-
-    ``stream`` must be positioned at the start; the magic is peeked without consuming it.
-    """
-    from .packets import STREAM_MAGIC, PacketReader, PushbackReader
-
-    if stream.seekable():
-        position = stream.tell()
-        magic = stream.read(4)
-        stream.seek(position)
-    else:   # a pipe: read the magic and give it back
-        magic = stream.read(4)
-        stream = PushbackReader(stream)
-        stream.unread(magic)
-    if magic == STREAM_MAGIC:
-        return PacketReader(stream)
-    return HcbStreamReader(stream, size)

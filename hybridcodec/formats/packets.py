@@ -32,7 +32,7 @@ from typing import BinaryIO, Iterator, List, Optional
 import numpy as np
 
 from .hcb import (FORMAT_VERSION, Header, check_redundancy, frame_bytes, parse_header,
-                        with_length)
+                  with_length)
 from ..core.geometry import DELAY_SAMPLES, HOP, SAMPLE_RATE_HZ
 from ..errors import BitstreamError
 
@@ -129,7 +129,7 @@ class PacketReader:
         What else was wrong (no end packet, bytes after it, ...).
     """
 
-    def __init__(self, stream: BinaryIO):
+    def __init__(self, stream: BinaryIO, size: Optional[int] = None):
         self.source = PushbackReader(stream)
         self.header, setup = _read_setup(self.source)
         self.crc_bits = setup[-2]
@@ -137,16 +137,17 @@ class PacketReader:
         self.damaged: List[int] = []
         self.problems: List[str] = []
         self.n_frames = 0
-        self.size: Optional[int] = None
+        self.size = size
+        if size is not None:
+            self._bound_length(size)
 
     @property
     def length_known(self) -> bool:
         """Whether ``header`` holds the real length (not streamed, or its end packet read)."""
         return not self.header.streamed
 
-    def bound_length(self, size: int) -> None:
+    def _bound_length(self, size: int) -> None:
         """Distrust lengths (setup or end packet) announcing more frames than ``size`` bytes hold."""
-        self.size = size
         if not self.header.streamed:
             try:
                 with_length(self.header, self.header.n_samples, size, "packet stream")
@@ -155,6 +156,10 @@ class PacketReader:
                                      f"{self.header.n_frames} frames, {size} bytes cannot hold "
                                      "them")
                 self.header = replace(self.header, streamed=True)   # decode what is there
+
+    def size_problem(self) -> Optional[str]:
+        """None: a size the setup cannot fit is a problem of ``problems`` (decoding goes on)."""
+        return None
 
     def frames(self) -> Iterator[Optional[bytes]]:
         """Payloads in order; ``None`` for a damaged packet.  Never raises."""
