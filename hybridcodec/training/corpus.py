@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -34,9 +33,11 @@ from tqdm import tqdm
 from hybridcodec.formats.audio import read_audio, resample, write_audio
 from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.errors import AudioInputError, CorpusError
+from hybridcodec.external import last_line, require_tool, run
 
 PACKAGE_NAME = "fillets-ng-data-nl"
 CORPUS_NAME = "fillets-nl"
+_NEEDS_DEBIAN = ": fetching the corpus needs Debian's apt-get and dpkg"
 SPLIT_SEED = 20261122
 HELDOUT_FRACTION = 0.1
 SPLITS = ("train", "heldout")
@@ -134,12 +135,12 @@ def download_package(dest_dir):
     CorpusError
         If ``apt-get`` is missing or the download fails.
     """
-    _require_tool("apt-get")
-    result = _run(["apt-get", "download", PACKAGE_NAME], cwd=dest_dir)
+    require_tool("apt-get", CorpusError, _NEEDS_DEBIAN)
+    result = run(["apt-get", "download", PACKAGE_NAME], cwd=dest_dir)
     debs = sorted(Path(dest_dir).glob(f"{PACKAGE_NAME}_*.deb"))
     if result.returncode != 0 or not debs:
         raise CorpusError(
-            f"'apt-get download {PACKAGE_NAME}' failed ({_last_line(result.stderr)}); "
+            f"'apt-get download {PACKAGE_NAME}' failed ({last_line(result.stderr)}); "
             "if the package lists are missing, run 'apt-get update' as root and try again"
         )
     return debs[-1]
@@ -160,11 +161,11 @@ def unpack_package(deb_path, dest_dir):
     pathlib.Path
         ``dest_dir``.
     """
-    _require_tool("dpkg")
+    require_tool("dpkg", CorpusError, _NEEDS_DEBIAN)
     Path(dest_dir).mkdir(parents=True, exist_ok=True)
-    result = _run(["dpkg", "-x", str(deb_path), str(dest_dir)])
+    result = run(["dpkg", "-x", str(deb_path), str(dest_dir)])
     if result.returncode != 0:
-        raise CorpusError(f"'dpkg -x {deb_path}' failed: {_last_line(result.stderr)}")
+        raise CorpusError(f"'dpkg -x {deb_path}' failed: {last_line(result.stderr)}")
     return Path(dest_dir)
 
 
@@ -485,7 +486,7 @@ def _deb_version(deb_path):
     """Debian version of a package file, or ``"unknown"``."""
     if shutil.which("dpkg-deb") is None:
         return "unknown"
-    result = _run(["dpkg-deb", "--field", str(deb_path), "Version"])
+    result = run(["dpkg-deb", "--field", str(deb_path), "Version"])
     return result.stdout.strip() or "unknown"
 
 
@@ -499,19 +500,3 @@ def _check_split(split):
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
 
-
-def _require_tool(name):
-    """Raise CorpusError if the command-line tool ``name`` is not on the PATH."""
-    if shutil.which(name) is None:
-        raise CorpusError(f"'{name}' not found: fetching the corpus needs Debian's apt-get and dpkg")
-
-
-def _run(command, cwd=None):
-    """Run a command, capturing its text output."""
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-
-
-def _last_line(text):
-    """Last non-empty line of ``text``, or ``"no message"``."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no message"
