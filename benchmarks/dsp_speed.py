@@ -31,14 +31,14 @@ from hybridcodec.dsp.allocation import allocate_bits  # noqa: E402
 from hybridcodec.dsp.perceptual import perceptual_weights  # noqa: E402
 from hybridcodec import api  # noqa: E402
 from hybridcodec.core.frame import SPECTRUM_RESERVE_BITS  # noqa: E402
+from hybridcodec.core.geometry import FRAME_DURATION_MS, SAMPLE_RATE_HZ  # noqa: E402
 from hybridcodec.core.pipeline import get_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "hybridcodec" / "data" / "demo_speech_nl.flac"
 SIGNAL_SECONDS = 60.0
-SAMPLE_RATE_HZ = 16000
 BITRATE_BPS = 16400
-BUDGET_BITS = BITRATE_BPS * 20 // 1000 // 8 * 8     # 41 bytes per 20 ms frame
+BUDGET_BITS = BITRATE_BPS * FRAME_DURATION_MS // 1000 // 8 * 8     # 41 bytes per 20 ms frame
 LPC_ORDER = 16
 REPEATS = 3
 MEASURED_HERE = ("analyze (60 s", "synthesize (60 s", "MDCT + IMDCT", "levinson_durbin", "lpc_to_lsf",

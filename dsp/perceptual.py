@@ -32,7 +32,7 @@ from numba import njit
 
 from .filters import PRE_EMPHASIS
 from .lpc import (LAG_WINDOW_BANDWIDTH_HZ, WHITE_NOISE_FACTOR, bin_centre_cosines,
-                     cosine_sum_kernel, levinson_kernel, lag_window)
+                  cosine_sum_kernel, levinson_kernel, lag_window)
 
 GAMMA1 = 0.92        # weighting factor gamma1 of AMR-WB (TS 26.190 sec. 5.3)
 LPC_ORDER = 16       # wideband LPC order of AMR-WB, EVS and the CQ paper (sec. 3.1)

@@ -588,6 +588,13 @@ class RangeCoder:
         """Bits used so far: 8 × the bytes that finishing now produces; equal on both sides."""
         return int(rc_tell(self.state))
 
+    def tell_frac(self) -> float:
+        """Information written so far, in fractional bits: 8 × normalizations + 32 − log2(range).
+
+        Opus's ``ec_tell_frac`` (there in 1/8 bits); at most :meth:`tell`, equal on both sides,
+        and it grows by −log2 p for a symbol of probability p up to the table's rounding."""
+        return 8.0 * float(self.state[_NORM]) + 32.0 - np.log2(float(self.state[_RANGE]))
+
     def finish(self) -> bytes:
         """Flush the encoder and return the stream (cut at the capacity if :attr:`overflow`)."""
         self._require(True)

@@ -11,14 +11,14 @@ import numpy as np
 
 from .formats.audio import resample, write_audio
 from .core.codec import Decoder, Encoder
-from .core.config import SAMPLE_RATE_HZ
+from .core.geometry import SAMPLE_RATE_HZ
 from .formats.hcb import MAX_ORIGINAL_RATE_HZ, Header, read_hcb, write_hcb
-from .errors import AudioInputError, BitstreamError, HybridCodecError
+from .errors import AudioInputError, HybridCodecError
 from .core.frame import FrameReport
 from .formats.packets import (DEFAULT_CRC_BITS, STREAM_MAGIC, LossSimulator, PacketReader,
-                      PacketWriter)
-from .formats.streams import (MIN_DURATION_S, decode_file, decode_stream, encode_file, output_rate,
-                      raise_problems)
+                              PacketWriter)
+from .formats.streams import (MIN_DURATION_S, decode_file, decode_stream, encode_file,
+                              raise_problems)
 
 __all__ = ["encode", "encode_with_reports", "encode_packets", "decode", "frame_reports",
            "read_frames", "read_header",
@@ -87,29 +87,17 @@ def encode_packets(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
 def decode(data: bytes, sample_rate_hz: Optional[int] = None, *, conceal: bool = False,
            loss: Optional[LossSimulator] = None, seed: int = 0) -> Tuple[np.ndarray, int]:
     """Decode .hcb bytes (or a packet stream) to (signal, rate): the original rate and length
-    unless a rate is given.
+    unless a rate is given.  This is :func:`decode_stream` over the bytes, the decoder of files
+    and pipes too.
 
     ``conceal``: damaged or missing frames are concealed instead of raising BitstreamError
     (see :func:`decode_stream` for the report).  ``loss`` drops frames as a channel would;
     the decoder conceals them (``seed`` seeds the concealment).
     """
-    if conceal or loss is not None or data[:4] != b"HCB\x1a":
-        chunks: List[np.ndarray] = []
-        summary = decode_stream(io.BytesIO(data), chunks.append, sample_rate_hz, conceal=conceal,
-                                loss=loss, seed=seed, size=len(data))
-        return np.concatenate(chunks), summary.rate_hz
-    header, frames = read_hcb(data)
-    rate = output_rate(header, sample_rate_hz)
-    decoder = Decoder(header, seed=seed)
-    x16 = np.concatenate([decoder.push(frames), decoder.finish()])[:header.n_codec_samples]
-    if decoder.damaged:
-        raise BitstreamError(f"frame {decoder.damaged[0]} of the .hcb file is damaged (it does "
-                             "not end as the encoder's frames do)")
-    n_out = header.n_samples if rate == header.original_rate_hz else None
-    y = resample(x16, SAMPLE_RATE_HZ, rate)
-    if n_out is not None:
-        y = np.pad(y, (0, max(0, n_out - y.shape[0])))[:n_out]
-    return y, rate
+    chunks: List[np.ndarray] = []
+    summary = decode_stream(io.BytesIO(data), chunks.append, sample_rate_hz, conceal=conceal,
+                            loss=loss, seed=seed, size=len(data))
+    return np.concatenate(chunks), summary.rate_hz
 
 
 def frame_reports(data: bytes) -> List[FrameReport]:
@@ -126,8 +114,7 @@ def read_frames(data: bytes) -> Tuple[Header, List[bytes]]:
     """Header and frame payloads of .hcb bytes or a packet stream; BitstreamError on damage."""
     if data[:4] != STREAM_MAGIC:
         return read_hcb(data)
-    reader = PacketReader(io.BytesIO(data))
-    reader.bound_length(len(data))
+    reader = PacketReader(io.BytesIO(data), len(data))
     frames = list(reader.frames())
     raise_problems(reader)
     return reader.header, frames

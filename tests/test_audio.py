@@ -4,7 +4,7 @@ import pytest
 import soundfile
 
 from hybridcodec.formats.audio import (clipped_fraction, demo_clip_path, is_silent, read_audio,
-                               resample, resampled_length, write_audio)
+                                       resample, resampled_length, write_audio)
 from hybridcodec.errors import AudioInputError, HybridCodecError
 
 

@@ -13,7 +13,7 @@ from hybridcodec import api
 
 from hybridcodec.core.config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
 from hybridcodec.formats.hcb import (FILE_SLACK_BYTES, FORMAT_VERSION, MAGIC, Header,
-                                   frame_budgets, frame_bytes, read_hcb, write_hcb)
+                                     frame_budgets, frame_bytes, read_hcb, write_hcb)
 from hybridcodec.errors import BitstreamError, HybridCodecError
 
 DIGEST = bytes.fromhex("0123456789abcdef")

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from hybridcodec.dsp.entropy_models import (CodingTable, Gaussian, Laplace, LogisticMixture,
-                                bin_probabilities, differential_entropy_bits, make_table,
-                                make_tableset, quantize_cdf, value_range)
+                                            bin_probabilities, differential_entropy_bits, make_table,
+                                            make_tableset, quantize_cdf, value_range)
 
 MODELS = [
     Laplace(0.3, 1.5),

@@ -11,8 +11,8 @@ from hybridcodec import api
 
 from hybridcodec.core.codec import Decoder
 from hybridcodec.components.learned_source_models import (
-    PARAMETER_STEM, GaussianMixtureSourceModel, GaussianSourceModel, LogisticMixtureSourceModel,
-    TabulatedModel)
+                                                          PARAMETER_STEM, GaussianMixtureSourceModel, GaussianSourceModel, LogisticMixtureSourceModel,
+                                                          TabulatedModel)
 from hybridcodec.components.source_model import LaplacianSourceModel, _span
 from hybridcodec.core.config import get_config
 from hybridcodec.formats.hcb import read_hcb

@@ -175,25 +175,35 @@ def material(rng):
 
 # ----------------------------------------------------------------------------- round trips
 
+def test_tell_frac_of_raw_bits_is_exact_and_within_a_byte_of_tell():
+    coder = RangeCoder.encoder(64)
+    for value in (3, 200, 17):
+        coder.encode_bits(value, 8)
+    assert coder.tell_frac() == pytest.approx(24.0, abs=1e-6)
+    assert coder.tell_frac() <= coder.tell() < coder.tell_frac() + 9
+
+
 def test_round_trip_values_tell_and_size(material):
     tables, tableset, table_index, values = material
     enc = RangeCoder.encoder(capacity_bytes=1 << 16)
-    tells = []
+    tells, fracs = [], []
     for t, v in zip(table_index, values):
         enc.encode_value(tableset, int(t), int(v))
         tells.append(enc.tell())
+        fracs.append(enc.tell_frac())
     final_tell = enc.tell()
     data = enc.finish()
     assert final_tell == 8 * len(data)
     assert np.all(np.diff(tells) >= 0)
+    assert np.all(np.diff(fracs) > 0) and np.all(np.array(fracs) <= np.array(tells))
 
     dec = RangeCoder.decoder(data)
     decoded, dec_tells = [], []
     for t in table_index:
         decoded.append(dec.decode_value(tableset, int(t)))
-        dec_tells.append(dec.tell())
+        dec_tells.append((dec.tell(), dec.tell_frac()))
     np.testing.assert_array_equal(decoded, values)
-    assert dec_tells == tells
+    assert dec_tells == list(zip(tells, fracs))
     assert dec.final_state == enc.final_state
     assert not (enc.overflow or dec.overrun)
 

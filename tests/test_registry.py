@@ -4,8 +4,10 @@ hybridcodec.core.config, hybridcodec.core.pipeline).
 Every test that registers something works on copies of the registry and configuration tables
 (``isolated_registry``), so nothing leaks into other tests.
 """
+import ast
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,6 +95,21 @@ def test_registered_component_gets_earlier_components_it_asks_for(isolated_regis
     built = pipeline.get_pipeline("test-recording")
     assert seen["source_model"] is built.source_model
     assert seen["transform"] is built.transform and seen["gain"] == 0.5
+
+
+def test_one_table_of_configurations_with_exactly_one_default():
+    from hybridcodec.components import configurations as table
+
+    names = [builtin.name for builtin in table.CONFIGURATIONS]
+    assert len(names) == len(set(names))
+    assert names.count(table.DEFAULT) == 1
+    assert config.default_config_name() == table.DEFAULT
+    assert set(names) <= set(config.configs())
+    package = Path(config.__file__).resolve().parents[1]
+    callers = {path.relative_to(package).as_posix() for path in package.rglob("*.py")
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+               if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "register_config"}
+    assert callers == {"core/config.py"}, "only the table registers built-in configurations"
 
 
 def test_default_configuration_can_be_moved(isolated_registry):

@@ -18,10 +18,10 @@ from hybridcodec import api, cli
 from hybridcodec.formats.audio import demo_clip_path, read_audio
 from hybridcodec.core.codec import Decoder, Encoder
 from hybridcodec.formats.hcb import (FILE_SLACK_BYTES, HcbStreamReader, frame_bytes,
-                                   read_hcb)
+                                     read_hcb)
 from hybridcodec.errors import BitstreamError
 from hybridcodec.formats.packets import (LossSimulator, PacketReader, PacketWriter, crc8, frame_check,
-                                 frame_packet)
+                                         frame_packet)
 from hybridcodec.formats.streams import encode_streamed
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,6 +15,7 @@ from hybridcodec.dsp import envelope as cepstral
 from hybridcodec.dsp.entropy_models import quantize_cdf
 from hybridcodec.dsp.range_coder import RangeCoder
 
+from ..core.geometry import N_BINS
 from ..core.registry import register
 from .source_model import ENVELOPE_SHIFTS
 
@@ -40,7 +41,7 @@ class CepstralEnvelope:
 
     def __init__(self, source_model, envelope_step: Optional[float] = None,
                  envelope_step_scale: float = 1.0, n_cepstra: int = cepstral.N_CEPSTRA,
-                 n_bins: int = 320):
+                 n_bins: int = N_BINS):
         if envelope_step is None:
             envelope_step = source_model.envelope_step
         self.envelope_step = envelope_step * envelope_step_scale

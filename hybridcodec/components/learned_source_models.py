@@ -30,11 +30,9 @@ from scipy.special import ndtr
 
 from hybridcodec.dsp.entropy_models import Gaussian, LogisticMixture
 
-from ..core.config import ComponentSpec, register_config
 from ..errors import ConfigError
 from ..parameters import find_parameter_file, load_parameters
 from ..core.registry import register
-from .configurations import BASE
 from .source_model import SourceModel
 
 PARAMETER_STEM = "logistic-mixture"
@@ -182,15 +180,3 @@ class GaussianMixtureSourceModel(TabulatedSourceModel):
         self._envelope = _mixtures(arrays, "gmm_envelope", GaussianMixture1D, "sigmas")
         self._spectrum = _mixtures(arrays, "gmm_band", GaussianMixture1D, "sigmas")
         self._bin_model = self._band_bins()
-
-
-# The default: on the 40 longest held-out clips it beats tcx-laplacian on PESQ-WB at 13.2, 16.4
-# and 24.4 kbps (3.791 / 4.029 / 4.295 against 3.626 / 3.960 / 4.274, benchmarks/rate_quality.py)
-# and on perceptual SNR (hybridcodec study entropy, Table 4).
-register_config(BASE.override(
-    "tcx-mixture", "tcx-laplacian with the logistic-mixture source model trained for minimum "
-    "entropy (TCX eq. 6) and its trained envelope step Δq",
-    source_model=ComponentSpec.of("logistic-mixture")), default=True)
-register_config(BASE.override(
-    "tcx-mixture-1db", "tcx-mixture with Δq by the 1 dB rule (models trained at that step)",
-    source_model=ComponentSpec.of("logistic-mixture", variant="conventional")))

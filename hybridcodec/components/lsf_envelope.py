@@ -60,21 +60,19 @@ from hybridcodec.dsp.entropy_models import CodingTable, make_tableset, quantize_
 from hybridcodec.dsp.envelope import MAGNITUDE_FLOOR, LOG_ENVELOPE_RANGE
 from hybridcodec.dsp.range_coder import RangeCoder
 
-from ..core.config import ComponentSpec, register_config
 from ..errors import ConfigError
 from ..parameters import digest, find_parameter_file, load_parameters
+from ..core.geometry import N_BINS, SAMPLE_RATE_HZ
 from ..core.registry import register
-from .configurations import BASE
 
 LPC_ORDER = 16
 PRE_EMPHASIS = 0.68
 """1 − 0.68 z⁻¹, AMR-WB / CQ paper sec. 3.1 (applied to the power spectrum)."""
 WHITE_NOISE_FACTOR = 1.0 + 1e-7
 """r[0] scaling: a −70 dB floor (see the module notes)."""
-MIN_LSF_GAP_RAD = 2.0 * np.pi * 50.0 / 16000.0
+MIN_LSF_GAP_RAD = 2.0 * np.pi * 50.0 / SAMPLE_RATE_HZ
 """Smallest spacing of decoded LSFs (and distance from 0 and π): 50 Hz, as AMR-WB's ISF_GAP."""
 DB_PER_NEPER = 20.0 / np.log(10.0)
-N_BINS = 320
 STAGE_COUNT_PRIOR = 0.97
 """Probability of 'all stages' in the stage-count symbol; the rest is spread over fewer."""
 
@@ -469,15 +467,3 @@ class LsfSoftmaxEnvelope(LsfEnvelope):
 
     def _get_indices(self, coder: RangeCoder, count: int) -> List[int]:
         return [coder.decode_symbol(self.cdfs[i]) for i in range(count)]
-
-
-register_config(BASE.override(
-    "tcx-lsf-vq", "tcx-laplacian with an order-16 LPC envelope from the MDCT power spectrum, "
-    "LSFs by a 5-stage k-means split VQ (M-best search, ~46 bits with the gain) and a "
-    "predicted, coded gain",
-    envelope=ComponentSpec.of("lsf-vq", n_stages=5)))
-register_config(BASE.override(
-    "tcx-lsf-softmax", "tcx-laplacian with an order-16 LPC envelope whose LSFs are coded by "
-    "the trainable softmax LSP codebook of collaborative quantization (256 centroids), "
-    "trained against envelope + spectrum bits",
-    envelope=ComponentSpec.of("lsf-softmax")))

@@ -10,6 +10,7 @@ class LowOverlapMdct:
 
     hop = mdct.HOP
     n_bins = mdct.HOP
+    block = mdct.BLOCK
     delay_samples = mdct.DELAY_SAMPLES
 
     def analyzer(self) -> "mdct.MdctAnalyzer":
@@ -17,3 +18,11 @@ class LowOverlapMdct:
 
     def synthesizer(self) -> "mdct.MdctSynthesizer":
         return mdct.MdctSynthesizer()
+
+    def forward(self, blocks):
+        """Coefficients (k, n_bins) of (k, block) time blocks: window, fold, DCT-IV."""
+        return mdct.mdct(blocks)
+
+    def inverse(self, coeffs):
+        """Time blocks (k, block) of coefficients (k, n_bins), windowed, before overlap-add."""
+        return mdct.imdct(coeffs)

@@ -17,12 +17,13 @@ import numpy as np
 
 from hybridcodec.dsp.filters import HighPass50Hz
 
-from .config import SAMPLE_RATE_HZ, check_bitrate
+from .config import check_bitrate
 from ..errors import BitstreamError, ConfigError
 from . import redundancy
 from .concealment import Concealer
+from .geometry import SAMPLE_RATE_HZ
 from ..formats.hcb import (MAX_HEADER_BYTES, Header, check_redundancy, frame_budgets,
-                        frame_bytes)
+                           frame_bytes)
 from .frame import FrameDecoder, FrameEncoder, FrameReport
 from .pipeline import get_pipeline
 
@@ -149,7 +150,7 @@ class Decoder:
                 f"{header.config_name!r} than this installation has (digests differ)")
         self.frame_decoder = FrameDecoder(self.pipeline)
         self.synthesizer = self.pipeline.transform.synthesizer()
-        self.concealer = Concealer(self.pipeline.transform.n_bins, seed)
+        self.concealer = Concealer(self.pipeline.transform, seed)
         self.keep_reports = keep_reports
         self.lookahead = lookahead
         self.full_bytes = frame_bytes(header.bitrate_bps)

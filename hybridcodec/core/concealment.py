@@ -39,8 +39,9 @@ from typing import Optional
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from hybridcodec.dsp import mdct
 from hybridcodec.dsp.quantization import random_signs
+
+from .geometry import BLOCK, HOP, SAMPLE_RATE_HZ
 
 FIRST_GAIN = 0.8
 """Gain of the first concealed frame relative to the last good one (about -2 dB)."""
@@ -50,8 +51,8 @@ MAX_FRAMES = 8
 """Concealed frames in a row after which the output is silence (160 ms)."""
 SMOOTHING_BINS = 2
 """Half-width of the moving average that turns |X̂| into an envelope for k ≥ 2 (unvoiced)."""
-PITCH_LAGS = (40, 320)
-"""Pitch periods searched, in samples at 16 kHz: 400 Hz down to 50 Hz."""
+PITCH_LAGS = (SAMPLE_RATE_HZ // 400, SAMPLE_RATE_HZ // 50)
+"""Pitch periods searched, in samples: 400 Hz down to 50 Hz."""
 VOICING_THRESHOLD = 0.7
 """Normalized correlation at the pitch lag above which the waveform is extended periodically."""
 LAG_SPAN = 0.1
@@ -60,11 +61,11 @@ MIN_MATCH = 0.3
 """Normalized correlation with the next frame below which the extension is not used."""
 MAX_GAIN_RISE = 2.0
 """Largest gain ramp towards the next frame's level (+6 dB over the frame)."""
-HISTORY = PITCH_LAGS[1] + mdct.HOP
+HISTORY = PITCH_LAGS[1] + HOP
 """Decoded output samples kept for the pitch search: one longest period plus 20 ms."""
-_NEW = mdct.BLOCK - mdct.HOP // 4
+_NEW = BLOCK - HOP // 4
 """Samples of frame t's block after the last final output sample (the first 80 are final)."""
-_FLAT = slice(mdct.HOP - mdct.HOP // 4, mdct.HOP + mdct.HOP // 4)
+_FLAT = slice(HOP - HOP // 4, HOP + HOP // 4)
 """Frame t + 1's alias-free middle within its inverse-MDCT block (samples 240 … 400)."""
 
 
@@ -73,15 +74,17 @@ class Concealer:
 
     Parameters
     ----------
-    n_bins : int
-        MDCT coefficients per frame (320).
+    transform
+        The pipeline's ``transform`` component: ``n_bins`` coefficients per frame, and
+        ``forward``/``inverse`` to re-analyse an extended waveform and read the next frame's.
     seed : int
         Mixed into the sign generator with the frame index; any int ≥ 0.
     """
 
-    def __init__(self, n_bins: int, seed: int = 0, first_gain: float = FIRST_GAIN,
+    def __init__(self, transform, seed: int = 0, first_gain: float = FIRST_GAIN,
                  decay: float = DECAY, max_frames: int = MAX_FRAMES):
-        self.n_bins = n_bins
+        self.transform = transform
+        self.n_bins = n_bins = transform.n_bins
         self.seed = int(seed)
         self.first_gain = first_gain
         self.decay = decay
@@ -129,7 +132,7 @@ class Concealer:
     def _interpolated(self, frame_index: int, next_spectrum: np.ndarray) -> np.ndarray:
         lag, correlation = pitch_lag(self.history)
         if correlation >= VOICING_THRESHOLD:
-            target = mdct.imdct(next_spectrum[None, :])[0, _FLAT]
+            target = self.transform.inverse(next_spectrum[None, :])[0, _FLAT]
             match, extension = self._best_period(lag, target)
             if match >= MIN_MATCH:
                 level = extension[-target.size:]
@@ -142,7 +145,7 @@ class Concealer:
     def _best_period(self, lag: int, target: np.ndarray):
         """(correlation, extension) of the period near ``lag`` whose extension best continues
         into ``target``, the 160 samples that follow the frame's block."""
-        n = _NEW + target.size - mdct.HOP // 4
+        n = _NEW + target.size - HOP // 4
         best = (-np.inf, None)
         for period in range(int(lag * (1 - LAG_SPAN)), int(lag * (1 + LAG_SPAN)) + 1):
             extension = periodic_extension(self.history, period, n)
@@ -153,8 +156,8 @@ class Concealer:
 
     def _reanalysed(self, extension: np.ndarray) -> np.ndarray:
         """MDCT of frame t's block: the last final output samples, then ``extension``."""
-        block = np.concatenate([self.history[-(mdct.BLOCK - _NEW):], extension])
-        return mdct.mdct(block[None, :])[0]
+        block = np.concatenate([self.history[-(BLOCK - _NEW):], extension])
+        return self.transform.forward(block[None, :])[0]
 
     def _signs(self, frame_index: int) -> np.ndarray:
         return random_signs(_sign_seed(self.seed, frame_index), self.n_bins)
@@ -179,8 +182,8 @@ def pitch_lag(history: np.ndarray):
     20 ms of ``history`` with the 20 ms one lag earlier is within 5 % of the best (so that a
     multiple of the period is not taken for it); returns (lag, correlation in [-1, 1])."""
     lo, hi = PITCH_LAGS
-    target = history[-mdct.HOP:]
-    windows = sliding_window_view(history[-(mdct.HOP + hi):-lo], mdct.HOP)[::-1]  # lag lo … hi
+    target = history[-HOP:]
+    windows = sliding_window_view(history[-(HOP + hi):-lo], HOP)[::-1]  # lag lo … hi
     energy = np.einsum("ij,ij->i", windows, windows) * np.dot(target, target)
     correlation = windows @ target / np.sqrt(np.maximum(energy, 1e-30))
     peaks = np.flatnonzero((correlation[1:-1] >= correlation[:-2])

@@ -1,8 +1,9 @@
 """Typed codec configurations: which component fills each slot, with its parameters.
 
-A configuration is a frozen base plus small overrides (``BASE.override(...)``).  Named
-configurations are listed by ``hybridcodec configs``; the one called ``default`` is an alias of
-the best.  The configuration's name travels in the bitstream header, so the decoder rebuilds
+A configuration is a frozen base plus small overrides (``BASE.override(...)``).  The built-in
+named configurations are one table, ``hybridcodec.components.configurations.CONFIGURATIONS``, which
+declares the one that the alias ``default`` stands for; ``register_config`` adds a user's own.
+``hybridcodec configs`` lists them all.  The configuration's name travels in the bitstream header, so the decoder rebuilds
 the same pipeline.
 """
 import re
@@ -12,8 +13,6 @@ from typing import Any, Dict, Mapping, Tuple
 
 from ..errors import ConfigError
 
-SAMPLE_RATE_HZ = 16000
-FRAME_DURATION_MS = 20
 MIN_BITRATE_BPS = 6000
 MAX_BITRATE_BPS = 64000
 
@@ -67,6 +66,7 @@ class CodecConfig:
 _CONFIGS: Dict[str, CodecConfig] = {}
 DEFAULT_ALIAS = "default"
 _default_name = ""
+_builtin_registered = False
 
 
 CONFIG_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,18}")
@@ -87,9 +87,14 @@ def register_config(config: CodecConfig, default: bool = False) -> CodecConfig:
 
 
 def configs() -> Dict[str, CodecConfig]:
-    """All named configurations, by name."""
-    from .. import components as _builtin  # noqa: F401  (registers the built-in configurations)
+    """All named configurations, by name: the built-in table, then those registered since."""
+    global _builtin_registered
+    if not _builtin_registered:
+        from ..components.configurations import CONFIGURATIONS, DEFAULT
 
+        _builtin_registered = True
+        for builtin in CONFIGURATIONS:
+            register_config(builtin, default=builtin.name == DEFAULT and not _default_name)
     return dict(_CONFIGS)
 
 

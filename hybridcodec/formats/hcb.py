@@ -36,6 +36,7 @@ import numpy as np
 
 from .audio import resampled_length
 from ..core.config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
+from ..core.geometry import HOP, SAMPLE_RATE_HZ, num_frames
 from ..errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
@@ -57,8 +58,6 @@ _CRC = struct.Struct("<I")
 assert _CRC.size == CRC_BYTES
 _COUNT = struct.Struct("<Q")
 DIGEST_BYTES = 8
-FRAME_HOP = 320
-CODEC_DELAY = 160
 MAX_STREAMED_HEADER_BYTES = MAX_HEADER_BYTES - LENGTH_TRAILER_BYTES
 """Largest header of a streamed file (its trailer holds the length too, see the module doc)."""
 MAX_ORIGINAL_RATE_HZ = 384_000
@@ -107,14 +106,13 @@ class Header:
 
     @property
     def n_frames(self) -> int:
-        """T = ceil((n - 160) / 320) + 1 frames of the low-overlap MDCT (dsp.mdct framing)."""
-        n = self.n_codec_samples
-        return max(0, -(-(n - CODEC_DELAY) // FRAME_HOP)) + 1
+        """Frames of the low-overlap MDCT that code the signal (``geometry.num_frames``)."""
+        return max(1, num_frames(self.n_codec_samples))
 
 
 def frame_bytes(bitrate_bps: int) -> int:
     """Bytes of a full frame: floor(bitrate × 20 ms / 8)."""
-    return bitrate_bps * FRAME_HOP // (8 * 16000)
+    return bitrate_bps * HOP // (8 * SAMPLE_RATE_HZ)
 
 
 MAX_REDUNDANCY_BYTES = 16
@@ -190,7 +188,7 @@ def parse_header(stream: BinaryIO, magic: bytes = MAGIC, what: str = ".hcb") -> 
         config_name = name.decode("ascii")
     except UnicodeDecodeError:
         raise BitstreamError(f"corrupted {what} header: configuration name is not ASCII") from None
-    if codec_rate != 16000 or not 1 <= original_rate <= MAX_ORIGINAL_RATE_HZ:
+    if codec_rate != SAMPLE_RATE_HZ or not 1 <= original_rate <= MAX_ORIGINAL_RATE_HZ:
         raise BitstreamError(f"corrupted {what} header: impossible sample rates")
     if not MIN_BITRATE_BPS <= bitrate <= MAX_BITRATE_BPS:
         raise BitstreamError(f"corrupted {what} header: impossible bitrate or length")
@@ -291,6 +289,7 @@ class HcbStreamReader:
         self.header = header
         self.length_known = not header.streamed or size is not None
         self.problems: List[str] = []
+        self.damaged: List[int] = []    # a .hcb file has no per-frame check to fail
         self.crc = zlib.crc32(self.header_bytes)
 
     def _length_from_trailer(self, header: Header) -> Header:
@@ -302,8 +301,12 @@ class HcbStreamReader:
         self.stream.seek(position)
         return with_length(header, n_samples, self.size)
 
-    def expected_size(self) -> int:
-        return self.header.size + sum(iter_budgets(self.header)) + self.header.trailer_size
+    def size_problem(self) -> Optional[str]:
+        """What is wrong with the file's size against its header, if it is known."""
+        expected = self.header.size + sum(iter_budgets(self.header)) + self.header.trailer_size
+        if self.size is None or expected == self.size:
+            return None
+        return f"the .hcb file has {self.size} bytes but its header announces {expected}"
 
     def frames(self) -> Iterator[Optional[bytes]]:
         """Payloads in order; ``None`` for each frame missing from a cut file of known size."""
@@ -388,22 +391,3 @@ class HcbStreamReader:
             yield payload
         self._check_trailer(buffer[offset:])
 
-
-def open_stream(stream: BinaryIO, size: Optional[int] = None):
-    """A reader for a .hcb file or a packet stream (by its magic number) on ``stream``.
-
-    ``stream`` must be positioned at the start; the magic is peeked without consuming it.
-    """
-    from .packets import STREAM_MAGIC, PacketReader, PushbackReader
-
-    if stream.seekable():
-        position = stream.tell()
-        magic = stream.read(4)
-        stream.seek(position)
-    else:   # a pipe: read the magic and give it back
-        magic = stream.read(4)
-        stream = PushbackReader(stream)
-        stream.unread(magic)
-    if magic == STREAM_MAGIC:
-        return PacketReader(stream)
-    return HcbStreamReader(stream, size)

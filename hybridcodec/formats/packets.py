@@ -32,7 +32,8 @@ from typing import BinaryIO, Iterator, List, Optional
 import numpy as np
 
 from .hcb import (FORMAT_VERSION, Header, check_redundancy, frame_bytes, parse_header,
-                        with_length)
+                  with_length)
+from ..core.geometry import DELAY_SAMPLES, HOP, SAMPLE_RATE_HZ
 from ..errors import BitstreamError
 
 STREAM_MAGIC = b"HCP\x1a"
@@ -128,7 +129,7 @@ class PacketReader:
         What else was wrong (no end packet, bytes after it, ...).
     """
 
-    def __init__(self, stream: BinaryIO):
+    def __init__(self, stream: BinaryIO, size: Optional[int] = None):
         self.source = PushbackReader(stream)
         self.header, setup = _read_setup(self.source)
         self.crc_bits = setup[-2]
@@ -136,16 +137,17 @@ class PacketReader:
         self.damaged: List[int] = []
         self.problems: List[str] = []
         self.n_frames = 0
-        self.size: Optional[int] = None
+        self.size = size
+        if size is not None:
+            self._bound_length(size)
 
     @property
     def length_known(self) -> bool:
         """Whether ``header`` holds the real length (not streamed, or its end packet read)."""
         return not self.header.streamed
 
-    def bound_length(self, size: int) -> None:
+    def _bound_length(self, size: int) -> None:
         """Distrust lengths (setup or end packet) announcing more frames than ``size`` bytes hold."""
-        self.size = size
         if not self.header.streamed:
             try:
                 with_length(self.header, self.header.n_samples, size, "packet stream")
@@ -154,6 +156,10 @@ class PacketReader:
                                      f"{self.header.n_frames} frames, {size} bytes cannot hold "
                                      "them")
                 self.header = replace(self.header, streamed=True)   # decode what is there
+
+    def size_problem(self) -> Optional[str]:
+        """None: a size the setup cannot fit is a problem of ``problems`` (decoding goes on)."""
+        return None
 
     def frames(self) -> Iterator[Optional[bytes]]:
         """Payloads in order; ``None`` for a damaged packet.  Never raises."""
@@ -202,9 +208,9 @@ class PacketReader:
         """No usable end packet: keep the setup's length, or take the frames that came."""
         self.problems.append(problem)
         if self.header.streamed:
-            n_codec = max(1, 320 * self.n_frames - 160)
+            n_codec = max(1, HOP * self.n_frames - DELAY_SAMPLES)
             rate = self.header.original_rate_hz
-            self.header = with_length(self.header, max(1, -(-n_codec * rate // 16000)),
+            self.header = with_length(self.header, max(1, -(-n_codec * rate // SAMPLE_RATE_HZ)),
                                       what="packet stream")
 
 

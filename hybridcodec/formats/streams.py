@@ -22,11 +22,11 @@ import soxr
 
 from .audio import resampled_length
 from ..core.codec import Decoder, Encoder
-from ..core.config import SAMPLE_RATE_HZ
-from .hcb import (MAX_STREAMED_HEADER_BYTES, Header,
-                        HcbStreamReader, HcbWriter, open_stream)
+from ..core.geometry import SAMPLE_RATE_HZ
+from .hcb import MAX_STREAMED_HEADER_BYTES, Header, HcbWriter
 from ..errors import AudioInputError, BitstreamError, ConfigError, HybridCodecError
-from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketReader, PacketWriter
+from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketWriter
+from .readers import FrameReader, open_stream
 
 BLOCK_SAMPLES = 1 << 15
 """Samples read (and written) per block by the file and pipe paths."""
@@ -232,32 +232,23 @@ class DecodeSummary:
         return "; ".join(parts)
 
 
-def _reader(stream: BinaryIO, size: Optional[int]):
-    reader = open_stream(stream, size)
-    if isinstance(reader, PacketReader) and size is not None:
-        reader.bound_length(size)
-    return reader
-
-
 def _verify(stream: BinaryIO, size: int) -> None:
     """Strict mode on a file: read it once and raise the first problem, before any output."""
-    reader = _reader(stream, size)
-    if isinstance(reader, HcbStreamReader) and reader.expected_size() != size:
-        raise BitstreamError(f"the .hcb file has {size} bytes but its header announces "
-                             f"{reader.expected_size()}")
+    reader = open_stream(stream, size)
+    if reader.size_problem():
+        raise BitstreamError(reader.size_problem())
     for _ in reader.frames():
         pass
     raise_problems(reader)
     stream.seek(0)
 
 
-def raise_problems(reader) -> None:
+def raise_problems(reader: FrameReader) -> None:
     """BitstreamError for the first problem or damaged packet a reader found, if any."""
-    damaged = getattr(reader, "damaged", [])
     if reader.problems:
         raise BitstreamError(reader.problems[0])
-    if damaged:
-        raise BitstreamError(f"the packet stream is damaged: frame {damaged[0]} fails its CRC")
+    if reader.damaged:
+        raise BitstreamError(f"the packet stream is damaged: frame {reader.damaged[0]} fails its CRC")
 
 
 def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None, *,
@@ -272,7 +263,7 @@ def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None,
     """
     if size is not None and not conceal:
         _verify(stream, size)
-    reader = _reader(stream, size)
+    reader = open_stream(stream, size)
     header = reader.header
     rate = output_rate(header, sample_rate_hz)
     summary = DecodeSummary(header, rate)
@@ -297,7 +288,8 @@ def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None,
     if not conceal:
         raise_problems(reader)
         if decoder.damaged:
-            raise BitstreamError(f"frame {decoder.damaged[0]} is damaged")
+            raise BitstreamError(f"frame {decoder.damaged[0]} is damaged (it does not end as the "
+                                 "encoder's frames do)")
     return summary
 
 

@@ -46,12 +46,6 @@ CEPSTRAL_STEP_FACTORS = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
 VQ_STAGES = (2, 3, 4, 5, 6, 7, 8)
 EQUAL_ANALYSIS_VQ_LAYOUT = VQ_LAYOUT
 """Layout of the study-only lsf-vq at lsf-softmax's analysis (the shipped one)."""
-_RANGE_INDEX, _NORM_INDEX = 1, 5   # dsp.range_coder state layout: range, normalizations
-
-
-def exact_bits(coder: RangeCoder) -> float:
-    """Information content written so far: 8 · normalizations + 32 − log2(range), in bits."""
-    return 8.0 * float(coder.state[_NORM_INDEX]) + 32.0 - np.log2(float(coder.state[_RANGE_INDEX]))
 
 
 def measure_point(component, spectra: np.ndarray, scale: float, label: str,
@@ -66,7 +60,7 @@ def measure_point(component, spectra: np.ndarray, scale: float, label: str,
         side = component.analyze(x)
         coder = RangeCoder.encoder(1024)
         component.put(coder, side)
-        bits[n] = exact_bits(coder)
+        bits[n] = coder.tell_frac()
         coded[n] = np.log(component.synthesize(side))
     sd = sd_db(reference, coded)
     shape_sd = sd_db(reference - reference.mean(1, keepdims=True),

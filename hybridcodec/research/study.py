@@ -39,7 +39,7 @@ from hybridcodec.dsp.quantization import quantize
 from hybridcodec.dsp.range_coder import RangeCoder, value_bits
 
 from ..components.learned_source_models import (PARAMETER_STEM, VARIANTS, GaussianMixture1D,
-                                               TabulatedModel)
+                                                TabulatedModel)
 from ..components.source_model import _span
 from ..core.config import get_config
 from ..training.corpus import load_clips

@@ -21,9 +21,9 @@ import zipfile
 import numpy as np
 import soundfile
 
+from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.formats.audio import resample
 
-SAMPLE_RATE_HZ = 16000
 TARGET_LEVEL_DBOV = -26.0
 ACTIVITY_RANGE_DB = 40.0
 """10 ms frames within this many dB of the loudest frame count as active speech."""

@@ -33,7 +33,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -43,13 +42,14 @@ import soundfile
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
+from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.errors import CorpusError
+from hybridcodec.external import last_line, require_tool, run
 from hybridcodec.formats.audio import read_audio, write_audio
 from hybridcodec.training import conditioning
 from hybridcodec.training.sources import AUDIO_SUFFIXES, SOURCES
 
 CORPUS_NAME = "speech-v1"
-SAMPLE_RATE_HZ = conditioning.SAMPLE_RATE_HZ
 SPLITS = ("train", "validation", "heldout", "out-of-corpus")
 OUT_OF_CORPUS_SOURCES = ("hedgewars", "megaglest", "warzone2100")
 SPLIT_SEED = 20261129
@@ -62,6 +62,7 @@ SPLIT_FILE = "split.json"
 MANIFEST_FILE = "corpus.json"
 WAV_FOLDER = "wav"
 FOLDERS = "folders"
+_NEEDS_DEBIAN = ": fetching the corpus needs Debian's apt-get and dpkg"
 
 
 def default_cache_dir():
@@ -443,23 +444,23 @@ def summary_table(manifest):
 
 def download_package(package, dest_dir):
     """Download a package file with ``apt-get download`` into ``dest_dir``."""
-    _require_tool("apt-get")
-    result = _run(["apt-get", "download", package], cwd=dest_dir)
+    require_tool("apt-get", CorpusError, _NEEDS_DEBIAN)
+    result = run(["apt-get", "download", package], cwd=dest_dir)
     deb = _local_deb(dest_dir, package)
     if result.returncode != 0 or deb is None:
         raise CorpusError(
-            f"'apt-get download {package}' failed ({_last_line(result.stderr)}); "
+            f"'apt-get download {package}' failed ({last_line(result.stderr)}); "
             "if the package lists are missing, run 'apt-get update' as root and try again")
     return deb
 
 
 def unpack_package(deb_path, dest_dir):
     """Unpack a ``.deb`` with ``dpkg -x`` into ``dest_dir`` (nothing is installed)."""
-    _require_tool("dpkg")
+    require_tool("dpkg", CorpusError, _NEEDS_DEBIAN)
     Path(dest_dir).mkdir(parents=True, exist_ok=True)
-    result = _run(["dpkg", "-x", str(deb_path), str(dest_dir)])
+    result = run(["dpkg", "-x", str(deb_path), str(dest_dir)])
     if result.returncode != 0:
-        raise CorpusError(f"'dpkg -x {deb_path}' failed: {_last_line(result.stderr)}")
+        raise CorpusError(f"'dpkg -x {deb_path}' failed: {last_line(result.stderr)}")
     return Path(dest_dir)
 
 
@@ -481,27 +482,10 @@ def _deb_version(deb_path):
     """Debian version of a package file, or ``"unknown"``."""
     if shutil.which("dpkg-deb") is None:
         return "unknown"
-    return _run(["dpkg-deb", "--field", str(deb_path), "Version"]).stdout.strip() or "unknown"
+    return run(["dpkg-deb", "--field", str(deb_path), "Version"]).stdout.strip() or "unknown"
 
 
 def _check_split(split):
     """Raise ValueError unless ``split`` names a split."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
-
-
-def _require_tool(name):
-    """Raise CorpusError if the command-line tool ``name`` is not on the PATH."""
-    if shutil.which(name) is None:
-        raise CorpusError(f"'{name}' not found: fetching the corpus needs Debian's apt-get and dpkg")
-
-
-def _run(command, cwd=None):
-    """Run a command, capturing its text output."""
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-
-
-def _last_line(text):
-    """Last non-empty line of ``text``, or ``"no message"``."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no message"

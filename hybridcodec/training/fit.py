@@ -12,6 +12,7 @@ from hybridcodec.dsp import envelope as cepstral
 from hybridcodec.dsp import mdct
 from hybridcodec.dsp.filters import highpass_50hz
 
+from ..core.geometry import N_BINS
 from .corpus import load_clips
 
 ACTIVE_FRAME_DB = -55.0
@@ -30,10 +31,10 @@ def speech_spectra(clips: List[np.ndarray]) -> np.ndarray:
 
 def mean_sd_db(y: np.ndarray, envelope_step: float) -> float:
     """Mean spectral distortion (dB) of cepstra ``y`` quantized with ``envelope_step``."""
-    envelope = cepstral.envelope_from_cepstrum(y, mdct.HOP)
+    envelope = cepstral.envelope_from_cepstrum(y, N_BINS)
     y_hat = cepstral.dequantize_cepstrum(cepstral.quantize_cepstrum(y, envelope_step),
                                          envelope_step)
-    quantized = cepstral.envelope_from_cepstrum(y_hat, mdct.HOP)
+    quantized = cepstral.envelope_from_cepstrum(y_hat, N_BINS)
     return float(np.mean(cepstral.spectral_distortion_db(envelope, quantized)))
 
 
@@ -52,10 +53,10 @@ def fit_laplacian(spectra: np.ndarray, envelope_step: float) -> Dict[str, np.nda
     mu = np.median(y, axis=0)
     indices = cepstral.quantize_cepstrum(y, envelope_step)
     envelope = cepstral.envelope_from_cepstrum(cepstral.dequantize_cepstrum(indices, envelope_step),
-                                               mdct.HOP)
+                                               N_BINS)
     w = cepstral.flatten(spectra, envelope)
     return {"envelope_mu": mu, "envelope_scale": np.mean(np.abs(y - mu), axis=0),
-            "spectrum_scale": np.array(np.mean(np.abs(w))), "n_bins": np.array(mdct.HOP),
+            "spectrum_scale": np.array(np.mean(np.abs(w))), "n_bins": np.array(N_BINS),
             "envelope_step": np.array(envelope_step)}
 
 

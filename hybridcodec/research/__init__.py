@@ -1,0 +1,1 @@
+"""Studies that measure the codec (entropy, envelope quantizers) through its frame path."""

@@ -1,0 +1,1 @@
+"""Tools around the codec: quality metrics, peer codecs (Opus, AMR-WB) and the demo."""
