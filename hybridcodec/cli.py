@@ -209,6 +209,13 @@ def cmd_train_lsf_codebook(args) -> None:
     print(f"{summary}\n{time.monotonic() - start:.0f} s; wrote {path}")
 
 
+def cmd_train_constants(args) -> None:
+    from .training.tune import format_rows, tune
+
+    best, rows = tune(args.config, args.corpus, max_files=args.max_files, sweeps=args.sweeps)
+    print(format_rows(rows, best))
+
+
 def cmd_study_envelope(args) -> None:
     from .research.envelope_study import run_envelope_study
 
@@ -311,6 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.add_argument("--max-files", type=int, default=None, help="training clips (default: all)")
     p.set_defaults(run=cmd_train_lsf_codebook)
+    p = train.add_parser("constants", help="choose γ1, β, the dead zone, the noise-fill gain and "
+                                           "the envelope step scale by PESQ-WB + ViSQOL on the "
+                                           "validation split (prints the search)")
+    p.add_argument("--config", default="default", help="configuration to start from")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
+    p.add_argument("--max-files", type=int, default=16, help="validation utterances (default 16)")
+    p.add_argument("--sweeps", type=int, default=1, help="passes over the constants (default 1)")
+    p.set_defaults(run=cmd_train_constants)
 
     p = sub.add_parser("study", help="studies on the held-out split")
     study = p.add_subparsers(dest="study_command", required=True)

@@ -1,0 +1,119 @@
+"""Before and after a change of the codec, in one run: PESQ-WB and ViSQOL on the same files.
+
+The codec of an earlier revision (``--before``, checked out into a temporary git worktree) and
+the installed one each code the same held-out utterances at the same bitrates, each in a
+process of its own whose ``PYTHONPATH`` selects the code; both outputs are then measured by
+the same metrics in this process. Used to show what re-fitting and re-tuning on the
+many-speaker corpus changed::
+
+    python benchmarks/refit_gain.py --before 2ec2b50 --split heldout --max-files 60
+
+Prints a Markdown table: per bitrate, the mean PESQ-WB and ViSQOL before and after and the
+differences, with the number of files.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile
+from joblib import Parallel, delayed
+
+from hybridcodec.core.config import parse_bitrate
+from hybridcodec.tools.metrics import pesq_wb, visqol
+from hybridcodec.training.corpus import SPLITS, clip_durations_s
+
+ROUND_TRIP = """
+import json, sys
+import soundfile
+import hybridcodec.api as hc
+jobs = json.load(open(sys.argv[1]))
+for source, bitrate_bps, config, target in jobs:
+    x, rate = soundfile.read(source)
+    y, rate = hc.decode(hc.encode(x, rate, bitrate_bps, config))
+    soundfile.write(target, y, rate, subtype="FLOAT")
+"""
+"""Runs under either revision: it uses only the API both have (``api.encode``/``api.decode``)."""
+
+
+def round_trips(files, bitrates_bps, config, out_dir, code_dir=None):
+    """Code every file at every bitrate with the codec found in ``code_dir`` (None: installed).
+
+    Returns
+    -------
+    dict
+        ``(file, bitrate_bps)`` to the decoded WAV.
+    """
+    out_dir.mkdir(parents=True)
+    targets = {(f, b): out_dir / f"{b}-{f.stem}.wav" for f in files for b in bitrates_bps}
+    jobs_path = out_dir / "jobs.json"
+    jobs_path.write_text(json.dumps([[str(f), b, config, str(t)] for (f, b), t in targets.items()]))
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    if code_dir:
+        env["PYTHONPATH"] = str(code_dir)
+    subprocess.run([sys.executable, "-c", ROUND_TRIP, str(jobs_path)], env=env, check=True)
+    return targets
+
+
+def scores(reference, decoded):
+    """PESQ-WB and ViSQOL of one decoded file."""
+    x, rate = soundfile.read(reference)
+    y, _ = soundfile.read(decoded)
+    return pesq_wb(x, y, rate), visqol(x, y, rate)
+
+
+def worktree(repository, revision, folder):
+    """Check ``revision`` of ``repository`` out into ``folder`` (a detached git worktree)."""
+    subprocess.run(["git", "-C", str(repository), "worktree", "add", "--detach", str(folder),
+                    revision], check=True, capture_output=True)
+
+
+def table(results, bitrates_bps, n_files):
+    """Markdown table of mean scores before and after, per bitrate."""
+    lines = ["| kbps | PESQ-WB before | after | Δ | ViSQOL before | after | Δ | files |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for b in bitrates_bps:
+        (p0, v0), (p1, v1) = (np.mean(results[side, b], axis=0) for side in ("before", "after"))
+        lines.append(f"| {b / 1000:g} | {p0:.3f} | {p1:.3f} | {p1 - p0:+.3f} | {v0:.3f} | {v1:.3f} | "
+                     f"{v1 - v0:+.3f} | {n_files} |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", required=True, help="git revision of the earlier codec")
+    parser.add_argument("--config", default="default")
+    parser.add_argument("--split", default="heldout", choices=SPLITS)
+    parser.add_argument("--bitrates", default="9.6k,13.2k,16.4k")
+    parser.add_argument("--max-files", type=int, default=60)
+    parser.add_argument("--min-duration", type=float, default=3.0, help="seconds")
+    args = parser.parse_args()
+    bitrates_bps = [parse_bitrate(b) for b in args.bitrates.split(",")]
+    durations = clip_durations_s(args.split)
+    files = [f for f, d in durations.items() if d >= args.min_duration][:args.max_files]
+    repository = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="hybridcodec-refit-") as tmp:
+        tmp = Path(tmp)
+        try:
+            worktree(repository, args.before, tmp / "before-code")
+            decoded = {"before": round_trips(files, bitrates_bps, args.config, tmp / "before",
+                                             tmp / "before-code"),
+                       "after": round_trips(files, bitrates_bps, args.config, tmp / "after")}
+            keys = [(side, f, b) for side in decoded for (f, b) in decoded[side]]
+            values = Parallel(n_jobs=-1)(delayed(scores)(f, decoded[side][f, b]) for side, f, b in keys)
+        finally:
+            subprocess.run(["git", "-C", str(repository), "worktree", "remove", "--force",
+                            str(tmp / "before-code")], capture_output=True)
+    results = {}
+    for (side, _, b), value in zip(keys, values):
+        results.setdefault((side, b), []).append(value)
+    print(f"{args.config}, {args.split} split, before = {args.before}, after = this checkout")
+    print(table(results, bitrates_bps, len(files)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Tests of the constant search (hybridcodec train constants) with a stand-in objective."""
+import pytest
+
+from hybridcodec.core.config import get_config
+from hybridcodec.training import tune
+
+
+def test_with_constant_sets_one_parameter_and_keeps_the_rest():
+    base = get_config("tcx-laplacian")
+    gamma1 = tune.SEARCH[0]
+    candidate = tune.with_constant(base, gamma1, 0.5)
+    assert tune.current_value(candidate, gamma1) == 0.5
+    assert candidate.perceptual.kwargs()["beta"] == base.perceptual.kwargs()["beta"]
+    assert candidate.spectrum_quantizer == base.spectrum_quantizer
+
+
+@pytest.fixture
+def stand_in_objective(monkeypatch):
+    """An objective with its maximum at γ1 = 0.7, β = 0.3 and indifferent to the rest."""
+    calls = []
+
+    def objective(config, signals, *args, **kwargs):
+        params = config.perceptual.kwargs()
+        calls.append(params)
+        value = -abs(params["gamma1"] - 0.7) - abs(params["beta"] - 0.3)
+        return {"pesq_wb": value, "visqol": 0.0, "objective": value}
+    monkeypatch.setattr(tune, "objective", objective)
+    monkeypatch.setattr(tune, "validation_signals", lambda *args: [])
+    return calls
+
+
+def test_coordinate_search_finds_the_best_values(stand_in_objective):
+    best, rows = tune.tune("tcx-laplacian", progress=False)
+    assert best.perceptual.kwargs()["gamma1"] == 0.7 and best.perceptual.kwargs()["beta"] == 0.3
+    assert rows[0]["constant"] == "start"
+    assert len(rows) == len(stand_in_objective)
+    table = tune.format_rows(rows, best)
+    assert "perceptual.gamma1 = 0.7" in table and "perceptual.beta = 0.3" in table
