@@ -1,4 +1,4 @@
-"""Reference codecs to compare hybridcodec against: Opus through ffmpeg and opus-tools.
+"""Opus, a peer: libopus through ffmpeg for round trips, opus-tools for timing.
 
 :func:`opus_roundtrip` encodes with ffmpeg's libopus in the configuration closest to a
 speech call (application ``voip``, 20 ms frames, hard CBR) and decodes with ffmpeg,
@@ -16,7 +16,6 @@ file, Ogg pages and the OpusHead/OpusTags headers included.
 """
 import shutil
 import struct
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +24,8 @@ import numpy as np
 import soundfile
 
 from hybridcodec.formats.audio import resample
-from hybridcodec.errors import ExternalToolError
+
+from ._external import fit_length, require_tool, run, run_checked
 
 OPUS_FRAME_DURATION_MS = 20
 OPUS_DECODE_RATE_HZ = 48000
@@ -54,23 +54,11 @@ def opus_tools_available():
     return shutil.which("opusenc") is not None and shutil.which("opusdec") is not None
 
 
-def amrwb_available():
-    """Whether ffmpeg has an AMR-WB (G.722.2) encoder (``libvo_amrwbenc``).
-
-    Debian's ffmpeg is built without it, so this is usually False.
-
-    Returns
-    -------
-    bool
-    """
-    return "libvo_amrwbenc" in _ffmpeg_encoders()
-
-
 def _ffmpeg_encoders():
     """Text of ``ffmpeg -encoders``, or an empty string when ffmpeg is missing."""
     if shutil.which("ffmpeg") is None:
         return ""
-    return _run(["ffmpeg", "-hide_banner", "-encoders"]).stdout
+    return run(["ffmpeg", "-hide_banner", "-encoders"]).stdout
 
 
 def opus_roundtrip(x, sample_rate_hz, bitrate_bps):
@@ -113,7 +101,7 @@ def opus_roundtrip(x, sample_rate_hz, bitrate_bps):
         ogg_bytes = opus_path.read_bytes()
         _ffmpeg(["-i", str(opus_path), "-ar", str(OPUS_DECODE_RATE_HZ), "-c:a", "pcm_f32le", str(out_path)])
         decoded, decoded_rate_hz = soundfile.read(str(out_path), dtype="float64", always_2d=True)
-    y = _fit_length(resample(decoded.mean(axis=1), decoded_rate_hz, sample_rate_hz), x.shape[0])
+    y = fit_length(resample(decoded.mean(axis=1), decoded_rate_hz, sample_rate_hz), x.shape[0])
     return y, _opus_info(ogg_bytes, bitrate_bps, duration_s)
 
 
@@ -206,7 +194,7 @@ def opusenc_time(wav_path, opus_path, bitrate_bps, repeats=3):
     float
         Encoding time, in seconds.
     """
-    _require_tool("opusenc")
+    require_tool("opusenc", "opus-tools")
     command = ["opusenc", "--quiet", "--hard-cbr", "--bitrate", f"{bitrate_bps / 1000:g}",
                "--framesize", str(OPUS_FRAME_DURATION_MS), str(wav_path), str(opus_path)]
     return min(_timed_run(_one_core(command)) for _ in range(repeats))
@@ -234,7 +222,7 @@ def opusdec_time(opus_path, wav_path, sample_rate_hz=16000, repeats=3):
     float
         Decoding time, in seconds.
     """
-    _require_tool("opusdec")
+    require_tool("opusdec", "opus-tools")
     command = ["opusdec", "--quiet", "--rate", str(int(sample_rate_hz)), str(opus_path), str(wav_path)]
     return min(_timed_run(_one_core(command)) for _ in range(repeats))
 
@@ -247,38 +235,11 @@ def _one_core(command):
 def _timed_run(command):
     """Run a command and return its wall-clock time, in seconds."""
     start_s = time.perf_counter()
-    result = _run(command)
-    elapsed_s = time.perf_counter() - start_s
-    if result.returncode != 0:
-        raise ExternalToolError(f"'{command[0]}' failed: {_last_line(result.stderr)}")
-    return elapsed_s
+    run_checked(command)
+    return time.perf_counter() - start_s
 
 
 def _ffmpeg(args):
     """Run ffmpeg quietly with ``args``, overwriting outputs."""
-    _require_tool("ffmpeg")
-    result = _run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args])
-    if result.returncode != 0:
-        raise ExternalToolError(f"ffmpeg failed: {_last_line(result.stderr)}")
-
-
-def _fit_length(y, n_samples):
-    """Trim ``y`` to ``n_samples`` or pad it with zeros at the end."""
-    return y[:n_samples] if y.shape[0] >= n_samples else np.pad(y, (0, n_samples - y.shape[0]))
-
-
-def _require_tool(name):
-    """Raise ExternalToolError if ``name`` is not on the PATH."""
-    if shutil.which(name) is None:
-        raise ExternalToolError(f"'{name}' not found on the PATH; install it (Debian: ffmpeg, opus-tools)")
-
-
-def _run(command):
-    """Run a command, capturing its text output."""
-    return subprocess.run(command, capture_output=True, text=True, check=False)
-
-
-def _last_line(text):
-    """Last non-empty line of ``text``, or ``"no message"``."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no message"
+    require_tool("ffmpeg", "ffmpeg")
+    run_checked(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args])
