@@ -103,6 +103,14 @@ def test_a_peer_without_a_rate_at_or_below_the_request_is_left_out():
         assert notes == ["lc3 skipped at 9.6 kbps: it has no rate at or below it"]
 
 
+def test_a_file_too_short_for_the_metrics_is_skipped_with_a_reason(audio_dir, tmp_path, speech):
+    write_audio(tmp_path / "short.wav", speech[16000:16000 + 8000], 16000)
+    logged = []
+    rows, _ = ev.evaluate(ev.find_audio_files(tmp_path), tmp_path / "out", [BITRATE_BPS], ["default"],
+                          [], ["stoi"], n_jobs=1, progress=False, log=logged.append)
+    assert rows == [] and logged == ["short.wav skipped: 0.50 s, shorter than the 1 s the metrics need"]
+
+
 def test_an_output_that_does_not_align_is_skipped_with_a_reason(audio_dir, monkeypatch):
     def early_roundtrip(x, sample_rate_hz, bitrate_bps):
         return np.pad(x[100:], (0, 100)), {"payload_bitrate_bps": float(bitrate_bps)}

@@ -37,6 +37,7 @@ Outputs, in ``OUT``
     ``results.csv`` (one row per system, bitrate and file), ``summary.md`` (means per
     system and bitrate) and ``rate_quality.png`` (mean quality against mean measured rate).
 """
+import contextlib
 import csv
 import os
 import sys
@@ -44,6 +45,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import joblib
 import numpy as np
 import soundfile
 from tqdm import tqdm
@@ -53,7 +55,7 @@ from hybridcodec.core.config import SAMPLE_RATE_HZ, check_bitrate, get_config
 from hybridcodec.errors import HybridCodecError
 from hybridcodec.formats.audio import read_audio, resample
 from hybridcodec.tools.metrics import METRICS, align, visqol_mapper
-from hybridcodec.tools.peers import PEERS, get_peer
+from hybridcodec.tools.peers import get_peer
 
 RESULT_COLUMNS = ("system", "bitrate_bps", "operating_bps", "file", "duration_s", "measured_bps",
                   "lag_samples")
@@ -286,8 +288,6 @@ def run_jobs(jobs, metric_names, n_jobs=None, scheduler=None, progress=True):
     list of dict
         :func:`run_job`'s result for each job, in the order of ``jobs``.
     """
-    import joblib
-
     tasks = (joblib.delayed(run_job)(job, metric_names) for job in jobs)
     with _backend(n_jobs, scheduler):
         results = joblib.Parallel(return_as="generator")(tasks)
@@ -296,10 +296,6 @@ def run_jobs(jobs, metric_names, n_jobs=None, scheduler=None, progress=True):
 
 def _backend(n_jobs, scheduler):
     """joblib's backend: the Dask cluster at ``scheduler``, or ``n_jobs`` local processes."""
-    import contextlib
-
-    import joblib
-
     if not scheduler:
         return joblib.parallel_config(backend="loky", n_jobs=n_jobs or os.cpu_count())
     stack = contextlib.ExitStack()
@@ -355,8 +351,9 @@ def evaluate(files, out_dir, bitrates_bps, configs, peers, metric_names, root=No
     """
     log = log or (lambda line: print(f"note: {line}", file=sys.stderr))
     metric_names, metric_notes = _available_metrics(metric_names)
+    files, file_notes = _long_enough(files, metric_names)
     jobs, notes = plan_jobs(files, root, bitrates_bps, configs, peers)
-    notes = metric_notes + notes
+    notes = metric_notes + file_notes + notes
     for note in notes:
         log(note)
     results = run_jobs(jobs, metric_names, n_jobs, scheduler, progress)
@@ -378,6 +375,28 @@ def _available_metrics(metric_names):
     reasons = {name: METRICS[name].missing() for name in metric_names}
     notes = [f"metric {name} skipped: {reason}" for name, reason in reasons.items() if reason]
     return [name for name in metric_names if not reasons[name]], notes
+
+
+def _long_enough(files, metric_names):
+    """The files long enough for every metric, and a note for each one that is not."""
+    min_duration_s = max((METRICS[name].min_duration_s for name in metric_names), default=0.0)
+    kept, notes = [], []
+    for path in files:
+        duration_s = _duration_s(path)
+        if duration_s < min_duration_s:
+            notes.append(f"{Path(path).name} skipped: {duration_s:.2f} s, shorter than the "
+                         f"{min_duration_s:g} s the metrics need")
+        else:
+            kept.append(path)
+    return kept, notes
+
+
+def _duration_s(path):
+    """A file's duration from its header, in seconds (infinite when unreadable: run_job says why)."""
+    try:
+        return soundfile.info(str(path)).duration
+    except (soundfile.LibsndfileError, RuntimeError):
+        return float("inf")
 
 
 def _sorted_rows(rows, systems):
@@ -466,7 +485,8 @@ def plot_rate_quality(rows, columns, path):
             axis.plot(*zip(*points), marker="o", label=system)
         axis.set(xlabel="measured kbps", ylabel=METRIC_LABELS.get(column, column))
         axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=8)
+        if means:
+            axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

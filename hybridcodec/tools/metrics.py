@@ -11,6 +11,7 @@ tool when ``ai-edge-litert`` imports (``pip install hybridcodec[lattice]``), els
 port's polynomial fallback, whose scores are higher and not comparable;
 :func:`visqol_mapper` says which one runs.
 """
+import importlib.util
 import threading
 import warnings
 from dataclasses import dataclass
@@ -223,9 +224,7 @@ def _visqol_api():
 
 def _visqol_missing():
     """Why ViSQOL cannot run (visqol-python absent), or None."""
-    try:
-        import visqol  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("visqol") is None:
         return "visqol-python is not installed (pip install visqol-python)"
     return None
 
@@ -305,18 +304,21 @@ class Metric:
         Its column in ``results.csv``.
     function : callable
         ``function(ref, deg, sample_rate_hz) -> float``.
+    min_duration_s : float
+        Shortest signal it scores, in seconds.
     missing : callable
         ``missing() -> str or None``: why it cannot run (None when it can).
     """
 
     column: str
     function: Callable[..., float]
+    min_duration_s: float
     missing: Callable[[], Optional[str]] = lambda: None
 
 
 METRICS = {
-    "pesq": Metric("pesq_wb", pesq_wb),
-    "visqol": Metric("visqol", visqol, _visqol_missing),
-    "stoi": Metric("stoi", stoi),
+    "pesq": Metric("pesq_wb", pesq_wb, 0.25),          # P.862: a quarter of a second
+    "visqol": Metric("visqol", visqol, 1.0, _visqol_missing),  # fails below about 0.7 s
+    "stoi": Metric("stoi", stoi, 1.0),                 # 30 frames of 25.6 ms of speech, or 1e-5
 }
 """The metrics by their ``--metrics`` name."""
