@@ -51,7 +51,8 @@ import soundfile
 from tqdm import tqdm
 
 from hybridcodec.api import decode, encode, read_frames
-from hybridcodec.core.config import SAMPLE_RATE_HZ, check_bitrate, get_config
+from hybridcodec.core.config import check_bitrate, get_config
+from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.errors import HybridCodecError
 from hybridcodec.formats.audio import read_audio, resample
 from hybridcodec.tools.metrics import METRICS, align, visqol_mapper
