@@ -99,7 +99,7 @@ def resample(x, from_hz, to_hz):
     if from_hz == to_hz:
         return x.copy()
     y = soxr.resample(x, from_hz, to_hz, quality="VHQ") if x.shape[0] else x
-    return _fit_length(np.asarray(y, dtype=np.float64), n_out)
+    return fit_length(np.asarray(y, dtype=np.float64), n_out)
 
 
 def resampled_length(n_samples, from_hz, to_hz):
@@ -121,7 +121,7 @@ def resampled_length(n_samples, from_hz, to_hz):
     return max(n_out, 1) if n_samples >= 1 else 0
 
 
-def _fit_length(y, n_samples):
+def fit_length(y, n_samples):
     """Trim ``y`` to ``n_samples`` along axis 0, or pad it with zeros at the end."""
     if y.shape[0] >= n_samples:
         return y[:n_samples]

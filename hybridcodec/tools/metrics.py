@@ -23,7 +23,7 @@ import pystoi
 from scipy import signal as scipy_signal
 
 from hybridcodec.errors import HybridCodecError
-from hybridcodec.formats.audio import resample
+from hybridcodec.formats.audio import fit_length, resample
 
 PESQ_SAMPLE_RATE_HZ = 16000
 SEGMENTAL_SNR_FRAME_SAMPLES = 320
@@ -291,7 +291,7 @@ def align(ref, deg, sample_rate_hz, expected_lag_samples=0, tolerance_ms=ALIGN_T
         raise AlignmentError(f"output lags the input by {lag} samples at the cross-correlation "
                              f"peak, {expected_lag_samples} expected")
     shifted = deg[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag), deg])
-    return np.pad(shifted, (0, max(0, ref.shape[0] - shifted.shape[0])))[:ref.shape[0]], lag
+    return fit_length(shifted, ref.shape[0]), lag
 
 
 @dataclass(frozen=True)

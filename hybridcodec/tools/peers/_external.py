@@ -1,8 +1,6 @@
-"""Running the peers' external programs and shaping their output: shared by every peer module."""
+"""Running the peers' external programs: shared by the peer modules."""
 import shutil
 import subprocess
-
-import numpy as np
 
 from hybridcodec.errors import ExternalToolError
 
@@ -38,8 +36,3 @@ def last_line(text):
     """Last non-empty line of ``text``, or ``"no message"``."""
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1].strip() if lines else "no message"
-
-
-def fit_length(y, n_samples):
-    """Trim ``y`` to ``n_samples`` or pad it with zeros at the end."""
-    return y[:n_samples] if y.shape[0] >= n_samples else np.pad(y, (0, n_samples - y.shape[0]))

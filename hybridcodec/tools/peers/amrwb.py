@@ -23,9 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from hybridcodec.errors import ExternalToolError
-from hybridcodec.formats.audio import resample
-
-from ._external import fit_length
+from hybridcodec.formats.audio import fit_length, resample
 
 AMRWB_SAMPLE_RATE_HZ = 16000
 AMRWB_FRAME_SAMPLES = 320

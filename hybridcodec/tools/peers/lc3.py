@@ -19,9 +19,9 @@ import numpy as np
 import soundfile
 
 from hybridcodec.errors import ExternalToolError
-from hybridcodec.formats.audio import resample
+from hybridcodec.formats.audio import fit_length, resample
 
-from ._external import fit_length, require_tool, run_checked
+from ._external import require_tool, run_checked
 
 LC3_SAMPLE_RATE_HZ = 16000
 LC3_FRAME_DURATION_MS = 10

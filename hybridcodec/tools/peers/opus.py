@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from hybridcodec.formats.audio import resample
+from hybridcodec.formats.audio import fit_length, resample
 
-from ._external import fit_length, require_tool, run, run_checked
+from ._external import require_tool, run, run_checked
 
 OPUS_FRAME_DURATION_MS = 20
 OPUS_DECODE_RATE_HZ = 48000
