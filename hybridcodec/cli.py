@@ -339,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes (default: one per core)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on the Dask cluster whose scheduler is at ADDRESS "
-                        "(e.g. tcp://10.0.0.5:8786) instead of this machine's cores")
+                        "(e.g. tcp://10.0.0.5:8786) instead of this machine's cores; the "
+                        "workers must see DIR at the same path")
     p.add_argument("--max-files", type=int, default=None, metavar="N",
                    help="only the first N files, in path order (default: all)")
     p.add_argument("--force", action="store_true", help="overwrite OUT's results")

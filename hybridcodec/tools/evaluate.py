@@ -280,7 +280,8 @@ def run_jobs(jobs, metric_names, n_jobs=None, scheduler=None, progress=True):
         Worker processes on this machine (default: one per core); ignored with a scheduler.
     scheduler : str, optional
         Address of a Dask scheduler (e.g. ``tcp://10.0.0.5:8786``): the jobs run on its
-        workers, through joblib's Dask backend.
+        workers, through joblib's Dask backend. The workers read the audio files, so they
+        must see them at the same paths (a shared file system) and have the peers installed.
     progress : bool, optional
         Show a progress bar on stderr (default True).
 
