@@ -1,4 +1,4 @@
-"""The ``hybridcodec`` command: encode, decode, info, configs, components, demo, corpus, train.
+"""The ``hybridcodec`` command: encode, decode, info, configs, components, demo, evaluate, corpus, train.
 
 Every error the user can fix is a HybridCodecError, printed as one line ``error: ...`` with
 exit status 2; nothing the user gave is overwritten without ``--force``.
@@ -124,6 +124,49 @@ def cmd_demo(args) -> None:
     rows = run_demo(out_dir, args.config)
     print(format_table(rows))
     print(f"Decoded files written to {out_dir}/")
+
+
+def cmd_evaluate(args) -> None:
+    from .core.config import parse_bitrate
+    from .tools.evaluate import evaluate, parse_names
+    from .tools.metrics import METRICS
+    from .tools.peers import PEERS
+
+    bitrates = sorted({parse_bitrate(text) for text in args.bitrates.split(",") if text.strip()})
+    peers = parse_names(args.peers, list(PEERS), "peer")
+    metrics = parse_names(args.metrics, list(METRICS), "metric")
+    configs = parse_names(args.configs, _config_names(), "configuration")
+    if not bitrates or not configs + peers:
+        raise HybridCodecError("nothing to evaluate: give at least one bitrate and one configuration or peer")
+    for option in ("jobs", "max_files"):
+        if getattr(args, option) is not None and getattr(args, option) < 1:
+            raise HybridCodecError(f"--{option.replace('_', '-')} must be at least 1")
+    out_dir = Path(args.out)
+    if (out_dir / "results.csv").exists() and not args.force:
+        raise HybridCodecError(f"{out_dir / 'results.csv'} exists; pass --force to overwrite it")
+    root, files = _evaluation_files(args.dir, args.max_files)
+    rows, _ = evaluate(files, out_dir, bitrates, configs, peers, metrics, root=root,
+                       n_jobs=args.jobs, scheduler=args.scheduler)
+    print((out_dir / "summary.md").read_text())
+    print(f"{len(rows)} results from {len(files)} files written to {out_dir}/")
+
+
+def _config_names():
+    """Every configuration name the command line accepts, 'default' first."""
+    from .core.config import DEFAULT_ALIAS, configs
+
+    return [DEFAULT_ALIAS] + sorted(configs())
+
+
+def _evaluation_files(folder, max_files):
+    """(root, audio files): those under ``folder``, or the corpus's held-out split without one."""
+    from .tools.evaluate import find_audio_files
+    from .training.corpus import corpus_files
+
+    if folder is not None:
+        return Path(folder), find_audio_files(folder, max_files)
+    files = sorted(Path(path) for path in corpus_files("heldout"))[:max_files]
+    return None, files
 
 
 def cmd_corpus_fetch(args) -> None:
@@ -284,6 +327,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="hybridcodec-demo", help="folder for the decoded files")
     p.add_argument("--config", default="default")
     p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser(
+        "evaluate", help="rate and quality of configurations and peer codecs on audio files",
+        description="Code every audio file under DIR (recursively; any format libsndfile reads, "
+                    "any rate, taken as 16 kHz mono) with each configuration and peer codec at "
+                    "each bitrate, measure the payload bitrate and quality, and write "
+                    "OUT/results.csv, OUT/summary.md and OUT/rate_quality.png. Peers or "
+                    "metrics that are not installed are skipped with a note.")
+    p.add_argument("dir", nargs="?", default=None,
+                   help="folder of audio files (default: the corpus's held-out split)")
+    p.add_argument("--bitrates", default="9.6k,13.2k,16.4k,24.4k", help="comma-separated bitrates")
+    p.add_argument("--configs", default="default,tcx-laplacian",
+                   help="comma-separated configurations (see: hybridcodec configs); '' for none")
+    p.add_argument("--peers", default="opus,amr-wb,lc3",
+                   help="comma-separated peer codecs: opus, amr-wb, lc3; '' for none")
+    p.add_argument("--metrics", default="pesq,visqol,stoi",
+                   help="comma-separated metrics: pesq, visqol, stoi")
+    p.add_argument("--out", default="evaluation", help="output folder (default: evaluation)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: one per core)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on the Dask cluster whose scheduler is at ADDRESS "
+                        "(e.g. tcp://10.0.0.5:8786) instead of this machine's cores; the "
+                        "workers must see DIR at the same path")
+    p.add_argument("--max-files", type=int, default=None, metavar="N",
+                   help="only the first N files, in path order (default: all)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT's results")
+    p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("corpus", help="the speech corpus")
     corpus = p.add_subparsers(dest="corpus_command", required=True)

@@ -1,21 +1,44 @@
-"""Objective speech-quality metrics: PESQ-WB, STOI and segmental SNR.
+"""Objective speech-quality metrics: PESQ-WB, ViSQOL, STOI and segmental SNR; time alignment.
 
-Every function takes a reference ``ref`` (the codec input) and a degraded signal
-``deg`` (the codec output) of the same shape ``(n,)``, float64 in [-1, 1], time-aligned.
+Every metric takes a reference ``ref`` (the codec input) and a degraded signal
+``deg`` (the codec output) of the same shape ``(n,)``, float64 in [-1, 1], time-aligned;
+:func:`align` makes a codec output so, and checks it. :data:`METRICS` lists the metrics
+by the name the ``evaluate`` command uses, with the column each fills.
+
+ViSQOL is v3 in speech mode (16 kHz), from PyPI's ``visqol-python``, a port of Google's
+C++ ViSQOL 3.3. Its similarity is mapped to MOS-LQO by the deep-lattice model of the C++
+tool when ``ai-edge-litert`` imports (``pip install hybridcodec[lattice]``), else by the
+port's polynomial fallback, whose scores are higher and not comparable;
+:func:`visqol_mapper` says which one runs.
 """
+import importlib.util
+import threading
 import warnings
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import numpy as np
 import pesq as pesq_lib
 import pystoi
+from scipy import signal as scipy_signal
 
-from hybridcodec.formats.audio import resample
+from hybridcodec.errors import HybridCodecError
+from hybridcodec.formats.audio import fit_length, resample
 
 PESQ_SAMPLE_RATE_HZ = 16000
 SEGMENTAL_SNR_FRAME_SAMPLES = 320
 SEGMENTAL_SNR_CLAMP_DB = (-10.0, 35.0)
 SILENT_FRAME_BELOW_MAX_DB = 40.0
 """A reference frame this many dB below the loudest frame counts as silent."""
+VISQOL_SAMPLE_RATE_HZ = 16000
+ALIGN_SEARCH_MS = 20.0
+"""Cross-correlation lags searched by :func:`align`: within ± this many ms."""
+ALIGN_TOLERANCE_MS = 0.25
+"""Largest lag :func:`align` accepts beyond the expected one (4 samples at 16 kHz)."""
+
+
+class AlignmentError(HybridCodecError):
+    """A codec output does not line up with its input where it should."""
 
 
 def pesq_wb(ref, deg, sample_rate_hz=PESQ_SAMPLE_RATE_HZ):
@@ -145,3 +168,157 @@ def _check_pair(ref, deg):
             f"ref and deg must be 1-D arrays of the same length, got shapes {ref.shape} and {deg.shape}"
         )
     return ref, deg
+
+
+def visqol(ref, deg, sample_rate_hz):
+    """ViSQOL v3 MOS-LQO of a degraded signal, in speech mode.
+
+    Signals at another rate are resampled to 16 kHz first. The mapper is the
+    deep-lattice model when ``ai-edge-litert`` imports, else the polynomial one
+    (see :func:`visqol_mapper`).
+
+    Parameters
+    ----------
+    ref, deg : numpy.ndarray, shape (n,)
+        Reference and degraded signals.
+    sample_rate_hz : int
+        Sampling rate of both signals, in Hz.
+
+    Returns
+    -------
+    float
+        MOS-LQO, 1 (bad) to about 4.7 (transparent, lattice mapper).
+    """
+    ref, deg = _check_pair(ref, deg)
+    ref = resample(ref, sample_rate_hz, VISQOL_SAMPLE_RATE_HZ)
+    deg = resample(deg, sample_rate_hz, VISQOL_SAMPLE_RATE_HZ)
+    return float(_visqol_api().measure_from_arrays(ref, deg, VISQOL_SAMPLE_RATE_HZ).moslqo)
+
+
+def visqol_mapper():
+    """The similarity-to-MOS mapper ViSQOL runs with here.
+
+    Returns
+    -------
+    str
+        ``"lattice"`` (the C++ tool's default) or ``"polynomial"`` (no ai-edge-litert).
+    """
+    from visqol.quality_mapper import has_lattice_runtime
+
+    return "lattice" if has_lattice_runtime() else "polynomial"
+
+
+_VISQOL_APIS = threading.local()
+
+
+def _visqol_api():
+    """This thread's ViSQOL instance in speech mode (made once: its interpreter is not shared)."""
+    if not hasattr(_VISQOL_APIS, "api"):
+        from visqol import VisqolApi
+
+        api = VisqolApi()
+        api.create(mode="speech", use_lattice_model=visqol_mapper() == "lattice")
+        _VISQOL_APIS.api = api
+    return _VISQOL_APIS.api
+
+
+def _visqol_missing():
+    """Why ViSQOL cannot run (visqol-python absent), or None."""
+    if importlib.util.find_spec("visqol") is None:
+        return "visqol-python is not installed (pip install visqol-python)"
+    return None
+
+
+def lag_samples(ref, deg, max_lag_samples):
+    """Lag of ``deg`` behind ``ref`` at the peak of their cross-correlation.
+
+    Parameters
+    ----------
+    ref, deg : numpy.ndarray, shape (n,)
+        Reference and degraded signals.
+    max_lag_samples : int
+        Only lags within ± this many samples are searched.
+
+    Returns
+    -------
+    int
+        Positive when ``deg`` is late.
+    """
+    correlation = scipy_signal.correlate(deg, ref, mode="full", method="fft")
+    lags = scipy_signal.correlation_lags(deg.shape[0], ref.shape[0], mode="full")
+    searched = np.abs(lags) <= max_lag_samples
+    return int(lags[searched][np.argmax(correlation[searched])])
+
+
+def align(ref, deg, sample_rate_hz, expected_lag_samples=0, tolerance_ms=ALIGN_TOLERANCE_MS,
+          search_ms=ALIGN_SEARCH_MS):
+    """Line a codec output up with its input, after checking its lag is the expected one.
+
+    Processing steps: find the lag of ``deg`` behind ``ref`` by cross-correlation within
+    ± ``search_ms``; raise if it is further than ``tolerance_ms`` from the expected lag;
+    else shift ``deg`` by it (zeros fill the gap) so that it has the length of ``ref``.
+
+    Parameters
+    ----------
+    ref : numpy.ndarray, shape (n,)
+        Reference (the codec input).
+    deg : numpy.ndarray, shape (m,)
+        Codec output.
+    sample_rate_hz : int
+        Sampling rate of both signals, in Hz.
+    expected_lag_samples : int, optional
+        The codec's delay still in ``deg`` (default 0: its round trip removed it).
+    tolerance_ms, search_ms : float, optional
+        Accepted distance from the expected lag and searched lags, in ms.
+
+    Returns
+    -------
+    aligned : numpy.ndarray, shape (n,)
+        ``deg`` shifted by the found lag.
+    lag : int
+        The found lag, in samples.
+
+    Raises
+    ------
+    AlignmentError
+        If the found lag is not the expected one (a silent or destroyed output, or a
+        codec whose delay changed).
+    """
+    ref = np.asarray(ref, dtype=np.float64)
+    deg = np.asarray(deg, dtype=np.float64)
+    lag = lag_samples(ref, deg, int(round(search_ms * sample_rate_hz / 1000)))
+    if abs(lag - expected_lag_samples) > tolerance_ms * sample_rate_hz / 1000:
+        raise AlignmentError(f"output lags the input by {lag} samples at the cross-correlation "
+                             f"peak, {expected_lag_samples} expected")
+    shifted = deg[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag), deg])
+    return fit_length(shifted, ref.shape[0]), lag
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric the ``evaluate`` command can compute.
+
+    Attributes
+    ----------
+    column : str
+        Its column in ``results.csv``.
+    function : callable
+        ``function(ref, deg, sample_rate_hz) -> float``.
+    min_duration_s : float
+        Shortest signal it scores, in seconds.
+    missing : callable
+        ``missing() -> str or None``: why it cannot run (None when it can).
+    """
+
+    column: str
+    function: Callable[..., float]
+    min_duration_s: float
+    missing: Callable[[], Optional[str]] = lambda: None
+
+
+METRICS = {
+    "pesq": Metric("pesq_wb", pesq_wb, 0.25),          # P.862: a quarter of a second
+    "visqol": Metric("visqol", visqol, 1.0, _visqol_missing),  # fails below about 0.7 s
+    "stoi": Metric("stoi", stoi, 1.0),                 # 30 frames of 25.6 ms of speech, or 1e-5
+}
+"""The metrics by their ``--metrics`` name."""

@@ -1,8 +1,13 @@
-"""Tests of hybridcodec.tools.metrics: segmental SNR, PESQ-WB, STOI."""
+"""Tests of hybridcodec.tools.metrics: segmental SNR, PESQ-WB, STOI, ViSQOL, alignment."""
 import numpy as np
 import pytest
 
-from hybridcodec.tools.metrics import measure, pesq_wb, segmental_snr_db, stoi
+from hybridcodec.tools.metrics import (METRICS, AlignmentError, align, lag_samples, measure, pesq_wb,
+                                       segmental_snr_db, stoi, visqol, visqol_mapper)
+
+needs_visqol = pytest.mark.skipif(METRICS["visqol"].missing() is not None,
+                                  reason=str(METRICS["visqol"].missing()))
+CLIP_SAMPLES = 3 * 16000
 
 FRAME_SAMPLES = 320
 
@@ -72,3 +77,57 @@ def test_measure_keys(speech):
     metrics = measure(speech, speech, 16000)
     assert set(metrics) == {"pesq_wb", "stoi", "segmental_snr_db"}
     assert metrics["segmental_snr_db"] == 35.0
+
+
+def _delayed(x, lag):
+    """``x`` delayed by ``lag`` samples (advanced when negative), same length, zeros fill."""
+    shifted = np.concatenate([np.zeros(lag), x]) if lag >= 0 else x[-lag:]
+    return np.pad(shifted, (0, max(0, x.shape[0] - shifted.shape[0])))[:x.shape[0]]
+
+
+@pytest.mark.parametrize("lag", [-37, -1, 0, 3, 94])
+def test_align_recovers_a_known_delay(speech, lag):
+    x = speech[:CLIP_SAMPLES]
+    aligned, found = align(x, _delayed(x, lag), 16000, expected_lag_samples=lag)
+    assert found == lag
+    inner = slice(200, -200)
+    np.testing.assert_array_equal(aligned[inner], x[inner])
+
+
+def test_align_rejects_an_unexpected_delay(speech):
+    x = speech[:CLIP_SAMPLES]
+    with pytest.raises(AlignmentError, match="lags the input by 40 samples.*0 expected"):
+        align(x, _delayed(x, 40), 16000)
+
+
+def test_align_accepts_a_lag_within_the_tolerance_and_keeps_the_length(speech):
+    x = speech[:CLIP_SAMPLES]
+    aligned, found = align(x, _delayed(x, 3)[:-100], 16000)
+    assert found == 3 and aligned.shape == x.shape
+
+
+def test_lag_samples_searches_only_within_the_bound(speech, rng):
+    x = speech[:CLIP_SAMPLES]
+    assert lag_samples(x, _delayed(x, 500), 1000) == 500
+    assert abs(lag_samples(x, _delayed(x, 500), 100)) <= 100
+
+
+@needs_visqol
+def test_visqol_orders_clean_above_noisy_and_resamples(speech, rng):
+    x = speech[:CLIP_SAMPLES]
+    noisy = x + 0.05 * rng.standard_normal(x.shape[0])
+    clean_score, noisy_score = visqol(x, x, 16000), visqol(x, noisy, 16000)
+    assert clean_score > 4.0 and noisy_score < clean_score - 1.0
+    x8 = x[::2]
+    assert visqol(x8, x8, 8000) > 4.0
+
+
+@needs_visqol
+def test_visqol_mapper_is_the_lattice_one_when_ai_edge_litert_imports():
+    pytest.importorskip("ai_edge_litert", reason="ai-edge-litert is not installed")
+    assert visqol_mapper() == "lattice"
+
+
+def test_metrics_table_names_each_column():
+    assert {name: metric.column for name, metric in METRICS.items()} == {
+        "pesq": "pesq_wb", "visqol": "visqol", "stoi": "stoi"}

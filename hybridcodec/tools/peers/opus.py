@@ -1,4 +1,4 @@
-"""Reference codecs to compare hybridcodec against: Opus through ffmpeg and opus-tools.
+"""Opus, a peer: libopus through ffmpeg for round trips, opus-tools for timing.
 
 :func:`opus_roundtrip` encodes with ffmpeg's libopus in the configuration closest to a
 speech call (application ``voip``, 20 ms frames, hard CBR) and decodes with ffmpeg,
@@ -23,11 +23,10 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from hybridcodec.errors import ExternalToolError
-from hybridcodec.external import last_line, require_tool, run
 from hybridcodec.formats.audio import fit_length, resample
 
-_INSTALL_ADVICE = " on the PATH; install it (Debian: ffmpeg, opus-tools)"
+from ._external import require_tool, run, run_checked
+
 OPUS_FRAME_DURATION_MS = 20
 OPUS_DECODE_RATE_HZ = 48000
 OGG_PAGE_HEADER_BYTES = 27
@@ -53,18 +52,6 @@ def opus_tools_available():
     bool
     """
     return shutil.which("opusenc") is not None and shutil.which("opusdec") is not None
-
-
-def amrwb_available():
-    """Whether ffmpeg has an AMR-WB (G.722.2) encoder (``libvo_amrwbenc``).
-
-    Debian's ffmpeg is built without it, so this is usually False.
-
-    Returns
-    -------
-    bool
-    """
-    return "libvo_amrwbenc" in _ffmpeg_encoders()
 
 
 def _ffmpeg_encoders():
@@ -207,7 +194,7 @@ def opusenc_time(wav_path, opus_path, bitrate_bps, repeats=3):
     float
         Encoding time, in seconds.
     """
-    require_tool("opusenc", ExternalToolError, _INSTALL_ADVICE)
+    require_tool("opusenc", "opus-tools")
     command = ["opusenc", "--quiet", "--hard-cbr", "--bitrate", f"{bitrate_bps / 1000:g}",
                "--framesize", str(OPUS_FRAME_DURATION_MS), str(wav_path), str(opus_path)]
     return min(_timed_run(_one_core(command)) for _ in range(repeats))
@@ -235,7 +222,7 @@ def opusdec_time(opus_path, wav_path, sample_rate_hz=16000, repeats=3):
     float
         Decoding time, in seconds.
     """
-    require_tool("opusdec", ExternalToolError, _INSTALL_ADVICE)
+    require_tool("opusdec", "opus-tools")
     command = ["opusdec", "--quiet", "--rate", str(int(sample_rate_hz)), str(opus_path), str(wav_path)]
     return min(_timed_run(_one_core(command)) for _ in range(repeats))
 
@@ -248,17 +235,11 @@ def _one_core(command):
 def _timed_run(command):
     """Run a command and return its wall-clock time, in seconds."""
     start_s = time.perf_counter()
-    result = run(command)
-    elapsed_s = time.perf_counter() - start_s
-    if result.returncode != 0:
-        raise ExternalToolError(f"'{command[0]}' failed: {last_line(result.stderr)}")
-    return elapsed_s
+    run_checked(command)
+    return time.perf_counter() - start_s
 
 
 def _ffmpeg(args):
     """Run ffmpeg quietly with ``args``, overwriting outputs."""
-    require_tool("ffmpeg", ExternalToolError, _INSTALL_ADVICE)
-    result = run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args])
-    if result.returncode != 0:
-        raise ExternalToolError(f"ffmpeg failed: {last_line(result.stderr)}")
-
+    require_tool("ffmpeg", "ffmpeg")
+    run_checked(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args])
