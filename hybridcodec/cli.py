@@ -394,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "validation split (prints the search)")
     p.add_argument("--config", default="default", help="configuration to start from")
     p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--max-files", type=int, default=16, help="validation utterances (default 16)")
+    p.add_argument("--max-files", type=int, default=12, help="validation utterances (default 12)")
     p.add_argument("--sweeps", type=int, default=1, help="passes over the constants (default 1)")
     p.set_defaults(run=cmd_train_constants)
 

@@ -26,7 +26,8 @@ from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.formats.audio import read_audio
 from hybridcodec.training.corpus import corpus_files
 
-TUNING_BITRATES_BPS = (9600, 13200, 16400, 24400)
+TUNING_BITRATES_BPS = (9600, 13200, 16400)
+"""The rates where the constants matter most (at 24.4 kbps few bins are left to noise filling)."""
 CANDIDATE_NAME = "tuning-candidate"
 
 
@@ -41,8 +42,8 @@ class Constant:
 SEARCH = (
     Constant("perceptual", "gamma1", (0.1, 0.3, 0.5, 0.7, 0.92)),
     Constant("perceptual", "beta", (0.0, 0.3, 0.68)),
-    Constant("spectrum_quantizer", "rounding_offset", (0.34, 0.38, 0.42, 0.46, 0.5)),
-    Constant("spectrum_quantizer", "noise_fill_gain", (0.2, 0.35, 0.5, 0.7)),
+    Constant("spectrum_quantizer", "rounding_offset", (0.36, 0.42, 0.48)),
+    Constant("spectrum_quantizer", "noise_fill_gain", (0.2, 0.35, 0.5)),
     Constant("envelope", "envelope_step_scale", (1.0, 1.5, 2.0)),
 )
 
@@ -76,14 +77,14 @@ def objective(config: CodecConfig, signals: List[np.ndarray], bitrates_bps=TUNIN
     return {"pesq_wb": float(pesq), "visqol": float(visqol), "objective": float(pesq + visqol)}
 
 
-def validation_signals(corpus_dir=None, max_files: int = 16, min_duration_s: float = 3.0):
+def validation_signals(corpus_dir=None, max_files: int = 12, min_duration_s: float = 3.0):
     """The first ``max_files`` validation utterances (mixed order) of at least ``min_duration_s``."""
     paths = corpus_files("validation", corpus_dir)
     signals = (read_audio(path)[0] for path in paths)
     return [x for x in signals if len(x) >= min_duration_s * SAMPLE_RATE_HZ][:max_files]
 
 
-def tune(config_name: str = "default", corpus_dir=None, max_files: int = 16, sweeps: int = 1,
+def tune(config_name: str = "default", corpus_dir=None, max_files: int = 12, sweeps: int = 1,
          progress: bool = True):
     """Coordinate search of the constants of :data:`SEARCH` (see the module docstring).
 
