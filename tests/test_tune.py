@@ -36,3 +36,17 @@ def test_coordinate_search_finds_the_best_values(stand_in_objective):
     assert len(rows) == len(stand_in_objective)
     table = tune.format_rows(rows, best)
     assert "perceptual.gamma1 = 0.7" in table and "perceptual.beta = 0.3" in table
+
+
+def test_candidates_are_coded_with_their_own_constants(speech):
+    """Pipelines are cached by name: each candidate must have its own, or all code alike."""
+    from hybridcodec.api import encode
+    from hybridcodec.core.config import register_config
+
+    base = get_config("tcx-laplacian")
+    flat, shaped = (tune.with_constant(base, tune.SEARCH[0], value) for value in (0.1, 0.92))
+    assert flat.name != shaped.name and len(flat.name) <= 19
+    assert tune.with_constant(base, tune.SEARCH[0], 0.1).name == flat.name
+    x = speech[:16000]
+    streams = [encode(x, 16000, 13200, register_config(c).name) for c in (flat, shaped)]
+    assert streams[0] != streams[1]

@@ -13,6 +13,7 @@ Processing steps of :func:`tune`: start from a configuration; for each constant 
 (ties keep the earlier value); repeat the sweep ``sweeps`` times. Every measurement is a
 round trip of every file at every bitrate, in parallel over the cores (joblib).
 """
+import hashlib
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
@@ -28,7 +29,7 @@ from hybridcodec.training.corpus import corpus_files
 
 TUNING_BITRATES_BPS = (9600, 13200, 16400)
 """The rates where the constants matter most (at 24.4 kbps few bins are left to noise filling)."""
-CANDIDATE_NAME = "tuning-candidate"
+CANDIDATE_PREFIX = "tune-"
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,14 @@ SEARCH = (
 
 
 def with_constant(config: CodecConfig, constant: Constant, value: float) -> CodecConfig:
-    """``config`` with one constant set (named :data:`CANDIDATE_NAME`)."""
+    """``config`` with one constant set, named by a digest of its slots.
+
+    Pipelines are cached by configuration name, so every candidate needs a name of its own.
+    """
     spec = getattr(config, constant.slot).with_params(**{constant.parameter: value})
-    return config.override(CANDIDATE_NAME, config.description, **{constant.slot: spec})
+    candidate = config.override("", config.description, **{constant.slot: spec})
+    digest = hashlib.sha256(repr(candidate.slots()).encode()).hexdigest()[:12]
+    return config.override(CANDIDATE_PREFIX + digest, config.description, **{constant.slot: spec})
 
 
 def current_value(config: CodecConfig, constant: Constant):
@@ -96,7 +102,7 @@ def tune(config_name: str = "default", corpus_dir=None, max_files: int = 12, swe
         Every measurement: ``constant``, ``value``, ``pesq_wb``, ``visqol``, ``objective``.
     """
     signals = validation_signals(corpus_dir, max_files)
-    best = get_config(config_name).override(CANDIDATE_NAME, "")
+    best = get_config(config_name)
     best_score = objective(best, signals)
     rows = [{"constant": "start", "value": "", **best_score}]
     steps = [(constant, value) for _ in range(sweeps) for constant in SEARCH for value in constant.grid]
