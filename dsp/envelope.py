@@ -2,7 +2,8 @@
 
 Encoder side: ``cepstrum`` → ``quantize_cepstrum``; both sides: ``dequantize_cepstrum`` →
 ``envelope_from_cepstrum`` → ``flatten`` / ``unflatten``.  ``spectral_distortion_db`` measures
-how far a quantized envelope lies from the unquantized one.
+how far a quantized envelope lies from the unquantized one.  For fits and studies over many
+frames, ``quantized_envelope`` and ``flatten_by_quantized_envelope`` run the chain in one call.
 """
 from functools import lru_cache
 
@@ -92,6 +93,44 @@ def flatten(spectrum: np.ndarray, envelope: np.ndarray) -> np.ndarray:
 def unflatten(flattened: np.ndarray, envelope: np.ndarray) -> np.ndarray:
     """Spectrum X̂ = ŵ · ŝ, the decoder's inverse of :func:`flatten`."""
     return flattened * envelope
+
+
+def quantized_envelope(y: np.ndarray, envelope_step: float, n_bins: int) -> np.ndarray:
+    """ŝ of cepstra ``y`` rounded with step Δq, as the decoder rebuilds it (TCX eq. 2, sec. 3).
+
+    Parameters
+    ----------
+    y : ndarray, shape (..., K)
+        Unquantized cepstra (:func:`cepstrum`).
+    envelope_step : float
+        Δq, in cepstral units.
+    n_bins : int
+
+    Returns
+    -------
+    envelope : ndarray, shape (..., n_bins)
+    """
+    y_hat = dequantize_cepstrum(quantize_cepstrum(y, envelope_step), envelope_step)
+    return envelope_from_cepstrum(y_hat, n_bins)
+
+
+def flatten_by_quantized_envelope(spectrum: np.ndarray, envelope_step: float) -> np.ndarray:
+    """w = X / ŝ, ŝ the envelope of X's own cepstrum rounded with step Δq: the flattened
+    spectrum the codec codes (at envelope shift 0), for fits and studies over many frames.
+
+    Parameters
+    ----------
+    spectrum : ndarray, shape (..., N)
+        MDCT frames X.
+    envelope_step : float
+        Δq, in cepstral units.
+
+    Returns
+    -------
+    w : ndarray, shape (..., N)
+    """
+    envelope = quantized_envelope(cepstrum(spectrum), envelope_step, spectrum.shape[-1])
+    return flatten(spectrum, envelope)
 
 
 def spectral_distortion_db(envelope: np.ndarray, envelope_hat: np.ndarray) -> np.ndarray:

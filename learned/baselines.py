@@ -16,13 +16,6 @@ MAX_FIT_SAMPLES = 20_000
 bins would dominate the training time without changing the fit)."""
 
 
-def flattened(spectra: np.ndarray, envelope_step: float) -> np.ndarray:
-    """w = X / ŝ with ŝ from the cepstrum rounded with step Δq (as the codec does)."""
-    y = cepstral.cepstrum(spectra)
-    y_hat = cepstral.dequantize_cepstrum(cepstral.quantize_cepstrum(y, envelope_step), envelope_step)
-    return cepstral.flatten(spectra, cepstral.envelope_from_cepstrum(y_hat, spectra.shape[1]))
-
-
 def _gmm_1d(values: np.ndarray, n_components: int, seed: int) -> tuple:
     """Weights, means and standard deviations (j,) of a 1-D Gaussian mixture fitted by EM."""
     values = values[:: max(1, values.size // MAX_FIT_SAMPLES)].reshape(-1, 1)
@@ -43,7 +36,7 @@ def fit_baselines(spectra: np.ndarray, envelope_step: float, band_edges: np.ndar
     ``gmm_envelope_weights/means/sigmas`` (K, M) and ``gmm_band_weights/means/sigmas`` (B, L).
     """
     y = cepstral.cepstrum(spectra)
-    w = flattened(spectra, envelope_step)
+    w = cepstral.flatten_by_quantized_envelope(spectra, envelope_step)
     mu = np.median(y, axis=0)
     arrays = {"laplace_envelope_mu": mu,
               "laplace_envelope_scale": np.mean(np.abs(y - mu), axis=0),

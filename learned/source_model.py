@@ -189,10 +189,8 @@ def prepare(spectra: np.ndarray) -> tuple:
 def initial_net(spectra: np.ndarray, envelope_step: float, train_step: bool = True) -> SourceModelNet:
     """A :class:`SourceModelNet` initialized from (a subset of) the training frames."""
     subset = spectra[:: max(1, spectra.shape[0] // 20000)]
-    y = cepstral.cepstrum(subset)
-    y_hat = cepstral.dequantize_cepstrum(cepstral.quantize_cepstrum(y, envelope_step), envelope_step)
-    w = cepstral.flatten(subset, cepstral.envelope_from_cepstrum(y_hat, subset.shape[1]))
-    return SourceModelNet(y, w, envelope_step, train_step)
+    w = cepstral.flatten_by_quantized_envelope(subset, envelope_step)
+    return SourceModelNet(cepstral.cepstrum(subset), w, envelope_step, train_step)
 
 
 def evaluate(net: SourceModelNet, spectra: np.ndarray, batch_frames: int = 5000) -> Dict[str, float]:

@@ -4,6 +4,8 @@ import pytest
 
 from hybridcodec.api import encode_with_reports
 from hybridcodec.core.pipeline import get_pipeline
+from hybridcodec.dsp import envelope as cepstral
+from hybridcodec.dsp import mdct
 
 
 def mean_envelope_bits(speech, config):
@@ -24,3 +26,15 @@ def test_envelope_step_scale_scales_the_source_models_step():
     coarse = get_pipeline("tcx-coarse-envelope").envelope
     assert coarse.envelope_step == pytest.approx(2.0 * fine.envelope_step)
     assert not np.array_equal(coarse.tables.cdf, fine.tables.cdf)
+
+
+def test_fits_flatten_as_the_cepstral_envelope_component_does(speech):
+    """dsp.envelope.flatten_by_quantized_envelope, which the fits and studies use, gives the w
+    that the codec's ``cepstral`` envelope leaves at shift 0."""
+    component = get_pipeline("tcx-laplacian").envelope
+    frames = mdct.analyze(speech[:16000])[10:20]
+    w = cepstral.flatten_by_quantized_envelope(frames, component.envelope_step)
+    for frame, w_frame in zip(frames, w):
+        s_hat = component.synthesize(component.analyze(frame, shift=0))
+        np.testing.assert_allclose(cepstral.flatten(frame, s_hat), w_frame, rtol=1e-12)
+

@@ -158,10 +158,22 @@ def test_damaged_cepstrum_gives_finite_positive_envelope(scale):
 
 def test_flatten_unflatten_round_trip(rng):
     x = rng.laplace(0.0, 1.0, (8, N_BINS))
-    step = 0.2303
-    indices = env.quantize_cepstrum(env.cepstrum(x), step)
-    s_hat = env.envelope_from_cepstrum(env.dequantize_cepstrum(indices, step), N_BINS)
+    s_hat = env.quantized_envelope(env.cepstrum(x), 0.2303, N_BINS)
     w = env.flatten(x, s_hat)
     np.testing.assert_allclose(w * s_hat, x, rtol=1e-14)
     np.testing.assert_allclose(env.unflatten(w, s_hat), x, rtol=1e-14)
     np.testing.assert_allclose(env.flatten(env.unflatten(w, s_hat), s_hat), w, rtol=1e-14)
+
+
+@pytest.mark.parametrize("step", [0.2303, 1.6])
+def test_flatten_by_quantized_envelope_is_the_chain_of_eq_2(rng, step):
+    """cepstrum → round with Δq → ŷ → ŝ → X / ŝ, batched over frames exactly as frame by frame."""
+    x = rng.laplace(0.0, 1.0, (6, N_BINS)) * np.linspace(3.0, 0.1, N_BINS)
+    indices = env.quantize_cepstrum(env.cepstrum(x), step)
+    s_hat = env.envelope_from_cepstrum(env.dequantize_cepstrum(indices, step), N_BINS)
+    np.testing.assert_array_equal(env.quantized_envelope(env.cepstrum(x), step, N_BINS), s_hat)
+    w = env.flatten_by_quantized_envelope(x, step)
+    np.testing.assert_array_equal(w, env.flatten(x, s_hat))
+    for frame, w_frame in zip(x, w):
+        np.testing.assert_allclose(env.flatten_by_quantized_envelope(frame, step), w_frame,
+                                   rtol=1e-12)

@@ -231,8 +231,7 @@ def run_entropy_study(corpus_dir=None, out_dir: Path = Path("entropy-study"),
         models = study_models(arrays, variant)
         step = models["step"]
         indices = cepstral.quantize_cepstrum(y, step)
-        envelope = cepstral.envelope_from_cepstrum(cepstral.dequantize_cepstrum(indices, step),
-                                                   spectra.shape[1])
+        envelope = cepstral.quantized_envelope(y, step, spectra.shape[1])
         w = cepstral.flatten(spectra, envelope)
         sd = cepstral.spectral_distortion_db(unquantized, envelope)
         r = {"step": step,

@@ -32,9 +32,7 @@ def speech_spectra(clips: List[np.ndarray]) -> np.ndarray:
 def mean_sd_db(y: np.ndarray, envelope_step: float) -> float:
     """Mean spectral distortion (dB) of cepstra ``y`` quantized with ``envelope_step``."""
     envelope = cepstral.envelope_from_cepstrum(y, N_BINS)
-    y_hat = cepstral.dequantize_cepstrum(cepstral.quantize_cepstrum(y, envelope_step),
-                                         envelope_step)
-    quantized = cepstral.envelope_from_cepstrum(y_hat, N_BINS)
+    quantized = cepstral.quantized_envelope(y, envelope_step, N_BINS)
     return float(np.mean(cepstral.spectral_distortion_db(envelope, quantized)))
 
 
@@ -51,10 +49,7 @@ def fit_laplacian(spectra: np.ndarray, envelope_step: float) -> Dict[str, np.nda
     """
     y = cepstral.cepstrum(spectra)
     mu = np.median(y, axis=0)
-    indices = cepstral.quantize_cepstrum(y, envelope_step)
-    envelope = cepstral.envelope_from_cepstrum(cepstral.dequantize_cepstrum(indices, envelope_step),
-                                               N_BINS)
-    w = cepstral.flatten(spectra, envelope)
+    w = cepstral.flatten_by_quantized_envelope(spectra, envelope_step)
     return {"envelope_mu": mu, "envelope_scale": np.mean(np.abs(y - mu), axis=0),
             "spectrum_scale": np.array(np.mean(np.abs(w))), "n_bins": np.array(N_BINS),
             "envelope_step": np.array(envelope_step)}
