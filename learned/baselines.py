@@ -9,6 +9,7 @@ from typing import Dict
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
+from hybridcodec.components.source_model import fit_laplacians
 from hybridcodec.dsp import envelope as cepstral
 
 MAX_FIT_SAMPLES = 20_000
@@ -34,15 +35,14 @@ def fit_baselines(spectra: np.ndarray, envelope_step: float, band_edges: np.ndar
     Returns arrays named ``laplace_envelope_mu/scale`` (K,), ``laplace_spectrum_scale`` (),
     ``gauss_envelope_mu/sigma`` (K,), ``gauss_spectrum_sigma`` (),
     ``gmm_envelope_weights/means/sigmas`` (K, M) and ``gmm_band_weights/means/sigmas`` (B, L).
+    The Laplacians are those of the ``laplacian`` parameter file
+    (``components.source_model.fit_laplacians``).
     """
     y = cepstral.cepstrum(spectra)
     w = cepstral.flatten_by_quantized_envelope(spectra, envelope_step)
-    mu = np.median(y, axis=0)
-    arrays = {"laplace_envelope_mu": mu,
-              "laplace_envelope_scale": np.mean(np.abs(y - mu), axis=0),
-              "laplace_spectrum_scale": np.array(np.mean(np.abs(w))),
-              "gauss_envelope_mu": y.mean(axis=0), "gauss_envelope_sigma": y.std(axis=0),
-              "gauss_spectrum_sigma": np.array(np.sqrt(np.mean(w**2)))}
+    arrays = {f"laplace_{name}": value for name, value in fit_laplacians(y, w).items()}
+    arrays.update(gauss_envelope_mu=y.mean(axis=0), gauss_envelope_sigma=y.std(axis=0),
+                  gauss_spectrum_sigma=np.array(np.sqrt(np.mean(w**2))))
     envelope = [_gmm_1d(y[:, k], envelope_components, seed) for k in range(y.shape[1])]
     bands = [_gmm_1d(w[:, a:b].ravel(), spectrum_components, seed)
              for a, b in zip(band_edges[:-1], band_edges[1:])]

@@ -3,9 +3,11 @@ import numpy as np
 import pytest
 
 from hybridcodec.api import encode_with_reports
+from hybridcodec.components.source_model import fit_laplacians
 from hybridcodec.core.pipeline import get_pipeline
 from hybridcodec.dsp import envelope as cepstral
 from hybridcodec.dsp import mdct
+from hybridcodec.parameters import find_parameter_file, load_parameters
 
 
 def mean_envelope_bits(speech, config):
@@ -38,3 +40,13 @@ def test_fits_flatten_as_the_cepstral_envelope_component_does(speech):
         s_hat = component.synthesize(component.analyze(frame, shift=0))
         np.testing.assert_allclose(cepstral.flatten(frame, s_hat), w_frame, rtol=1e-12)
 
+
+def test_fit_laplacians_recovers_laplacians_and_names_the_shipped_arrays(rng):
+    y = rng.laplace([1.0, -2.0], [0.5, 3.0], (40000, 2))
+    w = rng.laplace(0.0, 0.7, (4000, 10))
+    fitted = fit_laplacians(y, w)
+    np.testing.assert_allclose(fitted["envelope_mu"], [1.0, -2.0], atol=0.05)
+    np.testing.assert_allclose(fitted["envelope_scale"], [0.5, 3.0], rtol=0.03)
+    assert fitted["spectrum_scale"] == pytest.approx(0.7, rel=0.03)
+    shipped = load_parameters(find_parameter_file("laplacian"))
+    assert set(fitted) <= set(shipped)

@@ -9,7 +9,7 @@ A source model gives
   grid of ``dsp.spectrum_coder``).
 """
 from functools import cached_property
-from typing import List
+from typing import Dict, List
 
 import numpy as np
 
@@ -111,12 +111,33 @@ def _span(model, step: float):
     return int(np.floor(centre - half)), int(np.ceil(centre + half))
 
 
+def fit_laplacians(y: np.ndarray, w: np.ndarray) -> Dict[str, np.ndarray]:
+    """Maximum-likelihood Laplacians of :class:`LaplacianSourceModel`: location the median,
+    scale the mean absolute deviation from it.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n, K)
+        Unquantized cepstra of the training frames.
+    w : ndarray, shape (n, F)
+        Their flattened spectra; one zero-mean Laplacian for all bins.
+
+    Returns
+    -------
+    dict
+        ``envelope_mu`` (K,), ``envelope_scale`` (K,) and ``spectrum_scale`` ().
+    """
+    mu = np.median(y, axis=0)
+    return {"envelope_mu": mu, "envelope_scale": np.mean(np.abs(y - mu), axis=0),
+            "spectrum_scale": np.array(np.mean(np.abs(w)))}
+
+
 @register("source_model", "laplacian")
 class LaplacianSourceModel(SourceModel):
     """Laplacians: one per cepstral coefficient, one shared by all bins of the flattened spectrum.
 
-    Parameters are maximum-likelihood estimates on the training split (median and mean
-    absolute deviation), from ``hybridcodec train laplacian``.
+    Parameters are maximum-likelihood estimates on the training split (:func:`fit_laplacians`),
+    from ``hybridcodec train laplacian``.
     """
 
     def __init__(self, parameters: str = "laplacian"):

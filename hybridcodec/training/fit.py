@@ -12,6 +12,7 @@ from hybridcodec.dsp import envelope as cepstral
 from hybridcodec.dsp import mdct
 from hybridcodec.dsp.filters import highpass_50hz
 
+from ..components.source_model import fit_laplacians
 from ..core.geometry import N_BINS
 from .corpus import load_clips
 
@@ -42,16 +43,13 @@ def one_db_envelope_step(y: np.ndarray) -> float:
 
 
 def fit_laplacian(spectra: np.ndarray, envelope_step: float) -> Dict[str, np.ndarray]:
-    """Maximum-likelihood Laplacians: per cepstral coefficient, and one for the flattened spectrum.
-
-    The ML location of a Laplacian is the median, its scale the mean absolute deviation from it;
-    the spectrum is flattened by the envelope quantized with ``envelope_step``, as in the codec.
+    """The arrays of the ``laplacian`` parameter file: maximum-likelihood Laplacians
+    (``components.source_model.fit_laplacians``) of the cepstra and of the spectrum flattened
+    by the envelope quantized with ``envelope_step``, as in the codec; then F and Δq.
     """
     y = cepstral.cepstrum(spectra)
-    mu = np.median(y, axis=0)
     w = cepstral.flatten_by_quantized_envelope(spectra, envelope_step)
-    return {"envelope_mu": mu, "envelope_scale": np.mean(np.abs(y - mu), axis=0),
-            "spectrum_scale": np.array(np.mean(np.abs(w))), "n_bins": np.array(N_BINS),
+    return {**fit_laplacians(y, w), "n_bins": np.array(N_BINS),
             "envelope_step": np.array(envelope_step)}
 
 
