@@ -1,5 +1,5 @@
 """Spectrum quantizers (the ``spectrum_quantizer`` slot): code the flattened spectrum w."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Tuple
 
 import numpy as np
@@ -13,12 +13,14 @@ from ..core.registry import register
 
 @dataclass(frozen=True)
 class SpectrumReport:
-    """What the rate loop chose for a frame."""
+    """What the rate loop chose for a frame; ``steps`` are the steps δ(f) of the bins, inf where
+    a bin is not coded (F,)."""
 
     target_index: int
     noise_level_index: int
     coded_bins: int
     nonzero_bins: int
+    steps: np.ndarray = field(compare=False, repr=False)
 
 
 @register("spectrum_quantizer", "uniform")
@@ -75,7 +77,7 @@ class UniformQuantizer:
             self._dither(frame_index, w.shape[0]), self.noise_fill_first_bin,
             self.noise_fill_gain)
         return SpectrumReport(int(index), int(nf_index), int(np.isfinite(step).sum()),
-                              int(np.count_nonzero(q)))
+                              int(np.count_nonzero(q)), step)
 
     def decode(self, coder: RangeCoder, log2_weights: np.ndarray, budget_bits: int,
                frame_index: int) -> Tuple[np.ndarray, SpectrumReport]:
@@ -87,4 +89,4 @@ class UniformQuantizer:
             frame_index)
         coded = np.isfinite(step)
         return w_hat, SpectrumReport(int(index), int(nf_index), int(coded.sum()),
-                                     int(np.count_nonzero(w_hat[coded])))
+                                     int(np.count_nonzero(w_hat[coded])), step)

@@ -6,7 +6,7 @@ Everything that decides how bits are read (ŝ, W, allocation, tables) is compute
 values by the same functions on both sides.
 """
 from dataclasses import dataclass, field
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -23,7 +23,9 @@ SPECTRUM_RESERVE_BITS = TARGET_BITS + NOISE_LEVEL_BITS + 8
 
 @dataclass(frozen=True)
 class FrameReport:
-    """What one frame spent, for study tools (``hybridcodec info --frames``)."""
+    """What one frame spent and chose, for study tools (``hybridcodec info --frames``, the
+    entropy study); ``steps`` are the rate loop's steps δ(f) (F,), inf where a bin is not coded,
+    None in a frame below MIN_FRAME_BYTES."""
 
     frame_index: int
     budget_bits: int
@@ -35,6 +37,7 @@ class FrameReport:
     coded_bins: int = 0
     nonzero_bins: int = 0
     final_state: Tuple[int, int] = (0, 0)
+    steps: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
 
 class FrameEncoder:
@@ -69,7 +72,7 @@ class FrameEncoder:
                              spectrum_report.noise_level_index, side.shift,
                              p.envelope.spectral_distortion_db(spectrum, side),
                              spectrum_report.coded_bins, spectrum_report.nonzero_bins,
-                             final_state)
+                             final_state, spectrum_report.steps)
         return payload.ljust(budget_bytes, b"\0"), report
 
 
@@ -104,7 +107,7 @@ class FrameDecoder:
         self.last_report = FrameReport(
             frame_index, budget_bits, _bits_by_field(envelope_bits, coder.tell(), budget_bits),
             spectrum.target_index, spectrum.noise_level_index, side.shift, float("nan"),
-            spectrum.coded_bins, spectrum.nonzero_bins, coder.final_state)
+            spectrum.coded_bins, spectrum.nonzero_bins, coder.final_state, spectrum.steps)
         with np.errstate(all="ignore"):
             x_hat = unflatten(w_hat, envelope)
         finite = bool(np.all(np.isfinite(x_hat)))

@@ -33,7 +33,6 @@ import numpy as np
 from numba import njit
 
 from hybridcodec.dsp import envelope as cepstral
-from hybridcodec.dsp import spectrum_coder
 from hybridcodec.dsp.entropy_models import Laplace, LogisticMixture, make_table, make_tableset
 from hybridcodec.dsp.quantization import quantize
 from hybridcodec.dsp.range_coder import RangeCoder, value_bits
@@ -44,7 +43,8 @@ from ..components.source_model import _span
 from ..core.config import get_config
 from ..training.corpus import load_clips
 from ..training.fit import speech_spectra
-from ..core.frame import SPECTRUM_RESERVE_BITS, FrameDecoder, FrameEncoder
+from ..core.frame import FrameDecoder, FrameEncoder
+from ..formats.hcb import frame_bytes
 from ..parameters import find_parameter_file, load_parameters
 from ..core.pipeline import Pipeline
 
@@ -163,20 +163,14 @@ def envelope_bits(models: list, indices: np.ndarray, step: float) -> dict:
 
 
 def reference_quantization(spectra: np.ndarray, bitrate_bps: int) -> tuple:
-    """Steps δ(f) (inf: bin not coded) the ``tcx-laplacian`` rate loop chooses per frame."""
+    """Steps δ(f) (F,) per frame (inf: bin not coded) that the ``tcx-laplacian`` frame encoder
+    chooses at ``bitrate_bps`` (its reports), and its rounding offset θ."""
     p = Pipeline(get_config(REFERENCE_CONFIG))
-    sq = p.spectrum_quantizer
-    budget_bits = 8 * (bitrate_bps * 20 // 8000)
+    encoder = FrameEncoder(p)
     steps = np.empty_like(spectra)
     for i, x in enumerate(spectra):
-        coder, side = p.envelope.encode(x, 2 * budget_bits + 64, budget_bits - SPECTRUM_RESERVE_BITS)
-        env = p.envelope.synthesize(side)
-        log2_weights = np.log2(p.perceptual.weights(env))
-        *_, steps[i] = spectrum_coder.encode_spectrum(
-            coder.state, coder.buf, cepstral.flatten(x, env), log2_weights + sq.hr, budget_bits,
-            *sq._model_arrays(), sq.tables.bits, sq.rounding_offset, np.zeros(x.shape[0]),
-            sq.noise_fill_first_bin, sq.noise_fill_gain)
-    return steps, sq.rounding_offset
+        steps[i] = encoder.encode_frame(x, i, frame_bytes(bitrate_bps))[1].steps
+    return steps, p.spectrum_quantizer.rounding_offset
 
 
 def spectrum_bits(families: dict, w: np.ndarray, steps: np.ndarray, rounding_offset: float) -> dict:
@@ -196,7 +190,7 @@ def perceptual_snr_db(spectra: np.ndarray, config: str, bitrate_bps: int,
     """Mean over frames of the perceptual SNR (module docstring) of ``config`` at a bitrate."""
     p = Pipeline(get_config(config))
     encoder, decoder = FrameEncoder(p), FrameDecoder(p)
-    budget_bytes = bitrate_bps * 20 // 8000
+    budget_bytes = frame_bytes(bitrate_bps)
     snr = []
     for i, x in enumerate(spectra):
         payload, _ = encoder.encode_frame(x, i, budget_bytes)
