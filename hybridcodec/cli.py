@@ -144,7 +144,7 @@ def cmd_evaluate(args) -> None:
     out_dir = Path(args.out)
     if (out_dir / "results.csv").exists() and not args.force:
         raise HybridCodecError(f"{out_dir / 'results.csv'} exists; pass --force to overwrite it")
-    root, files = _evaluation_files(args.dir, args.max_files)
+    root, files = _evaluation_files(args.dir, args.max_files, args.split)
     rows, _ = evaluate(files, out_dir, bitrates, configs, peers, metrics, root=root,
                        n_jobs=args.jobs, scheduler=args.scheduler)
     print((out_dir / "summary.md").read_text())
@@ -158,15 +158,15 @@ def _config_names():
     return [DEFAULT_ALIAS] + sorted(configs())
 
 
-def _evaluation_files(folder, max_files):
-    """(root, audio files): those under ``folder``, or the corpus's held-out split without one."""
+def _evaluation_files(folder, max_files, split="heldout"):
+    """(root, audio files): those under ``folder``, or without one the first ``max_files`` of a
+    corpus split in its mixed order (any prefix samples every voice of the split)."""
     from .tools.evaluate import find_audio_files
     from .training.corpus import corpus_files
 
     if folder is not None:
         return Path(folder), find_audio_files(folder, max_files)
-    files = sorted(Path(path) for path in corpus_files("heldout"))[:max_files]
-    return None, files
+    return None, corpus_files(split)[:max_files]
 
 
 def cmd_corpus_fetch(args) -> None:
@@ -255,7 +255,9 @@ def cmd_train_lsf_codebook(args) -> None:
 def cmd_train_constants(args) -> None:
     from .training.tune import format_rows, tune
 
-    best, rows = tune(args.config, args.corpus, max_files=args.max_files, sweeps=args.sweeps)
+    only = args.only.split(",") if args.only else None
+    best, rows = tune(args.config, args.corpus, max_files=args.max_files, sweeps=args.sweeps,
+                      only=only)
     print(format_rows(rows, best))
 
 
@@ -351,8 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run on the Dask cluster whose scheduler is at ADDRESS "
                         "(e.g. tcp://10.0.0.5:8786) instead of this machine's cores; the "
                         "workers must see DIR at the same path")
+    p.add_argument("--split", default="heldout", choices=("heldout", "out-of-corpus", "validation"),
+                   help="corpus split to evaluate when DIR is not given (default: heldout)")
     p.add_argument("--max-files", type=int, default=None, metavar="N",
-                   help="only the first N files, in path order (default: all)")
+                   help="only the first N files: in path order for DIR, else in the split's "
+                        "mixed order (default: all)")
     p.add_argument("--force", action="store_true", help="overwrite OUT's results")
     p.set_defaults(run=cmd_evaluate)
 
@@ -396,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--max-files", type=int, default=12, help="validation utterances (default 12)")
     p.add_argument("--sweeps", type=int, default=1, help="passes over the constants (default 1)")
+    p.add_argument("--only", default=None, help="comma-separated constants to search "
+                                                "(gamma1, beta, rounding_offset, noise_fill_gain, "
+                                                "envelope_step_scale; default: all)")
     p.set_defaults(run=cmd_train_constants)
 
     p = sub.add_parser("study", help="studies on the held-out split")

@@ -145,8 +145,11 @@ def test_cli_evaluate_writes_the_outputs(audio_dir, tmp_path, capsys):
 def test_cli_evaluate_without_a_folder_uses_the_heldout_split(audio_dir, monkeypatch):
     from hybridcodec.training import corpus
 
-    monkeypatch.setattr(corpus, "corpus_files", lambda split: [audio_dir / "a.wav"] if split == "heldout" else [])
-    assert cli._evaluation_files(None, None) == (None, [audio_dir / "a.wav"])
+    splits = {"heldout": [audio_dir / "b.wav", audio_dir / "a.wav"], "out-of-corpus": [audio_dir / "c.wav"]}
+    monkeypatch.setattr(corpus, "corpus_files", splits.get)
+    assert cli._evaluation_files(None, None) == (None, splits["heldout"])
+    assert cli._evaluation_files(None, 1) == (None, splits["heldout"][:1]), "the split's own order"
+    assert cli._evaluation_files(None, None, "out-of-corpus") == (None, splits["out-of-corpus"])
 
 
 @pytest.mark.parametrize("args, message", [

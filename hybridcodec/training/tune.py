@@ -44,8 +44,8 @@ SEARCH = (
     Constant("perceptual", "gamma1", (0.1, 0.3, 0.5, 0.7, 0.92)),
     Constant("perceptual", "beta", (0.0, 0.3, 0.68)),
     Constant("spectrum_quantizer", "rounding_offset", (0.36, 0.42, 0.48)),
-    Constant("spectrum_quantizer", "noise_fill_gain", (0.2, 0.35, 0.5)),
-    Constant("envelope", "envelope_step_scale", (1.0, 1.5, 2.0)),
+    Constant("spectrum_quantizer", "noise_fill_gain", (0.2, 0.35, 0.5, 0.7, 0.9)),
+    Constant("envelope", "envelope_step_scale", (1.0, 1.5, 2.0, 2.5, 3.0)),
 )
 
 
@@ -91,8 +91,11 @@ def validation_signals(corpus_dir=None, max_files: int = 12, min_duration_s: flo
 
 
 def tune(config_name: str = "default", corpus_dir=None, max_files: int = 12, sweeps: int = 1,
-         progress: bool = True):
+         only=None, progress: bool = True):
     """Coordinate search of the constants of :data:`SEARCH` (see the module docstring).
+
+    ``only`` (a list of parameter names, e.g. ``["noise_fill_gain"]``) limits the search to
+    those constants.
 
     Returns
     -------
@@ -105,7 +108,8 @@ def tune(config_name: str = "default", corpus_dir=None, max_files: int = 12, swe
     best = get_config(config_name)
     best_score = objective(best, signals)
     rows = [{"constant": "start", "value": "", **best_score}]
-    steps = [(constant, value) for _ in range(sweeps) for constant in SEARCH for value in constant.grid]
+    search = [c for c in SEARCH if only is None or c.parameter in only]
+    steps = [(constant, value) for _ in range(sweeps) for constant in search for value in constant.grid]
     for constant, value in tqdm(steps, desc="tuning", disable=not progress):
         if value == current_value(best, constant):
             continue
