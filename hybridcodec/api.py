@@ -85,18 +85,20 @@ def encode_packets(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
 
 
 def decode(data: bytes, sample_rate_hz: Optional[int] = None, *, conceal: bool = False,
-           loss: Optional[LossSimulator] = None, seed: int = 0) -> Tuple[np.ndarray, int]:
+           loss: Optional[LossSimulator] = None, seed: int = 0,
+           postfilter: Optional[str] = None) -> Tuple[np.ndarray, int]:
     """Decode .hcb bytes (or a packet stream) to (signal, rate): the original rate and length
     unless a rate is given.  This is :func:`decode_stream` over the bytes, the decoder of files
     and pipes too.
 
     ``conceal``: damaged or missing frames are concealed instead of raising BitstreamError
     (see :func:`decode_stream` for the report).  ``loss`` drops frames as a channel would;
-    the decoder conceals them (``seed`` seeds the concealment).
+    the decoder conceals them (``seed`` seeds the concealment).  ``postfilter`` names a
+    post-filter to use instead of the configuration's (``hybridcodec components``).
     """
     chunks: List[np.ndarray] = []
     summary = decode_stream(io.BytesIO(data), chunks.append, sample_rate_hz, conceal=conceal,
-                            loss=loss, seed=seed, size=len(data))
+                            loss=loss, seed=seed, size=len(data), postfilter=postfilter)
     return np.concatenate(chunks), summary.rate_hz
 
 

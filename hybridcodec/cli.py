@@ -52,7 +52,7 @@ def cmd_decode(args) -> None:
     _check_output(Path(args.input), Path(args.output), args.force)
     loss = LossSimulator(args.loss_rate, args.burst, args.seed) if args.loss_rate else None
     done = decode_file(args.input, args.output, args.rate, conceal=args.conceal or bool(loss),
-                       loss=loss, seed=args.seed)
+                       loss=loss, seed=args.seed, postfilter=args.postfilter)
     header = done.header
     lost = f", {len(done.lost)} frames lost and concealed" if loss else ""
     print(f"{args.output}: {header.n_samples / header.original_rate_hz:.2f} s at "
@@ -315,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --loss-rate: lose frames in bursts of N")
     p.add_argument("--seed", type=int, default=0, help="seed of the loss simulation and the "
                                                        "concealment")
+    p.add_argument("--postfilter", default=None, metavar="NAME",
+                   help="post-filter instead of the configuration's: none, classical, ... "
+                        "(see: hybridcodec components); costs no bits, reads the same ones")
     p.set_defaults(run=cmd_decode)
 
     p = sub.add_parser("info", help="show a .hcb header (and bits per frame)")

@@ -324,3 +324,14 @@ def test_subprocess_round_trip_and_errors(tmp_path, wav, rng):
         assert done.returncode == 2, (argv, done.stderr)
         assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
         assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_decode_with_a_postfilter_chosen_at_decode_time(tmp_path, capsys, hcb):
+    plain, filtered = tmp_path / "plain.wav", tmp_path / "filtered.wav"
+    assert run(capsys, "decode", hcb, plain, "--postfilter", "none")[0] == 0
+    assert run(capsys, "decode", hcb, filtered, "--postfilter", "classical")[0] == 0
+    x, y = soundfile.read(str(plain))[0], soundfile.read(str(filtered))[0]
+    assert x.shape == y.shape and not np.array_equal(x, y)
+    assert_one_line_error(*run(capsys, "decode", hcb, tmp_path / "o.wav", "--postfilter", "shiny"),
+                          "no postfilter component named 'shiny'", "classical, none")
+    assert not (tmp_path / "o.wav").exists()

@@ -87,7 +87,10 @@ def test_registered_component_gets_earlier_components_it_asks_for(isolated_regis
             seen.update(source_model=source_model, transform=transform, gain=gain)
             self.gain = gain
 
-        def process(self, samples):
+        def stream(self, bitrate_bps):
+            return self
+
+        def push(self, samples, envelope):
             return self.gain * samples
 
     register_config(BASE.override("test-recording", "recording postfilter",

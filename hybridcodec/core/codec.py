@@ -11,7 +11,7 @@ Redundancy (packet streams, ``Header.redundancy_bytes`` = R > 0): every full-siz
 with R bytes that copy the previous frame's low band (``hybridcodec.core.redundancy``); the frame
 itself is coded in the remaining bytes, so the bitrate stays the header's.
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -128,6 +128,9 @@ class Decoder:
     lookahead : bool
         Hold each frame until the next payload arrives (20 ms more delay; better concealment
         and the use of redundant copies).  Call :meth:`finish` after the last payload.
+    postfilter : str or None
+        A registered post-filter (``hybridcodec components``) instead of the configuration's:
+        chosen at decode time, as it costs no bits and reads none (None: the configuration's).
 
     Attributes
     ----------
@@ -138,7 +141,7 @@ class Decoder:
     """
 
     def __init__(self, header: Header, keep_reports: bool = True, seed: int = 0,
-                 lookahead: bool = True):
+                 lookahead: bool = True, postfilter: Optional[str] = None):
         self.header = header
         try:
             self.pipeline = get_pipeline(header.config_name)
@@ -151,15 +154,23 @@ class Decoder:
         self.frame_decoder = FrameDecoder(self.pipeline)
         self.synthesizer = self.pipeline.transform.synthesizer()
         self.concealer = Concealer(self.pipeline.transform, seed)
+        self.postfilter = self._postfilter(postfilter).stream(header.bitrate_bps)
         self.keep_reports = keep_reports
         self.lookahead = lookahead
         self.full_bytes = frame_bytes(header.bitrate_bps)
         self.n_frames = 0
         self.n_synthesized = 0
-        self.held: List[Optional[np.ndarray]] = []
+        self.held: List[Tuple[Optional[np.ndarray], Optional[np.ndarray]]] = []
         self.reports: List[FrameReport] = []
         self.concealed: List[int] = []
         self.damaged: List[int] = []
+
+    def _postfilter(self, name: Optional[str]):
+        """The configuration's post-filter, or the one called ``name`` (its default parameters
+        unless the configuration names the same one)."""
+        if name is None or name == self.pipeline.config.postfilter.name:
+            return self.pipeline.postfilter
+        return self.pipeline.component("postfilter", name)
 
     def _split(self, payload: bytes):
         """(frame payload, redundant copy of the previous frame or None)."""
@@ -169,7 +180,8 @@ class Decoder:
         return payload, None
 
     def _decoded(self, payload: Optional[bytes]):
-        """(X̂ of the next frame or None when it is lost or invalid, the copy it carries)."""
+        """((X̂, ŝ) of the next frame, or (None, None) when it is lost or invalid; the copy it
+        carries)."""
         t = self.n_frames
         self.n_frames += 1
         if payload is not None:
@@ -178,16 +190,18 @@ class Decoder:
             if self.keep_reports:
                 self.reports.append(self.frame_decoder.last_report)
             if self.frame_decoder.last_valid:
-                return spectrum, copy
+                return (spectrum, self.frame_decoder.last_envelope), copy
             self.damaged.append(t)
         elif self.keep_reports:
             self.reports.append(FrameReport(t, 0))
         self.concealed.append(t)
-        return None, None
+        return (None, None), None
 
-    def _emit(self, spectrum: Optional[np.ndarray], next_spectrum: Optional[np.ndarray] = None,
+    def _emit(self, decoded, next_spectrum: Optional[np.ndarray] = None,
               copy: Optional[bytes] = None) -> np.ndarray:
-        """Synthesize the next frame: X̂, or its concealment from the neighbours and the copy."""
+        """Synthesize and post-filter the next frame, ``decoded`` = (X̂, ŝ): X̂, or its
+        concealment from the neighbours and the copy when X̂ is None."""
+        spectrum, envelope = decoded
         if spectrum is None:
             low_band = None
             if copy is not None and next_spectrum is not None:
@@ -202,7 +216,7 @@ class Decoder:
         n_bins = self.pipeline.transform.n_bins
         samples = self.synthesizer.push(np.reshape(spectrum, (1, n_bins)))
         self.concealer.output(samples)
-        return samples
+        return self.postfilter.push(samples, envelope)
 
     def push(self, payloads: Sequence[Optional[bytes]]) -> np.ndarray:
         """Decode payloads (``None``: lost); return the samples that became final (16 kHz).
@@ -214,23 +228,23 @@ class Decoder:
         """
         outputs = []
         for payload in payloads:
-            spectrum, copy = self._decoded(payload)
+            decoded, copy = self._decoded(payload)
             if not self.lookahead:
-                outputs.append(self._emit(spectrum))
+                outputs.append(self._emit(decoded))
                 continue
             if self.held:
-                outputs.append(self._emit(self.held.pop(), spectrum, copy))
-            self.held.append(spectrum)
-        return self._postfiltered(outputs)
+                outputs.append(self._emit(self.held.pop(), decoded[0], copy))
+            self.held.append(decoded)
+        return _joined(outputs)
 
     def finish(self) -> np.ndarray:
         """The samples of the frame held for lookahead (call after the last payload)."""
-        return self._postfiltered([self._emit(self.held.pop())] if self.held else [])
-
-    def _postfiltered(self, outputs: List[np.ndarray]) -> np.ndarray:
-        samples = np.concatenate(outputs) if outputs else np.zeros(0)
-        return self.pipeline.postfilter.process(samples)
+        return _joined([self._emit(self.held.pop())] if self.held else [])
 
     def decode_frame(self, payload: Optional[bytes]) -> np.ndarray:
         """One frame (``None`` marks a loss); the samples that became final (16 kHz)."""
         return self.push([payload])
+
+
+def _joined(outputs: List[np.ndarray]) -> np.ndarray:
+    return np.concatenate(outputs) if outputs else np.zeros(0)

@@ -83,16 +83,19 @@ class FrameDecoder:
         self.pipeline = pipeline
         self.last_report = FrameReport(-1, 0)
         self.last_valid = True
+        self.last_envelope: Optional[np.ndarray] = None
 
     def decode_frame(self, payload: bytes, frame_index: int) -> np.ndarray:
         """X̂ (320,) of one frame; frames below MIN_FRAME_BYTES decode to silence.
 
-        Never raises on any payload.  ``last_valid`` then says whether the payload looked like
+        Never raises on any payload.  ``last_envelope`` is the decoded envelope ŝ (None for
+        a frame below MIN_FRAME_BYTES; the post-filter reads it).  ``last_valid`` then says whether the payload looked like
         one the encoder wrote (:func:`payload_is_consistent`); an invalid frame's X̂ is finite
         but meaningless, and the caller conceals it.
         """
         p = self.pipeline
         budget_bits = 8 * len(payload)
+        self.last_envelope = None
         if len(payload) < MIN_FRAME_BYTES:
             self.last_report = FrameReport(frame_index, budget_bits)
             self.last_valid = not any(payload)
@@ -100,7 +103,7 @@ class FrameDecoder:
         coder = RangeCoder.decoder(payload)
         side = p.envelope.get(coder)
         envelope_bits = coder.tell()
-        envelope = p.envelope.synthesize(side)
+        envelope = self.last_envelope = p.envelope.synthesize(side)
         log2_weights = np.log2(p.perceptual.weights(envelope))
         w_hat, spectrum = p.spectrum_quantizer.decode(coder, log2_weights, budget_bits,
                                                       frame_index)

@@ -35,6 +35,12 @@ class Pipeline:
         for slot, component in built.items():
             setattr(self, slot, component)
 
+    def component(self, slot: str, name: str) -> Any:
+        """A fresh ``name`` component for ``slot`` (default parameters) next to this pipeline's
+        others: what a decoder uses to replace the configuration's post-filter."""
+        built = {other: getattr(self, other) for other in BUILD_ORDER[:BUILD_ORDER.index(slot)]}
+        return create(slot, ComponentSpec.of(name), built)
+
     def parameter_digests(self) -> tuple:
         """8-byte digests of every parameter file the components load (for the header)."""
         digests = []

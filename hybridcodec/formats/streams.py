@@ -253,13 +253,16 @@ def raise_problems(reader: FrameReader) -> None:
 
 def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None, *,
                   conceal: bool = False, loss: Optional[LossSimulator] = None, seed: int = 0,
-                  size: Optional[int] = None, on_header=None) -> DecodeSummary:
+                  size: Optional[int] = None, on_header=None,
+                  postfilter: Optional[str] = None) -> DecodeSummary:
     """Decode a .hcb file or packet stream from ``stream``, calling ``write(samples)`` per block.
 
     Without ``conceal`` any damage raises BitstreamError: before the first sample when ``size``
     is given (a file: it is checked first), at the end for a pipe.  With ``conceal`` damaged,
     missing and lost frames are concealed and listed in the summary.  ``on_header(header, rate,
     n_out)`` is called before the first block (``n_out`` None while the length is unknown).
+    ``postfilter`` names a post-filter to use instead of the configuration's (the bits are read
+    the same way whichever it is).
     """
     if size is not None and not conceal:
         _verify(stream, size)
@@ -269,7 +272,7 @@ def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None,
     summary = DecodeSummary(header, rate)
     if on_header is not None:
         on_header(header, rate, _output_length(header, rate) if reader.length_known else None)
-    decoder = Decoder(header, keep_reports=False, seed=seed)
+    decoder = Decoder(header, keep_reports=False, seed=seed, postfilter=postfilter)
     resampler = StreamResampler(SAMPLE_RATE_HZ, rate)
     n16 = 0
     for payload in _frames_to_decode(reader.frames(), reader, decoder):
@@ -376,16 +379,16 @@ def encode_file(in_path, out_path, bitrate_bps: int, config: str = "default",
 
 def decode_file(in_path, out_path, sample_rate_hz: Optional[int] = None, *,
                 conceal: bool = False, loss: Optional[LossSimulator] = None,
-                seed: int = 0) -> DecodeSummary:
+                seed: int = 0, postfilter: Optional[str] = None) -> DecodeSummary:
     """Decode a .hcb file or packet stream (or ``-``) to a 16-bit WAV file (or ``-``).
 
     Without ``conceal`` a damaged input leaves no output file (the WAV is written to a
-    temporary file and renamed at the end).
+    temporary file and renamed at the end).  ``postfilter``: see :func:`decode_stream`.
     """
     with _input(in_path) as (stream, size), _output(out_path) as out:
         wav = WavWriter(out)
         summary = decode_stream(stream, wav.write, sample_rate_hz, conceal=conceal, loss=loss,
-                                seed=seed, size=size,
+                                seed=seed, size=size, postfilter=postfilter,
                                 on_header=lambda header, rate, n: wav.start(rate, n))
         wav.close(summary.rate_hz)
         return summary

@@ -1,0 +1,98 @@
+"""Post-filter benchmark: PESQ-WB, ViSQOL and STOI of the decoded held-out speech with each
+post-filter chosen at decode time, decode speed with each, and one clean high-rate case.
+
+Every clip is encoded once per bitrate and decoded once per post-filter (the bits are the
+same: the post-filter is chosen at decode time).  Clips: the longest ``--max-files`` held-out
+clips (``rate_quality.select_clips``), so runs compare.  ViSQOL is v3 in speech mode from
+PyPI's visqol-python.  Speed: seconds of speech decoded per second (× real time), one process.
+The clean case is the bundled demo clip (studio speech) at ``--clean-bitrate``.
+
+Usage::
+
+    HYBRIDCODEC_CACHE=/tmp/hccache python benchmarks/postfilter.py [--max-files 12]
+        [--bitrates 9600,13200,16400,24400,32000] [--postfilters none,classical]
+        [--config default] [--clean-bitrate 48000]
+"""
+import argparse
+import time
+
+import numpy as np
+
+from rate_quality import select_clips
+
+from hybridcodec.api import decode, encode
+from hybridcodec.core.registry import components
+from hybridcodec.formats.audio import demo_clip_path, read_audio
+from hybridcodec.tools.metrics import pesq_wb, stoi
+from hybridcodec.training.corpus import SAMPLE_RATE_HZ
+
+DEFAULT_BITRATES_BPS = (9600, 13200, 16400, 24400, 32000)
+
+
+def visqol_measure():
+    """ViSQOL v3 (speech mode, 16 kHz) as a function (ref, deg) → MOS-LQO."""
+    from visqol import VisqolApi
+    from visqol.quality_mapper import has_lattice_runtime
+
+    api = VisqolApi()
+    api.create(mode="speech", use_lattice_model=has_lattice_runtime())
+    return lambda ref, deg: float(api.measure_from_arrays(ref, deg, SAMPLE_RATE_HZ).moslqo)
+
+
+def measure(clips, bitrate_bps, postfilters, config, visqol):
+    """Mean PESQ-WB, ViSQOL, STOI and × real time per post-filter at one bitrate."""
+    coded = [encode(x, SAMPLE_RATE_HZ, bitrate_bps, config) for x in clips]
+    duration_s = sum(x.size for x in clips) / SAMPLE_RATE_HZ
+    rows = {}
+    for name in postfilters:
+        start = time.perf_counter()
+        decoded = [decode(data, postfilter=name)[0] for data in coded]
+        speed = duration_s / (time.perf_counter() - start)
+        rows[name] = (np.nanmean([pesq_wb(x, y) for x, y in zip(clips, decoded)]),
+                      np.mean([visqol(x, y) for x, y in zip(clips, decoded)]),
+                      np.mean([stoi(x, y, SAMPLE_RATE_HZ) for x, y in zip(clips, decoded)]),
+                      speed)
+    return rows
+
+
+def table(results):
+    """Markdown table of {(label, post-filter): (pesq, visqol, stoi, speed)}."""
+    lines = ["| case | post-filter | PESQ-WB | ViSQOL | STOI | decode × real time |",
+             "|---|---|---:|---:|---:|---:|"]
+    for (label, name), (p, v, s, speed) in results.items():
+        lines.append(f"| {label} | {name} | {p:.3f} | {v:.3f} | {s:.3f} | {speed:.0f} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="default")
+    parser.add_argument("--bitrates", default=",".join(map(str, DEFAULT_BITRATES_BPS)))
+    parser.add_argument("--postfilters", default=",".join(sorted(components("postfilter"))))
+    parser.add_argument("--max-files", type=int, default=12, help="held-out clips (longest)")
+    parser.add_argument("--clean-bitrate", type=int, default=48000)
+    parser.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    postfilters = args.postfilters.split(",")
+    clips = [x for _, x in select_clips(args.corpus, args.max_files)]
+    visqol = visqol_measure()
+    decode(encode(clips[0], SAMPLE_RATE_HZ, 16400), postfilter=postfilters[-1])  # compile
+    results = {}
+    for bitrate in (int(b) for b in args.bitrates.split(",")):
+        for name, row in measure(clips, bitrate, postfilters, args.config, visqol).items():
+            results[(f"held-out {bitrate / 1000:g} kbps", name)] = row
+    clean = read_audio(demo_clip_path())[0]
+    for name, row in measure([clean], args.clean_bitrate, postfilters, args.config,
+                             visqol).items():
+        results[(f"clean demo clip {args.clean_bitrate / 1000:g} kbps", name)] = row
+    total_s = sum(x.size for x in clips) / SAMPLE_RATE_HZ
+    print(f"{len(clips)} held-out clips, {total_s:.1f} s; configuration {args.config}\n")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
