@@ -218,15 +218,16 @@ class PostFilter:
         ----------
         samples : array_like, shape (SUBFRAME k,)
             Decoded signal.
-        predictors : array_like, shape (k, p + 1)
-            A(z) of each sub-frame.
+        predictors : array_like, shape (k, p + 1), or None
+            A(z) of each sub-frame; None: no formant filter (H_f = H_t = 1).
 
         Returns
         -------
         ndarray, shape (SUBFRAME k,)
         """
         samples = np.asarray(samples, dtype=np.float64)
-        predictors = np.asarray(predictors, dtype=np.float64)
+        if predictors is None:
+            predictors = [None] * (samples.size // SUBFRAME)
         if samples.ndim != 1 or samples.size != SUBFRAME * len(predictors):
             raise ValueError(f"need {SUBFRAME} samples per predictor, got {samples.shape} "
                              f"samples and {len(predictors)} predictors")
@@ -242,10 +243,14 @@ class PostFilter:
         u = comb_kernel(x, self.u_history, self.lag, self.gain, lag, gain, COMB_TAPS)
         self.u_history = np.concatenate((self.u_history[SUBFRAME:], u))
         self.lag, self.gain = lag, gain
-        numerator, denominator = formant_filter(a, *self.gammas)
-        y = pole_zero_kernel(u, numerator, denominator, self.x_state, self.y_state)
+        y = u if a is None else self._formant(u, np.asarray(a, dtype=np.float64))
         out, self.agc_gain = gain_control_kernel(x, y, self.agc_gain, AGC_ALPHA)
         return out
+
+    def _formant(self, u, a):
+        """Step 3 on one sub-frame."""
+        numerator, denominator = formant_filter(a, *self.gammas)
+        return pole_zero_kernel(u, numerator, denominator, self.x_state, self.y_state)
 
 
 def postfilter(x, predictors, **kwargs):

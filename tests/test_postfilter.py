@@ -178,3 +178,17 @@ def test_decoder_postfilter_streams_frame_by_frame(coded):
 def test_unknown_postfilter_lists_the_choices(coded):
     with pytest.raises(ConfigError, match="available: classical, none"):
         Decoder(api.read_header(coded), postfilter="shiny")
+
+
+def test_without_predictors_only_the_pitch_filter_runs(rng):
+    x = rng.standard_normal(10 * pf.SUBFRAME)
+    neutral = np.tile([1.0, 0.0], (10, 1))
+    np.testing.assert_allclose(pf.postfilter(x, neutral, gamma_num=0.9, gamma_den=0.9),
+                               pf.PostFilter(1).push(x, None), atol=1e-12)
+
+
+def test_classical_at_zero_strength_is_no_filter():
+    from hybridcodec.components.postfilter import ClassicalPostfilter, NoPostfilter
+
+    assert isinstance(ClassicalPostfilter().stream(32000), NoPostfilter)
+    assert not isinstance(ClassicalPostfilter().stream(9600), NoPostfilter)

@@ -91,25 +91,31 @@ class ClassicalPostfilter:
         position = np.clip((bitrate_bps - low) / max(high - low, 1), 0.0, 1.0)
         return float(1.0 - (1.0 - floor) * position)
 
-    def stream(self, bitrate_bps: int) -> "ClassicalStream":
+    def stream(self, bitrate_bps: int):
+        """A fresh post-filter at this bitrate's strength (none at all when that is 0)."""
         s = self.strength(bitrate_bps)
         gamma_num, gamma_den, gamma_tilt = self.gammas
         formant = s * self.formant_strength
+        if self.pitch_gain * s == 0.0 and formant == 0.0:
+            return NoPostfilter()
         return ClassicalStream(PostFilter(LPC_ORDER, self.pitch_gain * s,
                                           gamma_den - formant * (gamma_den - gamma_num),
-                                          gamma_den, gamma_tilt))
+                                          gamma_den, gamma_tilt), formant > 0.0)
 
 
 class ClassicalStream:
     """One decoder's post-filter: per-sub-frame predictors from the frames' envelopes."""
 
-    def __init__(self, postfilter: PostFilter):
+    def __init__(self, postfilter: PostFilter, formant: bool = True):
         self.postfilter = postfilter
+        self.formant = formant
         self.log_envelope: Optional[np.ndarray] = None
 
     def push(self, samples: np.ndarray, envelope: Optional[np.ndarray]) -> np.ndarray:
         if samples.size % SUBFRAME:
             return samples          # not a decoder's block: left alone
+        if not self.formant:        # the pitch post-filter alone needs no predictors
+            return self.postfilter.push(samples, None)
         previous = self.log_envelope
         if envelope is not None:
             self.log_envelope = np.log(envelope)
