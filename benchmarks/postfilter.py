@@ -3,8 +3,8 @@ post-filter chosen at decode time, decode speed with each, and one clean high-ra
 
 Every clip is encoded once per bitrate and decoded once per post-filter (the bits are the
 same: the post-filter is chosen at decode time).  Clips: the longest ``--max-files`` held-out
-clips (``rate_quality.select_clips``), so runs compare.  ViSQOL is v3 in speech mode from
-PyPI's visqol-python.  Speed: seconds of speech decoded per second (× real time), one process.
+clips (``rate_quality.select_clips``), so runs compare.  Metrics from
+``hybridcodec.tools.metrics`` (ViSQOL v3 in speech mode).  Speed: seconds of speech decoded per second (× real time), one process.
 The clean case is the bundled demo clip (studio speech) at ``--clean-bitrate``.
 
 Usage::
@@ -23,23 +23,13 @@ from rate_quality import select_clips
 from hybridcodec.api import decode, encode
 from hybridcodec.core.registry import components
 from hybridcodec.formats.audio import demo_clip_path, read_audio
-from hybridcodec.tools.metrics import pesq_wb, stoi
+from hybridcodec.tools.metrics import pesq_wb, stoi, visqol
 from hybridcodec.training.corpus import SAMPLE_RATE_HZ
 
 DEFAULT_BITRATES_BPS = (9600, 13200, 16400, 24400, 32000)
 
 
-def visqol_measure():
-    """ViSQOL v3 (speech mode, 16 kHz) as a function (ref, deg) → MOS-LQO."""
-    from visqol import VisqolApi
-    from visqol.quality_mapper import has_lattice_runtime
-
-    api = VisqolApi()
-    api.create(mode="speech", use_lattice_model=has_lattice_runtime())
-    return lambda ref, deg: float(api.measure_from_arrays(ref, deg, SAMPLE_RATE_HZ).moslqo)
-
-
-def measure(clips, bitrate_bps, postfilters, config, visqol):
+def measure(clips, bitrate_bps, postfilters, config):
     """Mean PESQ-WB, ViSQOL, STOI and × real time per post-filter at one bitrate."""
     coded = [encode(x, SAMPLE_RATE_HZ, bitrate_bps, config) for x in clips]
     duration_s = sum(x.size for x in clips) / SAMPLE_RATE_HZ
@@ -49,7 +39,7 @@ def measure(clips, bitrate_bps, postfilters, config, visqol):
         decoded = [decode(data, postfilter=name)[0] for data in coded]
         speed = duration_s / (time.perf_counter() - start)
         rows[name] = (np.nanmean([pesq_wb(x, y) for x, y in zip(clips, decoded)]),
-                      np.mean([visqol(x, y) for x, y in zip(clips, decoded)]),
+                      np.mean([visqol(x, y, SAMPLE_RATE_HZ) for x, y in zip(clips, decoded)]),
                       np.mean([stoi(x, y, SAMPLE_RATE_HZ) for x, y in zip(clips, decoded)]),
                       speed)
     return rows
@@ -79,15 +69,13 @@ def main(argv=None):
     args = parse_args(argv)
     postfilters = args.postfilters.split(",")
     clips = [x for _, x in select_clips(args.corpus, args.max_files)]
-    visqol = visqol_measure()
     decode(encode(clips[0], SAMPLE_RATE_HZ, 16400), postfilter=postfilters[-1])  # compile
     results = {}
     for bitrate in (int(b) for b in args.bitrates.split(",")):
-        for name, row in measure(clips, bitrate, postfilters, args.config, visqol).items():
+        for name, row in measure(clips, bitrate, postfilters, args.config).items():
             results[(f"held-out {bitrate / 1000:g} kbps", name)] = row
     clean = read_audio(demo_clip_path())[0]
-    for name, row in measure([clean], args.clean_bitrate, postfilters, args.config,
-                             visqol).items():
+    for name, row in measure([clean], args.clean_bitrate, postfilters, args.config).items():
         results[(f"clean demo clip {args.clean_bitrate / 1000:g} kbps", name)] = row
     total_s = sum(x.size for x in clips) / SAMPLE_RATE_HZ
     print(f"{len(clips)} held-out clips, {total_s:.1f} s; configuration {args.config}\n")
