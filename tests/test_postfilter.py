@@ -192,3 +192,18 @@ def test_classical_at_zero_strength_is_no_filter():
 
     assert isinstance(ClassicalPostfilter().stream(32000), NoPostfilter)
     assert not isinstance(ClassicalPostfilter().stream(9600), NoPostfilter)
+
+
+def test_formant_part_follows_the_decoded_envelopes(coded):
+    from hybridcodec.components.postfilter import ClassicalPostfilter
+
+    header, frames = api.read_frames(coded)
+    outputs = []
+    for formant_strength in (0.0, 1.0):
+        decoder = Decoder(header)
+        decoder.postfilter = ClassicalPostfilter(formant_strength=formant_strength).stream(9600)
+        outputs.append(np.concatenate([decoder.push([f]) for f in frames] + [decoder.finish()]))
+    pitch_only, both = outputs
+    assert both.shape == pitch_only.shape and np.all(np.isfinite(both))
+    assert not np.allclose(both, pitch_only)
+    assert abs(np.log10(np.sum(both ** 2) / np.sum(pitch_only ** 2))) < 0.05   # gain control

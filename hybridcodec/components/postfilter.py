@@ -18,7 +18,6 @@ from hybridcodec.dsp.postfilter import (GAMMA_DEN, GAMMA_NUM, GAMMA_TILT, SUBFRA
 from hybridcodec.dsp.perceptual import LPC_ORDER
 
 from ..core.geometry import N_BINS
-
 from ..core.registry import register
 
 
