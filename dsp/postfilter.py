@@ -55,37 +55,38 @@ GAMMA_TILT = 0.8               # gamma_t of (F2), G.729
 
 
 @njit(cache=True)
-def _correlation(x, end, lag, length):
-    """rho(lag) of (P1) over x[end - length:end] against x[end - length - lag:end - lag]."""
-    xy = 0.0
+def _correlations(x, end, min_lag, max_lag, length):
+    """rho(T) of (P1) for T = min_lag..max_lag over x[end - length:end]; sum x[n-T]^2 slides
+    along a running sum, sum x[n]^2 is computed once."""
+    start = end - length
     xx = 0.0
-    yy = 0.0
-    for n in range(end - length, end):
-        xy += x[n] * x[n - lag]
+    for n in range(start, end):
         xx += x[n] * x[n]
-        yy += x[n - lag] * x[n - lag]
-    if xx <= 0.0 or yy <= 0.0:
-        return 0.0
-    return xy / np.sqrt(xx * yy)
+    yy = 0.0
+    for n in range(start - min_lag, end - min_lag):
+        yy += x[n] * x[n]
+    rho = np.zeros(max_lag + 1)
+    for lag in range(min_lag, max_lag + 1):
+        if lag > min_lag:   # the window moves one sample back
+            yy += x[start - lag] * x[start - lag] - x[end - lag] * x[end - lag]
+        xy = 0.0
+        for n in range(start, end):
+            xy += x[n] * x[n - lag]
+        if xx > 0.0 and yy > 0.0:
+            rho[lag] = xy / np.sqrt(xx * yy)
+    return rho
 
 
 @njit(cache=True)
 def pitch_kernel(x, end, min_lag, max_lag, length, tolerance):
     """(T, rho(T)) of step 1 for the window ending at x[end] (end - length - max_lag >= 0)."""
-    best_lag = min_lag
-    best = -2.0
-    for lag in range(min_lag, max_lag + 1):
-        rho = _correlation(x, end, lag, length)
-        if rho > best:
-            best, best_lag = rho, lag
-    chosen_lag, chosen = best_lag, best
+    rho = _correlations(x, end, min_lag, max_lag, length)
+    best_lag = min_lag + np.argmax(rho[min_lag:])
     for k in (3, 2):
         lag = int(round(best_lag / k))
-        if lag >= min_lag:
-            rho = _correlation(x, end, lag, length)
-            if rho >= tolerance * best:
-                return lag, rho
-    return chosen_lag, chosen
+        if lag >= min_lag and rho[lag] >= tolerance * rho[best_lag]:
+            return lag, rho[lag]
+    return best_lag, rho[best_lag]
 
 
 @njit(cache=True)

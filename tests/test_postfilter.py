@@ -207,3 +207,13 @@ def test_formant_part_follows_the_decoded_envelopes(coded):
     assert both.shape == pitch_only.shape and np.all(np.isfinite(both))
     assert not np.allclose(both, pitch_only)
     assert abs(np.log10(np.sum(both ** 2) / np.sum(pitch_only ** 2))) < 0.05   # gain control
+
+
+def test_correlations_match_the_definition(rng):
+    x = rng.standard_normal(pf.HISTORY)
+    rho = pf._correlations(x, x.size, pf.MIN_LAG, pf.MAX_LAG, pf.PITCH_WINDOW)
+    now = x[-pf.PITCH_WINDOW:]
+    for lag in (pf.MIN_LAG, 77, pf.MAX_LAG):
+        past = x[x.size - pf.PITCH_WINDOW - lag:x.size - lag]
+        assert rho[lag] == pytest.approx(now @ past / np.sqrt((now @ now) * (past @ past)),
+                                         rel=1e-9)
