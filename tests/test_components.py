@@ -15,18 +15,19 @@ def mean_envelope_bits(speech, config):
     return np.mean([report.bits["envelope"] for report in reports])
 
 
-def test_doubling_the_envelope_step_saves_about_a_bit_per_coefficient(speech):
-    """Laplacian tables at step 2Δq cost ~log2(2) = 1 bit less per coefficient (K = 20) than at Δq;
+def test_a_coarser_envelope_step_saves_log2_of_the_scale_per_coefficient(speech):
+    """Laplacian tables at step sΔq cost ~log2(s) bits less per coefficient (K = 20) than at Δq;
     tables built for the wrong step would save far less."""
-    fine = mean_envelope_bits(speech, "tcx-laplacian")
-    coarse = mean_envelope_bits(speech, "tcx-coarse-envelope")
-    assert 12.0 < fine - coarse < 28.0
+    scale = get_pipeline("tcx-laplacian").envelope.envelope_step / \
+        get_pipeline("tcx-1db-envelope").envelope.envelope_step
+    saved = mean_envelope_bits(speech, "tcx-1db-envelope") - mean_envelope_bits(speech, "tcx-laplacian")
+    assert 0.6 * 20 * np.log2(scale) < saved < 1.4 * 20 * np.log2(scale)
 
 
 def test_envelope_step_scale_scales_the_source_models_step():
-    fine = get_pipeline("tcx-laplacian").envelope
-    coarse = get_pipeline("tcx-coarse-envelope").envelope
-    assert coarse.envelope_step == pytest.approx(2.0 * fine.envelope_step)
+    fine = get_pipeline("tcx-1db-envelope").envelope
+    coarse = get_pipeline("tcx-laplacian").envelope
+    assert coarse.envelope_step == pytest.approx(1.5 * fine.envelope_step)
     assert not np.array_equal(coarse.tables.cdf, fine.tables.cdf)
 
 

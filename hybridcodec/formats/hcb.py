@@ -40,7 +40,7 @@ from ..core.geometry import HOP, SAMPLE_RATE_HZ, num_frames
 from ..errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """2: packet streams name their redundancy (bytes per packet copying the previous frame)."""
 FILE_SLACK_BYTES = 64
 """A file may exceed bitrate × duration / 8 by at most this many bytes (header and CRC)."""
