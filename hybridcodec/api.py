@@ -4,6 +4,7 @@ Files and pipes (``encode_file`` / ``decode_file``, used by the CLI) live in
 :mod:`hybridcodec.formats.streams` and are re-exported here.
 """
 import io
+import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -16,12 +17,13 @@ from .formats.hcb import MAX_ORIGINAL_RATE_HZ, Header, read_hcb, write_hcb
 from .errors import AudioInputError, HybridCodecError
 from .core.frame import FrameReport
 from .formats.packets import (DEFAULT_CRC_BITS, STREAM_MAGIC, LossSimulator, PacketReader,
-                              PacketWriter)
+                              PacketWriter, join_packets, split_packets)
 from .formats.streams import (MIN_DURATION_S, decode_file, decode_stream, encode_file,
-                              raise_problems)
+                              raise_problems, stream_problems)
 
-__all__ = ["encode", "encode_with_reports", "encode_packets", "decode", "frame_reports",
-           "read_frames", "read_header",
+__all__ = ["encode", "encode_with_reports", "encode_packets", "split_packets", "join_packets",
+           "decode", "frame_reports",
+           "read_frames", "read_header", "inspect",
            "read_bytes", "encode_file", "decode_file", "decode_stream", "resample",
            "write_audio"]
 
@@ -127,9 +129,16 @@ def read_header(data: bytes) -> Header:
     return read_frames(data)[0]
 
 
+def inspect(data: bytes) -> Tuple[Header, List[str]]:
+    """The header of .hcb bytes or a packet stream, and what is wrong with the rest (a damaged
+    header is a BitstreamError)."""
+    return stream_problems(io.BytesIO(data), len(data))
+
+
 def read_bytes(path: Path) -> bytes:
-    """The bytes of a file, or a HybridCodecError saying why it cannot be read."""
+    """The bytes of a file (``-``: standard input), or a HybridCodecError saying why it cannot
+    be read."""
     try:
-        return path.read_bytes()
+        return sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as error:
         raise HybridCodecError(f"cannot read {path}: {error.strerror or error}") from None
