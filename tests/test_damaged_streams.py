@@ -13,6 +13,7 @@ from hybridcodec import api, cli
 from hybridcodec.core.codec import Decoder
 from hybridcodec.formats.hcb import read_hcb
 from hybridcodec.errors import BitstreamError
+from test_robustness import _Pipe
 
 
 @pytest.fixture(scope="module")
@@ -128,18 +129,3 @@ def test_streaming_decoder_returns_the_header_length(coded, clip):
     y = np.concatenate([decoder.push(frames), decoder.finish()])
     assert y.shape == clip.shape
 
-
-class _Pipe(io.RawIOBase):
-    """A non-seekable stream handing out at most 997 bytes per read, like a pipe."""
-
-    def __init__(self, data: bytes):
-        self.data, self.pos = data, 0
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        out = self.data[self.pos:self.pos + min(len(buffer), 997)]
-        buffer[:len(out)] = out
-        self.pos += len(out)
-        return len(out)
