@@ -49,6 +49,8 @@ def _say(args, text: str) -> None:
 
 def _encode_jobs(args):
     """(input, output) pairs: one, or every input into the output folder (batch encode)."""
+    if len(args.paths) < 2:
+        raise HybridCodecError("give the input file(s), then the output file or folder")
     output = Path(args.paths[-1])
     inputs = args.paths[:-1]
     if len(inputs) == 1 and not args.paths[-1].endswith(os.sep):

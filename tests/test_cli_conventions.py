@@ -241,3 +241,5 @@ def test_batch_encode_of_several_inputs_into_a_folder(tmp_path, capsys, wav, spe
         assert (out_dir / f"clip{i}.hcb").read_bytes() == single.read_bytes()
     status, _, err = run(capsys, "encode", *inputs, tmp_path / "missing-folder")
     assert status == 2 and "folder" in err
+    status, _, err = run(capsys, "encode", inputs[0])
+    assert status == 2 and "output" in err
