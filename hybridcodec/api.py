@@ -13,7 +13,7 @@ import numpy as np
 from .formats.audio import resample, write_audio
 from .core.codec import Decoder, Encoder
 from .core.geometry import SAMPLE_RATE_HZ
-from .formats.hcb import MAX_ORIGINAL_RATE_HZ, Header, read_hcb, write_hcb
+from .formats.hcb import Header, check_original_rate, read_hcb, write_hcb
 from .errors import AudioInputError, HybridCodecError
 from .core.frame import FrameReport
 from .formats.packets import (DEFAULT_CRC_BITS, STREAM_MAGIC, LossSimulator, PacketReader,
@@ -35,9 +35,7 @@ def _check_signal(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
         x = x.mean(axis=1)
     if x.ndim != 1:
         raise AudioInputError(f"expected a mono or (samples, channels) signal, got shape {x.shape}")
-    if not 1 <= sample_rate_hz <= MAX_ORIGINAL_RATE_HZ:
-        raise AudioInputError(f"invalid sample rate {sample_rate_hz} Hz: the .hcb format holds "
-                              f"1 ... {MAX_ORIGINAL_RATE_HZ} Hz")
+    check_original_rate(sample_rate_hz, AudioInputError)
     if x.shape[0] == 0:
         raise AudioInputError("the signal is empty (0 samples)")
     if x.shape[0] < MIN_DURATION_S * sample_rate_hz:

@@ -216,6 +216,7 @@ def test_n_samples_announcing_one_frame_more_is_rejected(small_file):
 @pytest.mark.parametrize("field, value, message", [
     ("codec_rate_hz", 8000, "sample rate"),
     ("original_rate_hz", 0, "sample rate"),
+    ("original_rate_hz", 1, "sample rate"),                  # 1 Hz: a 16000:1 resampling
     ("original_rate_hz", 2_000_000, "sample rate"),
     ("bitrate_bps", 0, "bitrate"),
     ("bitrate_bps", MAX_BITRATE_BPS + 1, "bitrate"),

@@ -63,8 +63,10 @@ _COUNT = struct.Struct("<Q")
 DIGEST_BYTES = 8
 MAX_STREAMED_HEADER_BYTES = MAX_HEADER_BYTES - LENGTH_TRAILER_BYTES
 """Largest header of a streamed file (its trailer holds the length too, see the module doc)."""
+MIN_ORIGINAL_RATE_HZ = 1_000
 MAX_ORIGINAL_RATE_HZ = 384_000
-"""Highest original sample rate a header may name (bounds what a decoder allocates per byte)."""
+"""Lowest and highest original sample rate a header may name (bounds what a decoder allocates
+per byte, and the resampling ratio)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,14 @@ def crc8(data: bytes) -> int:
     for byte in data:
         crc = _CRC8_TABLE[crc ^ byte]
     return crc
+
+
+def check_original_rate(rate_hz: int, error=ConfigError) -> int:
+    """``rate_hz`` if a header can name it as the original rate, else ``error``."""
+    if not MIN_ORIGINAL_RATE_HZ <= rate_hz <= MAX_ORIGINAL_RATE_HZ:
+        raise error(f"invalid sample rate {rate_hz} Hz: the .hcb format holds "
+                    f"{MIN_ORIGINAL_RATE_HZ} ... {MAX_ORIGINAL_RATE_HZ} Hz")
+    return int(rate_hz)
 
 
 def frame_bytes(bitrate_bps: int) -> int:
@@ -216,8 +226,10 @@ def parse_header(stream: BinaryIO, magic: bytes = MAGIC, what: str = ".hcb") -> 
         config_name = name.decode("ascii")
     except UnicodeDecodeError:
         raise BitstreamError(f"corrupted {what} header: configuration name is not ASCII") from None
-    if codec_rate != SAMPLE_RATE_HZ or not 1 <= original_rate <= MAX_ORIGINAL_RATE_HZ:
-        raise BitstreamError(f"corrupted {what} header: impossible sample rates")
+    if codec_rate != SAMPLE_RATE_HZ:
+        raise BitstreamError(f"corrupted {what} header: impossible codec sample rate "
+                             f"{codec_rate} Hz")
+    check_original_rate(original_rate, BitstreamError)
     if not MIN_BITRATE_BPS <= bitrate <= MAX_BITRATE_BPS:
         raise BitstreamError(f"corrupted {what} header: impossible bitrate or length")
     return Header(codec_rate, original_rate, bitrate, n_samples, config_name,

@@ -23,7 +23,7 @@ import soxr
 from .audio import resampled_length
 from ..core.codec import Decoder, Encoder
 from ..core.geometry import SAMPLE_RATE_HZ
-from .hcb import MAX_STREAMED_HEADER_BYTES, Header, HcbWriter
+from .hcb import MAX_STREAMED_HEADER_BYTES, Header, HcbWriter, check_original_rate
 from ..errors import AudioInputError, BitstreamError, ConfigError, HybridCodecError
 from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketWriter
 from .readers import FrameReader, open_stream
@@ -200,7 +200,7 @@ def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
     Processing steps: header (streamed if the length is unknown) → per block: downmix, check,
     resample, encode, write → check length, silence → tail frames → trailer / end packet.
     """
-    rate = int(audio.samplerate)
+    rate = check_original_rate(int(audio.samplerate), AudioInputError)
     n_known = _known_length(audio, ignore_length)
     if redundancy_bytes and not packets:
         raise ConfigError("redundant copies (--redundancy) need a packet stream (--packets)")
