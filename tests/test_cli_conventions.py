@@ -51,7 +51,7 @@ def wav(tmp_path, speech):
 @pytest.fixture
 def hcb(tmp_path, wav, capsys):
     path = tmp_path / "speech.hcb"
-    assert cli.main(["encode", str(wav()), str(path)]) == 0
+    assert cli.main(["encode", str(wav()), str(path), "--bitrate", "16.4k"]) == 0
     capsys.readouterr()
     return path
 
