@@ -14,7 +14,12 @@ a streamed .hcb, packet streams with CRC-16, CRC-8 and none), by one of:
 * ``bytes``     1 … 8 random bytes overwritten, inserted or deleted;
 * ``recrc``     payload bytes overwritten and the CRCs (file CRC-32, frame CRCs) recomputed,
                 so the frame decoder itself sees garbage that passed every check;
-* ``header``    a header field set to a random or extreme value, CRC recomputed.
+* ``header``    a header field set to a random or extreme value, the file CRC (and, half
+                the time, the header CRC-8) recomputed;
+* ``drop``, ``duplicate``, ``reorder``  (packet streams, as a network delivers them) 1 … 8
+                frame packets removed, sent twice, or swapped with the next one
+                (``api.split_packets`` / ``api.join_packets``); an .hcb seed is swapped for a
+                packet stream.
 
 The generator is seeded (case i of seed s is always the same input), so a failure is
 reproduced by ``--seed s --start i --cases 1``.  It is a plain mutation fuzzer rather than
@@ -36,12 +41,16 @@ import numpy as np
 
 from hybridcodec import api
 from hybridcodec.formats.audio import demo_clip_path, read_audio
-from hybridcodec.formats.hcb import read_hcb
+from hybridcodec.formats.hcb import crc8, read_hcb
 from hybridcodec.errors import BitstreamError
-from hybridcodec.formats.packets import frame_check
+from hybridcodec.formats.packets import LossSimulator, frame_check
 from hybridcodec.formats.streams import encode_streamed
 
-MUTATIONS = ("random", "truncate", "flip", "bytes", "recrc", "header")
+MUTATIONS = ("random", "truncate", "flip", "bytes", "recrc", "header", "drop", "duplicate",
+             "reorder")
+PACKET_MUTATIONS = ("drop", "duplicate", "reorder")
+PACKET_SEEDS = ((16, 0), (8, 0), (0, 0), (16, 6), (0, 6))
+"""(CRC bits, redundancy bytes) of the packet-stream seeds, the last seeds of the list."""
 
 
 def seed_streams() -> List[Tuple[str, bytes]]:
@@ -53,11 +62,18 @@ def seed_streams() -> List[Tuple[str, bytes]]:
                                (9600, "tcx-laplacian", 3200)):
         seeds.append(("hcb", api.encode(x[20000:20000 + n], 16000, bitrate, config)))
     seeds.append(("hcb", encode_streamed(x[30000:33000], 13200)))
-    for crc_bits, redundancy in ((16, 0), (8, 0), (0, 0), (16, 6), (0, 6)):
+    for crc_bits, redundancy in PACKET_SEEDS:
         seeds.append((f"hcp{crc_bits}", api.encode_packets(x[24000:26400], 16000, 16400,
                                                            crc_bits=crc_bits,
                                                            redundancy_bytes=redundancy)))
     return seeds
+
+
+def warm_up(seeds: List[Tuple[str, bytes]]) -> None:
+    """Decode every seed once, losing frames, so that no case pays for loading compiled code
+    (the concealment's first call loads its Numba functions)."""
+    for _, data in seeds:
+        api.decode(data, conceal=True, loss=LossSimulator(0.5, seed=1))
 
 
 def _fix_hcb_crc(data: bytearray) -> bytes:
@@ -66,14 +82,26 @@ def _fix_hcb_crc(data: bytearray) -> bytes:
     return bytes(data)
 
 
+def _header_end(data: bytearray) -> int:
+    """Offset of the header's CRC-8 (after the name and the digests), or past the end."""
+    end = 22 + data[21] if len(data) > 21 else len(data)
+    return end + 1 + 8 * data[end] if end < len(data) else len(data)
+
+
+def _fix_header_crc(data: bytearray) -> None:
+    """Recompute the header's CRC-8, so that the checks of the fields behind it are reached."""
+    end = _header_end(data)
+    if end < len(data):
+        data[end] = crc8(bytes(data[:end]))
+
+
 def _fix_packet_crcs(data: bytearray, crc_bits: int) -> bytes:
     """Recompute every frame CRC of a packet stream (setup and end left as they are)."""
-    setup = 21 + 1 + data[21] + 1
-    setup += 8 * data[setup - 1] + 2 + 4 if setup <= len(data) else 0   # crc_bits, redundancy
+    setup = _header_end(data) + 1 + 2 + 4               # CRC-8, crc_bits, redundancy, CRC-32
     pos = setup
     check = crc_bits // 8
     while pos < len(data) and data[pos] != 0xFF:
-        end = pos + 1 + data[pos]
+        end = pos + 2 + data[pos]                         # length, sequence number, payload
         if end + check > len(data):
             break
         data[end:end + check] = frame_check(bytes(data[pos:end]), crc_bits)
@@ -81,8 +109,26 @@ def _fix_packet_crcs(data: bytearray, crc_bits: int) -> bytes:
     return bytes(data)
 
 
+def _mutate_packets(rng: np.random.Generator, data: bytes, mutation: str) -> bytes:
+    """Drop, duplicate or swap 1 … 8 frame packets of a packet stream."""
+    packets = api.split_packets(data)
+    for _ in range(int(rng.integers(1, 9))):
+        if len(packets) < 4:                            # setup, end and one frame left
+            break
+        i = int(rng.integers(1, len(packets) - 2))      # a frame packet with one after it
+        if mutation == "drop":
+            del packets[i]
+        elif mutation == "duplicate":
+            packets.insert(i, packets[i])
+        elif mutation == "reorder":
+            packets[i], packets[i + 1] = packets[i + 1], packets[i]
+    return api.join_packets(packets)
+
+
 def mutate(rng: np.random.Generator, kind: str, data: bytes, mutation: str) -> bytes:
     """One fuzz input from seed ``data`` (of ``kind`` 'hcb' or 'hcpN')."""
+    if mutation in PACKET_MUTATIONS:
+        return _mutate_packets(rng, data, mutation)
     d = bytearray(data)
     if mutation == "random":
         out = rng.bytes(int(rng.integers(0, 400)))
@@ -120,6 +166,8 @@ def mutate(rng: np.random.Generator, kind: str, data: bytes, mutation: str) -> b
     random_value = int(rng.integers(0, 2 ** min(62, 8 * width)))
     value = int(rng.choice([0, 1, 2 ** (8 * width) - 1, random_value]))
     d[offset:offset + width] = (value % 2 ** (8 * width)).to_bytes(width, "little")
+    if rng.random() < 0.5:
+        _fix_header_crc(d)
     return _fix_hcb_crc(d) if kind == "hcb" else bytes(d)
 
 
@@ -146,6 +194,7 @@ def fuzz(n_cases: int, seed: int = 0, start: int = 0, max_seconds: float = 2.0,
          progress: bool = False) -> dict:
     """Run cases ``start`` … ``start + n_cases - 1``; a summary with every failure."""
     seeds = seed_streams()
+    warm_up(seeds)
     counts: Counter = Counter()
     failures = []
     slowest = 0.0
@@ -154,6 +203,8 @@ def fuzz(n_cases: int, seed: int = 0, start: int = 0, max_seconds: float = 2.0,
         rng = np.random.default_rng([seed, case])
         kind, data = seeds[int(rng.integers(len(seeds)))]
         mutation = MUTATIONS[int(rng.integers(len(MUTATIONS)))]
+        if mutation in PACKET_MUTATIONS and kind == "hcb":
+            kind, data = seeds[int(rng.integers(len(seeds) - len(PACKET_SEEDS), len(seeds)))]
         fuzzed = mutate(rng, kind, data, mutation)
         t0 = time.monotonic()
         try:

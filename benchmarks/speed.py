@@ -1,16 +1,23 @@
-"""Speed benchmark: hybridcodec against opusenc/opusdec on one CPU core.
+"""Speed benchmark: hybridcodec against opusenc/opusdec and elc3/dlc3 (LC3) on one CPU core.
 
-Codes the same 60 s of held-out speech (held-out clips in name order, concatenated
-and cut to 60 s) with hybridcodec's Python API and with the opusenc/opusdec programs
-(``--hard-cbr --framesize 20``, pinned to core 0 with taskset), at the same bitrate,
-in the same run. Speeds are "times real time" (×RT: seconds of audio per second of
-wall-clock time, higher is faster), the best of ``--repeats`` runs. hybridcodec is
-timed after a warm-up call, so Numba compilation is excluded; the Opus times include
-starting the processes (a few milliseconds).
+Three measurements in one run, on the same speech:
+
+1. **Start-up**: wall time of ``hybridcodec configs`` and of ``hybridcodec encode`` of a 2 s clip
+   (a fresh process each, warm Numba cache), beside ``opusenc`` and ``elc3`` of the same clip.
+2. **Coding speed**: ``--seconds`` of speech coded by hybridcodec's Python API (after a warm-up
+   call, so Numba compilation is excluded) and by the opusenc/opusdec (``--hard-cbr --framesize
+   20``) and elc3/dlc3 (10 ms frames) programs, at the same bitrate. Speeds are "times real
+   time" (×RT: seconds of audio per second of wall-clock time, higher is faster), the best of
+   ``--repeats`` runs; the programs' times include starting their processes (a few ms).
+3. **Folder encode**: ``--clips`` clips of 2 s encoded by one ``hybridcodec encode clips/*.wav
+   out/`` process, against one ``opusenc`` process per clip.
+
+The speech is the held-out split of the corpus (clips in order, concatenated) when it has been
+fetched, else the bundled demo clip repeated.  Everything runs pinned to core 0.
 
 Usage::
 
-    python benchmarks/speed.py [--config NAME] [--bitrate 16400] [--seconds 60]
+    python benchmarks/speed.py [--config NAME] [--bitrate 16400] [--seconds 60] [--clips 100]
                                [--repeats 3] [--corpus DIR]
 """
 import os
@@ -22,35 +29,45 @@ if hasattr(os, "sched_setaffinity"):
     os.sched_setaffinity(0, {0})
 
 import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from hybridcodec.formats.audio import read_audio, write_audio  # noqa: E402
-from hybridcodec.training.corpus import SAMPLE_RATE_HZ, corpus_files  # noqa: E402
+from hybridcodec.formats.audio import demo_clip_path, read_audio, write_audio  # noqa: E402
 from hybridcodec.tools.peers import opusdec_time, opusenc_time  # noqa: E402
 
+SAMPLE_RATE_HZ = 16000
 WARM_UP_SECONDS = 1.0
+CLIP_SECONDS = 2.0
+HYBRIDCODEC = [sys.executable, "-m", "hybridcodec"]
 
 
-def held_out_speech(duration_s, corpus_dir=None):
-    """Held-out clips in name order, concatenated and cut to ``duration_s`` seconds.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n,)
-        16 kHz mono speech.
-    """
+def speech(duration_s, corpus_dir=None):
+    """``duration_s`` of 16 kHz mono speech and where it comes from."""
     n_wanted = int(round(duration_s * SAMPLE_RATE_HZ))
-    pieces, n_samples = [], 0
-    for path in corpus_files("heldout", corpus_dir):
-        pieces.append(read_audio(path)[0])
-        n_samples += pieces[-1].shape[0]
-        if n_samples >= n_wanted:
-            return np.concatenate(pieces)[:n_wanted]
-    raise ValueError(f"the held-out split holds only {n_samples / SAMPLE_RATE_HZ:.1f} s of speech")
+    try:
+        from hybridcodec.training.corpus import corpus_files
+
+        paths, source = corpus_files("heldout", corpus_dir), "held-out corpus speech"
+    except Exception:  # noqa: BLE001 - no corpus fetched: the demo clip will do
+        paths, source = [demo_clip_path()], "the demo clip, repeated"
+    pieces = [read_audio(path)[0] for path in paths[:200]]
+    x = np.concatenate(pieces)
+    return np.tile(x, -(-n_wanted // x.shape[0]))[:n_wanted], source
+
+
+def wall_time_s(command, repeats=1):
+    """Fastest wall-clock time of a process over ``repeats`` runs (it must succeed)."""
+    times_s = []
+    for _ in range(repeats):
+        start_s = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times_s.append(time.perf_counter() - start_s)
+    return min(times_s)
 
 
 def best_time_s(function, repeats):
@@ -63,25 +80,62 @@ def best_time_s(function, repeats):
     return min(times_s), result
 
 
+def start_up(clip_wav, tmp, bitrate_bps, repeats):
+    """Seconds of each program's start-up: configs, and encoding the 2 s clip."""
+    encode = HYBRIDCODEC + ["encode", str(clip_wav), str(tmp / "clip.hcb"), "--force",
+                            "--quiet", "--bitrate", str(bitrate_bps)]
+    subprocess.run(encode, check=True, capture_output=True)          # warms the Numba cache
+    return {
+        "hybridcodec configs": wall_time_s(HYBRIDCODEC + ["configs"], repeats),
+        "hybridcodec encode (2 s clip)": wall_time_s(encode, repeats),
+        "opusenc (2 s clip)": opusenc_time(clip_wav, tmp / "clip.opus", bitrate_bps, repeats),
+        "elc3 (2 s clip)": wall_time_s(_elc3(clip_wav, tmp / "clip.lc3", bitrate_bps), repeats),
+    }
+
+
+def _elc3(wav_path, lc3_path, bitrate_bps):
+    return ["taskset", "-c", "0", "elc3", "-b", str(bitrate_bps), str(wav_path), str(lc3_path)]
+
+
 def time_hybridcodec(x, bitrate_bps, config, repeats):
-    """Encode and decode times of hybridcodec, in seconds, after a warm-up call."""
+    """Encode and decode times of hybridcodec's API, in seconds, after a warm-up call."""
     from hybridcodec.api import decode, encode
 
     warm_up = x[:int(WARM_UP_SECONDS * SAMPLE_RATE_HZ)]
     decode(encode(warm_up, SAMPLE_RATE_HZ, bitrate_bps, config=config))
-    encode_s, data = best_time_s(lambda: encode(x, SAMPLE_RATE_HZ, bitrate_bps, config=config), repeats)
+    encode_s, data = best_time_s(lambda: encode(x, SAMPLE_RATE_HZ, bitrate_bps, config=config),
+                                 repeats)
     decode_s, _ = best_time_s(lambda: decode(data), repeats)
     return encode_s, decode_s
 
 
-def time_opus(x, bitrate_bps, repeats):
-    """Encode and decode times of opusenc and opusdec processes, in seconds."""
-    with tempfile.TemporaryDirectory(prefix="hybridcodec-speed-") as tmp:
-        wav_path, opus_path = Path(tmp) / "in.wav", Path(tmp) / "x.opus"
-        write_audio(wav_path, x, SAMPLE_RATE_HZ)
-        encode_s = opusenc_time(wav_path, opus_path, bitrate_bps, repeats=repeats)
-        decode_s = opusdec_time(opus_path, Path(tmp) / "out.wav", SAMPLE_RATE_HZ, repeats=repeats)
-    return encode_s, decode_s
+def time_peers(wav_path, tmp, bitrate_bps, repeats):
+    """Encode and decode seconds of opusenc/opusdec and elc3/dlc3 on ``wav_path``."""
+    opus, lc3 = tmp / "x.opus", tmp / "x.lc3"
+    times_s = {"Opus": (opusenc_time(wav_path, opus, bitrate_bps, repeats=repeats),
+                        opusdec_time(opus, tmp / "opus.wav", SAMPLE_RATE_HZ, repeats=repeats))}
+    lc3_encode_s = wall_time_s(_elc3(wav_path, lc3, bitrate_bps), repeats)
+    lc3_decode_s = wall_time_s(["taskset", "-c", "0", "dlc3", str(lc3), str(tmp / "lc3.wav")],
+                               repeats)
+    times_s["LC3"] = (lc3_encode_s, lc3_decode_s)
+    return times_s
+
+
+def folder_encode(clips, tmp, bitrate_bps):
+    """Seconds to encode every clip: one hybridcodec process, and one opusenc process each."""
+    folder, coded = tmp / "clips", tmp / "coded"
+    folder.mkdir()
+    coded.mkdir()
+    paths = []
+    for i, clip in enumerate(clips):
+        paths.append(folder / f"clip{i:03d}.wav")
+        write_audio(paths[-1], clip, SAMPLE_RATE_HZ)
+    hybridcodec_s = wall_time_s(HYBRIDCODEC + ["encode", *map(str, paths), str(coded),
+                                               "--quiet", "--bitrate", str(bitrate_bps)])
+    start_s = time.perf_counter()
+    for path in paths:
+        opusenc_time(path, coded / f"{path.stem}.opus", bitrate_bps, repeats=1)
+    return hybridcodec_s, time.perf_counter() - start_s
 
 
 def markdown_table(duration_s, times_s, bitrate_bps):
@@ -94,11 +148,11 @@ def markdown_table(duration_s, times_s, bitrate_bps):
     times_s : dict[str, tuple[float, float]]
         Codec label to (encode, decode) seconds; must hold "Opus".
     bitrate_bps : int
-        Bitrate of both codecs, in bit/s.
+        Bitrate of every codec, in bit/s.
     """
     opus_total_s = sum(times_s["Opus"])
-    lines = [f"| codec ({bitrate_bps / 1000:g} kbit/s, 1 core) | encode ×RT | decode ×RT | total ×RT | "
-             "time ÷ Opus time |", "|---|---:|---:|---:|---:|"]
+    lines = [f"| codec ({bitrate_bps / 1000:g} kbit/s, 1 core) | encode ×RT | decode ×RT | "
+             "total ×RT | time ÷ Opus time |", "|---|---:|---:|---:|---:|"]
     for label, (encode_s, decode_s) in times_s.items():
         total_s = encode_s + decode_s
         lines.append(f"| {label} | {duration_s / encode_s:.1f} | {duration_s / decode_s:.1f} | "
@@ -112,21 +166,39 @@ def parse_args(argv=None):
     parser.add_argument("--config", default="default", help="hybridcodec configuration name")
     parser.add_argument("--bitrate", type=int, default=16400, help="bitrate in bit/s")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds of speech to code")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (the fastest counts)")
-    parser.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: the fetched one)")
+    parser.add_argument("--clips", type=int, default=100, help="2 s clips of the folder encode")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs per measurement (the fastest counts)")
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="corpus folder (default: the fetched one)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
-    """Run the benchmark and print the markdown table."""
+    """Run the three measurements and print them."""
     args = parse_args(argv)
-    x = held_out_speech(args.seconds, args.corpus)
-    times_s = {
-        f"hybridcodec ({args.config})": time_hybridcodec(x, args.bitrate, args.config, args.repeats),
-        "Opus": time_opus(x, args.bitrate, args.repeats),
-    }
-    print(f"{args.seconds:g} s of held-out speech, 16 kHz; CPU affinity {sorted(os.sched_getaffinity(0))}\n")
+    x, source = speech(args.seconds, args.corpus)
+    n_clip = int(CLIP_SECONDS * SAMPLE_RATE_HZ)
+    with tempfile.TemporaryDirectory(prefix="hybridcodec-speed-") as tmp:
+        tmp = Path(tmp)
+        wav_path, clip_wav = tmp / "in.wav", tmp / "clip.wav"
+        write_audio(wav_path, x, SAMPLE_RATE_HZ)
+        write_audio(clip_wav, x[:n_clip], SAMPLE_RATE_HZ)
+        starts_s = start_up(clip_wav, tmp, args.bitrate, args.repeats)
+        times_s = {f"hybridcodec ({args.config})": time_hybridcodec(x, args.bitrate, args.config,
+                                                                     args.repeats),
+                   **time_peers(wav_path, tmp, args.bitrate, args.repeats)}
+        clips = [x[(i * n_clip) % (x.shape[0] - n_clip):][:n_clip] for i in range(args.clips)]
+        folder_s = folder_encode(clips, tmp, args.bitrate)
+    print(f"{args.seconds:g} s of {source}, 16 kHz; CPU affinity "
+          f"{sorted(os.sched_getaffinity(0))}\n")
+    print("| start-up (warm cache, one process) | wall time |\n|---|---:|")
+    print("\n".join(f"| {label} | {seconds:.3f} s |" for label, seconds in starts_s.items()))
+    print()
     print(markdown_table(args.seconds, times_s, args.bitrate))
+    print(f"\n| folder encode: {args.clips} clips of {CLIP_SECONDS:g} s | wall time |\n|---|---:|\n"
+          f"| hybridcodec encode clips/*.wav out/ (one process) | {folder_s[0]:.2f} s |\n"
+          f"| opusenc, one process per clip | {folder_s[1]:.2f} s |")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@ sec. 5.1): "a high-pass filter is employed with a cut off frequency of 50 Hz. Th
 filter is H_emp(z) = 1 - 0.68 z^-1, and the de-emphasis filter is employed" at the decoder.
 
 Each filter has a whole-signal form and a streaming form that carries its state across chunks and
-gives the same floats for any chunking.
+gives the same floats for any chunking.  The recursions are small Numba kernels (no SciPy), so that
+importing the codec stays fast.
 """
+import math
+
 import numpy as np
-import scipy.signal
+from numba import njit
 
 PRE_EMPHASIS = 0.68   # beta_1 of AMR-WB (TS 26.190 sec. 5.1), the CQ paper's H_emp(z)
 
@@ -17,7 +20,9 @@ def highpass_50hz_coefficients(sample_rate_hz=16000):
     """Second-order 50 Hz high-pass: a Butterworth design at the codec's sampling rate.
 
     AMR-WB's HP50 (TS 26.190 sec. 5.1) is a second-order 50 Hz high-pass at its internal 12.8 kHz
-    rate; this is the same kind of filter designed with ``scipy.signal.butter`` for the rate given.
+    rate; this is the same kind of filter for the rate given: the analog Butterworth prototype
+    s² / (s² + √2 s + 1) through the bilinear transform with K = tan(π 50 / fs), as
+    ``scipy.signal.butter(2, 50, "highpass", fs=fs)`` designs it.
 
     Parameters
     ----------
@@ -31,7 +36,32 @@ def highpass_50hz_coefficients(sample_rate_hz=16000):
     """
     if sample_rate_hz <= 100:
         raise ValueError(f"sample_rate_hz must exceed 100 Hz, got {sample_rate_hz}")
-    return scipy.signal.butter(2, 50.0, btype="highpass", fs=sample_rate_hz)
+    k = math.tan(math.pi * 50.0 / sample_rate_hz)
+    norm = 1.0 / (1.0 + math.sqrt(2.0) * k + k * k)
+    b = norm * np.array([1.0, -2.0, 1.0])
+    a = np.array([1.0, 2.0 * (k * k - 1.0) * norm, (1.0 - math.sqrt(2.0) * k + k * k) * norm])
+    return b, a
+
+
+@njit(cache=True)
+def _biquad(b, a, x, state):
+    """y = H(z) x in direct form II transposed (``state``: the two delays, updated in place)."""
+    y = np.empty_like(x)
+    for n in range(x.shape[0]):
+        y[n] = b[0] * x[n] + state[0]
+        state[0] = b[1] * x[n] - a[1] * y[n] + state[1]
+        state[1] = b[2] * x[n] - a[2] * y[n]
+    return y
+
+
+@njit(cache=True)
+def _one_pole(y, beta, previous):
+    """x[n] = y[n] + beta x[n-1], from x[-1] = ``previous``."""
+    x = np.empty_like(y)
+    for n in range(y.shape[0]):
+        previous = y[n] + beta * previous
+        x[n] = previous
+    return x
 
 
 def _one_dimensional(x):
@@ -74,11 +104,7 @@ class HighPass50Hz:
         -------
         ndarray, shape (m,)
         """
-        chunk = _one_dimensional(chunk)
-        if chunk.size == 0:   # lfilter returns an undefined state for empty input
-            return chunk.copy()
-        y, self._state = scipy.signal.lfilter(self._b, self._a, chunk, zi=self._state)
-        return y
+        return _biquad(self._b, self._a, _one_dimensional(chunk), self._state)
 
 
 def pre_emphasis(x, beta=PRE_EMPHASIS, state=0.0):
@@ -127,7 +153,7 @@ def de_emphasis(y, beta=PRE_EMPHASIS, state=0.0):
     _check_beta(beta)
     if y.size == 0:
         return y.copy(), state
-    x, _ = scipy.signal.lfilter([1.0], [1.0, -beta], y, zi=[beta * state])
+    x = _one_pole(y, float(beta), float(state))
     return x, float(x[-1])
 
 

@@ -4,6 +4,7 @@ Files and pipes (``encode_file`` / ``decode_file``, used by the CLI) live in
 :mod:`hybridcodec.formats.streams` and are re-exported here.
 """
 import io
+import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -12,16 +13,17 @@ import numpy as np
 from .formats.audio import resample, write_audio
 from .core.codec import Decoder, Encoder
 from .core.geometry import SAMPLE_RATE_HZ
-from .formats.hcb import MAX_ORIGINAL_RATE_HZ, Header, read_hcb, write_hcb
+from .formats.hcb import Header, check_original_rate, read_hcb, write_hcb
 from .errors import AudioInputError, HybridCodecError
 from .core.frame import FrameReport
 from .formats.packets import (DEFAULT_CRC_BITS, STREAM_MAGIC, LossSimulator, PacketReader,
-                              PacketWriter)
+                              PacketWriter, join_packets, split_packets)
 from .formats.streams import (MIN_DURATION_S, decode_file, decode_stream, encode_file,
-                              raise_problems)
+                              raise_problems, stream_problems)
 
-__all__ = ["encode", "encode_with_reports", "encode_packets", "decode", "frame_reports",
-           "read_frames", "read_header",
+__all__ = ["encode", "encode_with_reports", "encode_packets", "split_packets", "join_packets",
+           "decode", "frame_reports",
+           "read_frames", "read_header", "inspect",
            "read_bytes", "encode_file", "decode_file", "decode_stream", "resample",
            "write_audio"]
 
@@ -33,9 +35,7 @@ def _check_signal(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
         x = x.mean(axis=1)
     if x.ndim != 1:
         raise AudioInputError(f"expected a mono or (samples, channels) signal, got shape {x.shape}")
-    if not 1 <= sample_rate_hz <= MAX_ORIGINAL_RATE_HZ:
-        raise AudioInputError(f"invalid sample rate {sample_rate_hz} Hz: the .hcb format holds "
-                              f"1 ... {MAX_ORIGINAL_RATE_HZ} Hz")
+    check_original_rate(sample_rate_hz, AudioInputError)
     if x.shape[0] == 0:
         raise AudioInputError("the signal is empty (0 samples)")
     if x.shape[0] < MIN_DURATION_S * sample_rate_hz:
@@ -127,9 +127,16 @@ def read_header(data: bytes) -> Header:
     return read_frames(data)[0]
 
 
+def inspect(data: bytes) -> Tuple[Header, List[str]]:
+    """The header of .hcb bytes or a packet stream, and what is wrong with the rest (a damaged
+    header is a BitstreamError)."""
+    return stream_problems(io.BytesIO(data), len(data))
+
+
 def read_bytes(path: Path) -> bytes:
-    """The bytes of a file, or a HybridCodecError saying why it cannot be read."""
+    """The bytes of a file (``-``: standard input), or a HybridCodecError saying why it cannot
+    be read."""
     try:
-        return path.read_bytes()
+        return sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as error:
         raise HybridCodecError(f"cannot read {path}: {error.strerror or error}") from None

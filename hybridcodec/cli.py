@@ -5,6 +5,7 @@ exit status 2; nothing the user gave is overwritten without ``--force``.
 """
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -15,6 +16,11 @@ from .errors import HybridCodecError
 EXIT_USAGE = 2
 EXIT_DAMAGED = 1
 """``decode --conceal`` wrote its output but the input was damaged (frames concealed)."""
+DEFAULT_BITRATE_BPS = 16400
+DOWNMIX_WARNING_DB = 10.0
+"""Warn when the downmix to mono keeps less than a tenth of the channels' energy."""
+PROGRESS_MIN_S = 5.0
+"""Inputs at least this long show a progress bar (when stderr is a terminal)."""
 
 
 def _check_output(in_path: Path, out_path: Path, force: bool) -> None:
@@ -22,41 +28,135 @@ def _check_output(in_path: Path, out_path: Path, force: bool) -> None:
         return
     if str(in_path) != "-" and out_path.resolve() == in_path.resolve():
         raise HybridCodecError(f"output path {out_path} is the input file; choose another name")
-    if out_path.exists() and not force:
+    if out_path.exists() and not out_path.is_dir() and not force:
         raise HybridCodecError(f"{out_path} exists; pass --force to overwrite it")
 
 
+def _check_needs(args, *pairs) -> None:
+    """An option given without the option it belongs to is an error, e.g. --crc without
+    --packets (``pairs`` of argparse destinations: (option, needed))."""
+    for option, needed in pairs:
+        if getattr(args, option) is not None and not getattr(args, needed):
+            raise HybridCodecError(f"--{option.replace('_', '-')} needs "
+                                   f"--{needed.replace('_', '-')}")
+
+
+def _say(args, text: str) -> None:
+    """A line of report: on stdout, or on stderr when stdout carries the output; none if quiet."""
+    if not args.quiet:
+        print(text, file=sys.stderr if args.output == "-" else sys.stdout)
+
+
+def _encode_jobs(args):
+    """(input, output) pairs: one, or every input into the output folder (batch encode)."""
+    if len(args.paths) < 2:
+        raise HybridCodecError("give the input file(s), then the output file or folder")
+    output = Path(args.paths[-1])
+    inputs = args.paths[:-1]
+    if len(inputs) == 1 and not args.paths[-1].endswith(os.sep):
+        return [(inputs[0], args.paths[-1])]
+    if not output.is_dir():
+        raise HybridCodecError(f"the output folder {output} does not exist (several inputs are "
+                               "encoded into a folder)")
+    if "-" in inputs:
+        raise HybridCodecError("standard input (-) cannot be one of several inputs")
+    suffix = ".hcp" if args.packets else ".hcb"
+    return [(name, str(output / (Path(name).stem + suffix))) for name in inputs]
+
+
+def _progress_bar(args):
+    """A progress callback drawing on stderr for long inputs, or None (not a terminal)."""
+    if args.quiet or not sys.stderr.isatty():
+        return None
+
+    def show(n_read: int, n_known, rate_hz: int) -> None:
+        if n_known and n_known >= PROGRESS_MIN_S * rate_hz:
+            end = "\n" if n_read >= n_known else ""
+            print(f"\r{args.input}: {100 * n_read / n_known:5.1f} % of {n_known / rate_hz:.1f} s",
+                  end=end, file=sys.stderr, flush=True)
+    return show
+
+
+def _raw_format(args):
+    """The --raw input format, or None; --raw-* options without --raw are errors."""
+    from .formats.streams import RawFormat
+
+    given = {name: getattr(args, name) for name in ("raw_rate", "raw_chan", "raw_bits")}
+    _check_needs(args, *((name, "raw") for name in given))
+    if not args.raw:
+        return None
+    defaults = RawFormat()
+    return RawFormat(given["raw_rate"] or defaults.rate_hz,
+                     given["raw_chan"] or defaults.channels, given["raw_bits"] or defaults.bits)
+
+
 def cmd_encode(args) -> None:
-    from .api import encode_file
     from .core.config import parse_bitrate
 
     bitrate = parse_bitrate(args.bitrate)
-    _check_output(Path(args.input), Path(args.output), args.force)
+    _check_needs(args, ("crc", "packets"), ("redundancy", "packets"))
+    raw = _raw_format(args)
+    for args.input, args.output in _encode_jobs(args):
+        _check_output(Path(args.input), Path(args.output), args.force)
+        _encode_one(args, bitrate, raw)
+
+
+def _encode_one(args, bitrate: int, raw) -> None:
+    """Encode ``args.input`` to ``args.output`` and report it as opusenc does."""
+    import time
+
+    from .api import encode_file
+    from .formats.packets import DEFAULT_CRC_BITS
+
+    start = time.perf_counter()
     done = encode_file(args.input, args.output, bitrate, args.config, packets=args.packets,
-                       crc_bits=args.crc, redundancy_bytes=args.redundancy)
-    if done.n_channels > 1:
+                       crc_bits=DEFAULT_CRC_BITS if args.crc is None else args.crc,
+                       redundancy_bytes=args.redundancy or 0, raw=raw,
+                       ignore_length=args.ignorelength, progress=_progress_bar(args))
+    elapsed_s = time.perf_counter() - start
+    if done.n_channels > 1 and done.downmix_loss_db > DOWNMIX_WARNING_DB:
+        print(f"warning: {args.input}: the downmix of {done.n_channels} channels to mono lost "
+              f"{done.downmix_loss_db:.0f} dB of their energy (the channels cancel, e.g. one "
+              "has its polarity reversed); encode one channel instead", file=sys.stderr)
+    elif done.n_channels > 1 and not args.quiet:
         print(f"notice: {done.n_channels} channels downmixed to mono", file=sys.stderr)
     duration_s = done.header.n_samples / done.header.original_rate_hz
-    print(f"{args.output}: {done.n_frames} frames, {done.n_bytes} bytes, "
-          f"{8 * done.n_bytes / duration_s / 1000:.2f} kbps, configuration "
-          f"{done.header.config_name}" + (", packets" if args.packets else "")
-          + (f", {args.redundancy}-byte redundancy" if args.redundancy else ""),
-          file=sys.stderr if args.output == "-" else sys.stdout)
+    _say(args, f"{args.output}: {done.n_frames} frames, {done.n_bytes} bytes, "
+         f"{8 * done.n_bytes / duration_s / 1000:.2f} kbps, configuration "
+         f"{done.header.config_name}" + (", packets" if args.packets else "")
+         + (f", {args.redundancy}-byte redundancy" if args.redundancy else "")
+         + f"; {duration_s:.2f} s coded in {elapsed_s:.2f} s, "
+         f"{duration_s / elapsed_s:.1f}× real time")
+
+
+def _parse_loss_rate(text: str) -> float:
+    """'5%' or '0.05' → 0.05."""
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise HybridCodecError(f"cannot read loss rate {text!r}: write e.g. 0.05 or 5%") from None
 
 
 def cmd_decode(args) -> None:
     from .api import decode_file
-
+    from .core.config import parse_kilo
     from .formats.packets import LossSimulator
 
+    _check_needs(args, ("burst", "loss_rate"))
     _check_output(Path(args.input), Path(args.output), args.force)
-    loss = LossSimulator(args.loss_rate, args.burst, args.seed) if args.loss_rate else None
-    done = decode_file(args.input, args.output, args.rate, conceal=args.conceal or bool(loss),
-                       loss=loss, seed=args.seed, postfilter=args.postfilter)
+    rate = None if args.rate is None else parse_kilo(args.rate, "output rate", "44100 or 44.1k")
+    loss_rate = _parse_loss_rate(args.loss_rate) if args.loss_rate else 0.0
+    loss = LossSimulator(loss_rate, args.burst or 1, args.seed) if loss_rate else None
+    done = decode_file(args.input, args.output, rate, conceal=args.conceal or bool(loss),
+                       loss=loss, seed=args.seed, postfilter=args.postfilter,
+                       float_samples=args.float, gain_db=args.gain)
     header = done.header
     lost = f", {len(done.lost)} frames lost and concealed" if loss else ""
-    print(f"{args.output}: {header.n_samples / header.original_rate_hz:.2f} s at "
-          f"{done.rate_hz} Hz{lost}", file=sys.stderr if args.output == "-" else sys.stdout)
+    _say(args, f"{args.output}: {header.n_samples / header.original_rate_hz:.2f} s at "
+         f"{done.rate_hz} Hz{lost}")
+    if done.n_clipped:
+        print(f"warning: {done.n_clipped} samples beyond full scale were clipped; decode with "
+              "--float (32-bit float WAV) or a negative --gain", file=sys.stderr)
     if done.is_damaged:
         print(f"warning: {args.input} is damaged: {done.describe()}", file=sys.stderr)
         return EXIT_DAMAGED
@@ -64,12 +164,12 @@ def cmd_decode(args) -> None:
 
 
 def cmd_info(args) -> None:
-    from .api import frame_reports, read_bytes, read_header
+    from .api import frame_reports, inspect, read_bytes
     from .formats.hcb import frame_budgets
     from .formats.packets import STREAM_MAGIC
 
     data = read_bytes(Path(args.input))
-    header = read_header(data)
+    header, problems = inspect(data)
     duration_s = header.n_samples / header.original_rate_hz
     budget = int(frame_budgets(header)[0])
     frames = f"{header.n_frames}, {budget} bytes each"
@@ -86,6 +186,9 @@ def cmd_info(args) -> None:
           f"(measured {8 * len(data) / duration_s / 1000:.2f} kbps)\n"
           f"form               {'packet stream' if data[:4] == STREAM_MAGIC else '.hcb file'}\n"
           f"frames             {frames}")
+    if problems:
+        print(f"warning: {args.input} is damaged: {problems[0]}", file=sys.stderr)
+        return EXIT_DAMAGED
     if args.frames:
         reports = frame_reports(data)
         fields = list(reports[0].bits) if reports and reports[0].bits else []
@@ -94,6 +197,7 @@ def cmd_info(args) -> None:
             print(f"{report.frame_index:5d} {report.budget_bits:6d} "
                   + " ".join(f"{report.bits.get(name, 0):18d}" for name in fields)
                   + f"  {report.target_index:6d}")
+    return 0
 
 
 def cmd_configs(args) -> None:
@@ -121,7 +225,7 @@ def cmd_demo(args) -> None:
     out_dir = Path(args.out)
     print(f"Demo clip: {DEMO_CLIP.name} (Dutch speech from fillets-ng-data-nl, GPL-2; "
           f"see hybridcodec/data/DEMO_CLIP.md)")
-    rows = run_demo(out_dir, args.config)
+    rows = run_demo(out_dir, args.config, force=args.force)
     print(format_table(rows))
     print(f"Decoded files written to {out_dir}/")
 
@@ -273,46 +377,74 @@ CORPUS_HELP = ("a fetched corpus folder, or any folder of your own audio files (
                "default: the fetched corpus")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hybridcodec", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("encode", help="encode an audio file to .hcb")
-    p.add_argument("input")
-    p.add_argument("output")
-    p.add_argument("--bitrate", required=True, help="6000-64000 bps, e.g. 16400 or 16.4k")
+def _add_encode_parser(sub) -> None:
+    p = sub.add_parser(
+        "encode", help="encode audio files to .hcb (or packet streams)",
+        description="Encode an audio file ('-': stdin / stdout) to a .hcb file, or several "
+                    "into a folder (name the folder last; with one input, end it with /). "
+                    "Multichannel input is downmixed to mono.")
+    p.add_argument("paths", nargs="+", metavar="input ... output",
+                   help="audio file(s) libsndfile reads (WAV, FLAC, ...; '-': stdin), then "
+                        "the output file or folder ('-': stdout)")
+    p.add_argument("--bitrate", default=str(DEFAULT_BITRATE_BPS),
+                   help=f"6000-64000 bps, e.g. 16400 or 16.4k (default {DEFAULT_BITRATE_BPS})")
     p.add_argument("--config", default="default", help="configuration (see: hybridcodec configs)")
-    p.add_argument("--force", action="store_true", help="overwrite the output file")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.add_argument("--quiet", action="store_true", help="no report, notice or progress bar")
     p.add_argument("--packets", action="store_true",
-                   help="write self-delimiting frame packets (length byte + CRC each) for "
-                        "networks and damage location, instead of a plain .hcb file")
-    p.add_argument("--crc", type=int, default=16, choices=(0, 8, 16),
+                   help="write self-delimiting frame packets (length, sequence number, CRC "
+                        "each) for networks and damage location, instead of a plain .hcb file")
+    p.add_argument("--crc", type=int, default=None, choices=(0, 8, 16),
                    help="per-packet CRC bits with --packets: 16 (CRC-16/CCITT, default), 8 or 0")
-    p.add_argument("--redundancy", type=int, default=0, metavar="BYTES",
+    p.add_argument("--redundancy", type=int, default=None, metavar="BYTES",
                    help="with --packets: end each packet with a BYTES-byte copy of the previous "
                         "frame's low band (0-600 Hz), taken from the frame's budget, so a lost "
                         "frame is restored from the next packet; 6 is a good choice at 16.4 kbps "
                         "(default 0: none)")
+    p.add_argument("--raw", action="store_true",
+                   help="the input is headerless little-endian PCM (see --raw-rate, --raw-chan, "
+                        "--raw-bits)")
+    p.add_argument("--raw-rate", type=int, default=None, metavar="HZ",
+                   help="with --raw: sample rate (default 48000)")
+    p.add_argument("--raw-chan", type=int, default=None, metavar="N",
+                   help="with --raw: interleaved channels (default 2)")
+    p.add_argument("--raw-bits", type=int, default=None, metavar="BITS",
+                   help="with --raw: bits per signed integer sample, 8, 16, 24 or 32 "
+                        "(default 16)")
+    p.add_argument("--ignorelength", action="store_true",
+                   help="ignore the length a WAV header states (a pipe from a program that "
+                        "does not know it); read to the end")
     p.set_defaults(run=cmd_encode)
 
+
+def _add_decode_parser(sub) -> None:
     p = sub.add_parser(
-        "decode", help="decode a .hcb file or packet stream to WAV",
-        description="Decode a .hcb file or a packet stream ('-': stdin / stdout) to a 16-bit "
-                    "WAV. A damaged input is an error (exit 2, no output file) unless --conceal "
-                    "is given: then damaged or missing frames are concealed, decoding goes on, "
-                    "the damaged frames are named on stderr and the exit status is 1. Packet "
-                    "streams locate damage by their per-frame CRC; a plain .hcb file only by "
-                    "its whole-file CRC-32 and a per-frame consistency check.")
-    p.add_argument("input")
-    p.add_argument("output")
-    p.add_argument("--rate", type=int, default=None, help="output rate in Hz (default: original)")
+        "decode", help="decode a .hcb file or packet stream to WAV, FLAC, ...",
+        description="Decode a .hcb file or a packet stream ('-': stdin / stdout) to audio in "
+                    "the format the output's extension names (.wav, .flac, .ogg, .aiff, .au, "
+                    ".caf; none or '-': WAV), 16-bit unless --float. A damaged input is an error "
+                    "(exit 2, no output file) unless --conceal is given: then damaged or "
+                    "missing frames are concealed, decoding goes on, the damaged frames are "
+                    "named on stderr and the exit status is 1. Packet streams locate damage by "
+                    "their per-frame CRC and sequence numbers; a plain .hcb file only by its "
+                    "whole-file CRC-32 and a per-frame consistency check. A damaged header is "
+                    "never concealed. Samples clipped at full scale are counted on stderr.")
+    p.add_argument("input", help=".hcb file or packet stream ('-': stdin)")
+    p.add_argument("output", help="audio file ('-': WAV on stdout)")
+    p.add_argument("--rate", default=None,
+                   help="output rate in Hz, 8000-384000, e.g. 44100 or 44.1k (default: original)")
+    p.add_argument("--float", action="store_true",
+                   help="write 32-bit float WAV: samples beyond full scale are kept, not clipped")
+    p.add_argument("--gain", type=float, default=0.0, metavar="DB",
+                   help="gain in dB applied before writing, e.g. -3 (default 0)")
     p.add_argument("--force", action="store_true", help="overwrite the output file")
+    p.add_argument("--quiet", action="store_true", help="no report (warnings still show)")
     p.add_argument("--conceal", action="store_true",
                    help="conceal damaged frames and go on (exit status 1 if any)")
-    p.add_argument("--loss-rate", type=float, default=0.0, metavar="P",
-                   help="simulate losing a fraction P of the frames (e.g. 0.05); concealed")
-    p.add_argument("--burst", type=int, default=1, metavar="N",
-                   help="with --loss-rate: lose frames in bursts of N")
+    p.add_argument("--loss-rate", default=None, metavar="P",
+                   help="simulate losing a fraction P of the frames, e.g. 0.05 or 5%%; concealed")
+    p.add_argument("--burst", type=int, default=None, metavar="N",
+                   help="with --loss-rate: lose frames in bursts of N (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the loss simulation and the "
                                                        "concealment")
     p.add_argument("--postfilter", default=None, metavar="NAME",
@@ -320,8 +452,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "(see: hybridcodec components); costs no bits, reads the same ones")
     p.set_defaults(run=cmd_decode)
 
-    p = sub.add_parser("info", help="show a .hcb header (and bits per frame)")
-    p.add_argument("input")
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="hybridcodec", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"hybridcodec {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    _add_encode_parser(sub)
+    _add_decode_parser(sub)
+    p = sub.add_parser("info", help="show a .hcb header (and bits per frame)",
+                       description="Show the header of a .hcb file or packet stream ('-': "
+                                   "stdin); a damaged file's header is shown with a warning "
+                                   "(exit status 1).")
+    p.add_argument("input", help=".hcb file or packet stream ('-': stdin)")
     p.add_argument("--frames", action="store_true", help="bits per frame by field")
     p.set_defaults(run=cmd_info)
 
@@ -330,7 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="encode/decode the bundled clip and measure quality")
     p.add_argument("--out", default="hybridcodec-demo", help="folder for the decoded files")
-    p.add_argument("--config", default="default")
+    p.add_argument("--config", default="default", help="configuration (see: hybridcodec configs)")
+    p.add_argument("--force", action="store_true", help="overwrite the files of an earlier demo")
     p.set_defaults(run=cmd_demo)
 
     p = sub.add_parser(
@@ -425,10 +571,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived: unwinds like an error, so that temporary files are removed."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         status = args.run(args)
+    except _Terminated:
+        print("terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except HybridCodecError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -441,6 +599,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return status or 0
 
 

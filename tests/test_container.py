@@ -12,7 +12,7 @@ import pytest
 from hybridcodec import api
 
 from hybridcodec.core.config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
-from hybridcodec.formats.hcb import (FILE_SLACK_BYTES, FORMAT_VERSION, MAGIC, Header,
+from hybridcodec.formats.hcb import (FILE_SLACK_BYTES, FORMAT_VERSION, MAGIC, Header, crc8,
                                      frame_budgets, frame_bytes, read_hcb, write_hcb)
 from hybridcodec.errors import BitstreamError, HybridCodecError
 
@@ -63,7 +63,15 @@ def test_header_layout_starts_with_magic_and_version():
     data = Header(16000, 16000, 16400, 1000, "tcx-laplacian", (DIGEST,)).to_bytes()
     assert data[:4] == MAGIC == b"HCB\x1a"
     assert data[4] == FORMAT_VERSION
-    assert data.endswith(bytes([len("tcx-laplacian")]) + b"tcx-laplacian" + b"\x01" + DIGEST)
+    assert data[:-1].endswith(bytes([len("tcx-laplacian")]) + b"tcx-laplacian" + b"\x01" + DIGEST)
+    assert data[-1] == crc8(data[:-1])                         # the header's own check
+
+
+def test_damaged_header_is_refused_by_its_crc8():
+    data = bytearray(_file_of(Header(16000, 16000, 16400, 3200, "tcx-laplacian", (DIGEST,))))
+    data[8] ^= 0x01                                           # original rate 16000 -> 16256
+    with pytest.raises(BitstreamError, match="header is damaged"):
+        read_hcb(_with_crc(bytes(data[:-4])))
 
 
 def test_real_file_round_trip(speech, small_file):
@@ -208,6 +216,7 @@ def test_n_samples_announcing_one_frame_more_is_rejected(small_file):
 @pytest.mark.parametrize("field, value, message", [
     ("codec_rate_hz", 8000, "sample rate"),
     ("original_rate_hz", 0, "sample rate"),
+    ("original_rate_hz", 1, "sample rate"),                  # 1 Hz: a 16000:1 resampling
     ("original_rate_hz", 2_000_000, "sample rate"),
     ("bitrate_bps", 0, "bitrate"),
     ("bitrate_bps", MAX_BITRATE_BPS + 1, "bitrate"),
@@ -226,6 +235,7 @@ def test_impossible_header_values_are_rejected(field, value, message):
 def test_non_ascii_configuration_name_is_rejected():
     body = bytearray(Header(16000, 16000, 16400, 3200, "tcx-laplacian").to_bytes())
     body[struct.calcsize("<4sBIIIQ") + 1] = 0xE9
+    body[-1] = crc8(bytes(body[:-1]))
     with pytest.raises(BitstreamError, match="ASCII"):
         read_hcb(_with_crc(bytes(body) + bytes(200)))
 

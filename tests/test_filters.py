@@ -86,3 +86,11 @@ def test_bad_arguments():
         filters.de_emphasis(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="sample_rate_hz"):
         filters.highpass_50hz_coefficients(80)
+
+
+@pytest.mark.parametrize("rate_hz", [8000, 12800, 16000, 48000])
+def test_highpass_coefficients_equal_scipy_butter(rate_hz):
+    b, a = filters.highpass_50hz_coefficients(rate_hz)
+    b_ref, a_ref = scipy.signal.butter(2, 50.0, btype="highpass", fs=rate_hz)
+    np.testing.assert_allclose(b, b_ref, rtol=1e-12)
+    np.testing.assert_allclose(a, a_ref, rtol=1e-12)

@@ -178,7 +178,7 @@ def test_packet_stream_carries_the_same_frames(coded, crc_bits):
     header, frames = read_hcb(coded)
     reader = PacketReader(io.BytesIO(stream))
     assert list(reader.frames()) == frames and not reader.damaged and not reader.problems
-    overhead = (1 + crc_bits // 8) * len(frames)
+    overhead = (2 + crc_bits // 8) * len(frames)             # length, sequence number, CRC
     assert len(stream) == len(coded) + overhead + 2 + 13   # + crc and redundancy bytes, end
     np.testing.assert_array_equal(api.decode(stream)[0], api.decode(coded)[0])
 
@@ -186,10 +186,10 @@ def test_packet_stream_carries_the_same_frames(coded, crc_bits):
 def test_packet_crc16_locates_every_damaged_frame(coded):
     stream = bytearray(_packets(coded, 16))
     header, frames = read_hcb(coded)
-    setup = len(stream) - sum(len(frame_packet(f, 16)) for f in frames) - 13
+    setup = len(stream) - sum(len(frame_packet(f, 16, 0)) for f in frames) - 13
     rng = np.random.default_rng(5)
     hit = sorted(set(int(t) for t in rng.integers(0, len(frames), size=6)))
-    size = len(frame_packet(frames[0], 16))
+    size = len(frame_packet(frames[0], 16, 0))
     for t in hit:
         stream[setup + t * size + 1 + int(rng.integers(0, size - 1))] ^= 1 << int(rng.integers(8))
     reader = PacketReader(io.BytesIO(bytes(stream)))

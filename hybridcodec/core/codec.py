@@ -120,7 +120,8 @@ class Decoder:
     Parameters
     ----------
     header : Header
-        Names the configuration; its length is not used here (the caller trims).
+        Names the configuration; the output stops at its length (unless it is streamed: then
+        the caller, which learns the length at the end, trims).
     keep_reports : bool
         Keep every frame's report in ``reports`` (False for long streams).
     seed : int
@@ -160,6 +161,7 @@ class Decoder:
         self.full_bytes = frame_bytes(header.bitrate_bps)
         self.n_frames = 0
         self.n_synthesized = 0
+        self.n_returned = 0
         self.held: List[Tuple[Optional[np.ndarray], Optional[np.ndarray]]] = []
         self.reports: List[FrameReport] = []
         self.concealed: List[int] = []
@@ -235,11 +237,18 @@ class Decoder:
             if self.held:
                 outputs.append(self._emit(self.held.pop(), decoded[0], copy))
             self.held.append(decoded)
-        return _joined(outputs)
+        return self._trimmed(_joined(outputs))
 
     def finish(self) -> np.ndarray:
         """The samples of the frame held for lookahead (call after the last payload)."""
-        return _joined([self._emit(self.held.pop())] if self.held else [])
+        return self._trimmed(_joined([self._emit(self.held.pop())] if self.held else []))
+
+    def _trimmed(self, samples: np.ndarray) -> np.ndarray:
+        """``samples`` cut at the header's length (unless it is streamed)."""
+        if not self.header.streamed:
+            samples = samples[:max(0, self.header.n_codec_samples - self.n_returned)]
+        self.n_returned += samples.shape[0]
+        return samples
 
     def decode_frame(self, payload: Optional[bytes]) -> np.ndarray:
         """One frame (``None`` marks a loss); the samples that became final (16 kHz)."""

@@ -123,14 +123,19 @@ def check_bitrate(bitrate_bps: int) -> int:
     return int(bitrate_bps)
 
 
-def parse_bitrate(text: str) -> int:
-    """'16400' or '16.4k' → 16400 (integer bits per second), range-checked."""
+def parse_kilo(text: str, what: str, example: str) -> int:
+    """'16400' or '16.4k' → 16400: a whole number, with an optional k for thousands."""
     value = text.strip().lower()
     scale = Decimal(1000) if value.endswith("k") else Decimal(1)
     try:
-        bps = Decimal(value[:-1] if value.endswith("k") else value) * scale
+        number = Decimal(value[:-1] if value.endswith("k") else value) * scale
     except InvalidOperation:
-        raise ConfigError(f"cannot read bitrate {text!r}: write e.g. 16400 or 16.4k") from None
-    if not bps.is_finite() or bps != bps.to_integral_value():
-        raise ConfigError(f"bitrate {text!r} is not a whole number of bits per second")
-    return check_bitrate(int(bps))
+        raise ConfigError(f"cannot read {what} {text!r}: write e.g. {example}") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ConfigError(f"{what} {text!r} is not a whole number (e.g. {example})")
+    return int(number)
+
+
+def parse_bitrate(text: str) -> int:
+    """'16400' or '16.4k' → 16400 (integer bits per second), range-checked."""
+    return check_bitrate(parse_kilo(text, "bitrate", "16400 or 16.4k"))

@@ -10,6 +10,8 @@ Layout (little-endian)::
     n_samples        u64      samples of the original signal, at original_rate_hz
     config_name      u8 length + ASCII
     n_digests        u8, then 8 bytes each: sha256 prefix of every parameter file used
+    header_check     u8       CRC-8 (:func:`crc8`) of the header bytes before it, so that a
+                              damaged header is refused even by a concealing decoder
     payload          the frames, back to back; frame t has exactly frame_budgets(...)[t] bytes
     n_samples        u64, only in a *streamed* file (header n_samples = 0, see below)
     crc32            u32 over everything before it
@@ -36,12 +38,14 @@ import numpy as np
 
 from .audio import resampled_length
 from ..core.config import MAX_BITRATE_BPS, MIN_BITRATE_BPS
-from ..core.geometry import HOP, SAMPLE_RATE_HZ, num_frames
+from ..core.geometry import DELAY_SAMPLES, HOP, SAMPLE_RATE_HZ, num_frames
 from ..errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
 FORMAT_VERSION = 3
-"""2: packet streams name their redundancy (bytes per packet copying the previous frame)."""
+"""2: packet streams name their redundancy (bytes per packet copying the previous frame).
+3: the header ends with a CRC-8; frame packets carry a sequence number; the parameters are
+re-fitted on the many-speaker corpus (every configuration decodes differently)."""
 FILE_SLACK_BYTES = 64
 """A file may exceed bitrate × duration / 8 by at most this many bytes (header and CRC)."""
 CRC_BYTES = 4
@@ -60,8 +64,10 @@ _COUNT = struct.Struct("<Q")
 DIGEST_BYTES = 8
 MAX_STREAMED_HEADER_BYTES = MAX_HEADER_BYTES - LENGTH_TRAILER_BYTES
 """Largest header of a streamed file (its trailer holds the length too, see the module doc)."""
+MIN_ORIGINAL_RATE_HZ = 1_000
 MAX_ORIGINAL_RATE_HZ = 384_000
-"""Highest original sample rate a header may name (bounds what a decoder allocates per byte)."""
+"""Lowest and highest original sample rate a header may name (bounds what a decoder allocates
+per byte, and the resampling ratio)."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,8 @@ class Header:
                             self.original_rate_hz, self.bitrate_bps,
                             0 if self.streamed else self.n_samples)
         digests = b"".join(self.parameter_digests)
-        return (fixed + bytes([len(name)]) + name
-                + bytes([len(self.parameter_digests)]) + digests)
+        body = fixed + bytes([len(name)]) + name + bytes([len(self.parameter_digests)]) + digests
+        return body + bytes([crc8(body)])
 
     @property
     def size(self) -> int:
@@ -108,6 +114,35 @@ class Header:
     def n_frames(self) -> int:
         """Frames of the low-overlap MDCT that code the signal (``geometry.num_frames``)."""
         return max(1, num_frames(self.n_codec_samples))
+
+
+def _crc8_table() -> List[int]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        table.append(crc)
+    return table
+
+
+_CRC8_TABLE = _crc8_table()
+
+
+def crc8(data: bytes) -> int:
+    """CRC-8 (poly x^8 + x^2 + x + 1, init 0, no reflection; "CRC-8/SMBUS")."""
+    crc = 0
+    for byte in data:
+        crc = _CRC8_TABLE[crc ^ byte]
+    return crc
+
+
+def check_original_rate(rate_hz: int, error=ConfigError) -> int:
+    """``rate_hz`` if a header can name it as the original rate, else ``error``."""
+    if not MIN_ORIGINAL_RATE_HZ <= rate_hz <= MAX_ORIGINAL_RATE_HZ:
+        raise error(f"invalid sample rate {rate_hz} Hz: the .hcb format holds "
+                    f"{MIN_ORIGINAL_RATE_HZ} ... {MAX_ORIGINAL_RATE_HZ} Hz")
+    return int(rate_hz)
 
 
 def frame_bytes(bitrate_bps: int) -> int:
@@ -165,7 +200,7 @@ def write_hcb(header: Header, frames: List[bytes]) -> bytes:
 def parse_header(stream: BinaryIO, magic: bytes = MAGIC, what: str = ".hcb") -> Header:
     """Read and check a header from ``stream``; a streamed header gets ``n_samples`` = 0.
 
-    Reads only the header's own bytes (at most 21 + 256 + 256 × 8), so it serves files in
+    Reads only the header's own bytes (at most 22 + 256 + 256 × 8), so it serves files in
     memory and pipes alike; every malformed field is a BitstreamError naming it.
     """
     fixed = stream.read(_FIXED.size + 1)
@@ -182,14 +217,20 @@ def parse_header(stream: BinaryIO, magic: bytes = MAGIC, what: str = ".hcb") -> 
     if len(name) < fixed[-1] or not count:
         raise BitstreamError(f"truncated {what} header")
     digests = stream.read(count[0] * DIGEST_BYTES)
-    if len(digests) < count[0] * DIGEST_BYTES:
+    check = stream.read(1)
+    if len(digests) < count[0] * DIGEST_BYTES or not check:
         raise BitstreamError(f"truncated {what} header")
+    if crc8(fixed + name + count + digests) != check[0]:
+        raise BitstreamError(f"the {what} header is damaged (its CRC-8 fails); a damaged header "
+                             "cannot be concealed")
     try:
         config_name = name.decode("ascii")
     except UnicodeDecodeError:
         raise BitstreamError(f"corrupted {what} header: configuration name is not ASCII") from None
-    if codec_rate != SAMPLE_RATE_HZ or not 1 <= original_rate <= MAX_ORIGINAL_RATE_HZ:
-        raise BitstreamError(f"corrupted {what} header: impossible sample rates")
+    if codec_rate != SAMPLE_RATE_HZ:
+        raise BitstreamError(f"corrupted {what} header: impossible codec sample rate "
+                             f"{codec_rate} Hz")
+    check_original_rate(original_rate, BitstreamError)
     if not MIN_BITRATE_BPS <= bitrate <= MAX_BITRATE_BPS:
         raise BitstreamError(f"corrupted {what} header: impossible bitrate or length")
     return Header(codec_rate, original_rate, bitrate, n_samples, config_name,
@@ -209,8 +250,20 @@ def with_length(header: Header, n_samples: int, data_bytes: Optional[int] = None
     header = replace(header, n_samples=n_samples)
     most = None if data_bytes is None else data_bytes // frame_bytes(header.bitrate_bps) + 2
     if most is not None and header.n_frames > most:
-        raise BitstreamError(f"corrupted {what} header: more frames announced than the file holds")
+        raise BitstreamError(f"the {what} input is cut short: {header.n_frames} frames are "
+                             f"announced, its {data_bytes} bytes hold at most {most}")
     return header
+
+
+def cut_to_frames(header: Header, n_frames: int, what: str = ".hcb") -> Header:
+    """``header`` with the length of its first ``n_frames`` frames: a cut input is decoded as
+    far as it goes (never padded to a length that may be damaged)."""
+    n_codec = max(1, HOP * n_frames - DELAY_SAMPLES)
+    rate = header.original_rate_hz
+    n_samples = max(1, -(-n_codec * rate // SAMPLE_RATE_HZ))
+    if not header.streamed:   # all frames came but not the end: the length stands
+        n_samples = min(n_samples, header.n_samples)
+    return with_length(header, n_samples, what=what)
 
 
 def _read_header(data: bytes) -> Header:
@@ -267,9 +320,10 @@ class HcbStreamReader:
     """Reads a .hcb file frame by frame from a binary stream, in constant memory.
 
     ``size`` (bytes of the whole input, when it is a file) lets the reader check the header's
-    length against the file before any frame, read a streamed file's trailer up front, and
-    stand in for missing frames of a cut file with ``None``.  From a pipe (``size`` None) it
-    reads a streamed file with a look-ahead of two full frames + 12 bytes (module doc).
+    length against the file before any frame (:meth:`size_problem`) and read a streamed file's
+    trailer up front.  From a pipe (``size`` None) it reads a streamed file with a look-ahead of
+    two full frames + 12 bytes (module doc).  A cut file, from a file or a pipe alike, ends
+    where its bytes end: ``header`` takes the length of the frames it holds.
 
     :meth:`frames` never raises; what is wrong lands in ``problems`` (CRC mismatch, cut file,
     extra bytes): a strict caller raises the first one, a concealing one reports them.
@@ -282,34 +336,48 @@ class HcbStreamReader:
             raise BitstreamError(f"not a .hcb file: only {size} bytes")
         header = parse_header(stream)
         self.header_bytes = header.to_bytes()
+        self.length_known = not header.streamed
         if header.streamed and size is not None:
             header = self._length_from_trailer(header)
-        elif not header.streamed:
-            header = with_length(header, header.n_samples, size)
         self.header = header
-        self.length_known = not header.streamed or size is not None
         self.problems: List[str] = []
         self.damaged: List[int] = []    # a .hcb file has no per-frame check to fail
         self.crc = zlib.crc32(self.header_bytes)
 
     def _length_from_trailer(self, header: Header) -> Header:
+        """The length a streamed file of known size states in its trailer.  A trailer that
+        cannot be right (a cut file) leaves it unknown: the file is read as from a pipe."""
         if self.size < header.size + header.trailer_size:
-            raise BitstreamError("truncated .hcb file: no room for the length trailer")
+            return header
         position = self.stream.tell()
         self.stream.seek(self.size - header.trailer_size)
         n_samples = _COUNT.unpack(self.stream.read(LENGTH_TRAILER_BYTES))[0]
         self.stream.seek(position)
-        return with_length(header, n_samples, self.size)
+        try:
+            header = with_length(header, n_samples, self.size)
+        except BitstreamError:
+            return header
+        self.length_known = True
+        return header
 
     def size_problem(self) -> Optional[str]:
         """What is wrong with the file's size against its header, if it is known."""
-        expected = self.header.size + sum(iter_budgets(self.header)) + self.header.trailer_size
-        if self.size is None or expected == self.size:
+        if self.size is None:
             return None
-        return f"the .hcb file has {self.size} bytes but its header announces {expected}"
+        if not self.length_known:
+            return "the .hcb file is cut short: its length trailer is missing"
+        try:   # bounds the frames before they are counted
+            with_length(self.header, self.header.n_samples, self.size)
+        except BitstreamError as error:
+            return str(error)
+        expected = self.header.size + sum(iter_budgets(self.header)) + self.header.trailer_size
+        if expected == self.size:
+            return None
+        state = "is cut short" if self.size < expected else "has bytes added"
+        return f"the .hcb file {state}: it has {self.size} bytes, its header announces {expected}"
 
     def frames(self) -> Iterator[Optional[bytes]]:
-        """Payloads in order; ``None`` for each frame missing from a cut file of known size."""
+        """Payloads in order, as far as the file goes."""
         if self.length_known:
             yield from self._frames_of_known_length()
         else:
@@ -321,11 +389,9 @@ class HcbStreamReader:
             payload = self.stream.read(budget)
             self.crc = zlib.crc32(payload, self.crc)
             if len(payload) < budget:
-                self.problems.append(f"the .hcb file is truncated: it ends in frame {t} of "
-                                     f"{self.header.n_frames}")
-                if self.size is not None:   # the header was checked against the file size
-                    yield None
-                    yield from (None for _ in budgets)
+                self.problems.append(f"the .hcb file is cut short: it holds {t} of its "
+                                     f"{self.header.n_frames} frames")
+                self.header = cut_to_frames(self.header, t)
                 return
             yield payload
         self._check_trailer(self.stream.read(self.header.trailer_size + 1))
@@ -370,7 +436,8 @@ class HcbStreamReader:
             return
         count = buffer[-self.header.trailer_size:-_CRC.size]
         try:
-            header = with_length(self.header, _COUNT.unpack(count)[0])
+            read = self.header.size + n_full * frame_bytes(self.header.bitrate_bps) + len(buffer)
+            header = with_length(self.header, _COUNT.unpack(count)[0], read)
         except BitstreamError as error:
             self.problems.append(str(error))
             return

@@ -7,23 +7,29 @@ an end packet (little-endian)::
               b"HCB\\x1a" (n_samples 0 when the length is not known up front),
               crc_bits u8 (0, 8 or 16), redundancy_bytes u8 (R, 0 … a quarter of a frame),
               then a CRC-32 (u32) of the setup bytes before it
-    frame     length u8 (payload bytes, 0 … 160), payload, then the frame check:
-              CRC-8 (poly 0x07, init 0) or CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF),
-              1 or 2 bytes, over the length byte and the payload; nothing with crc_bits 0
+    frame     length u8 (payload bytes, 0 … 160), sequence u8 (frame index mod 256),
+              payload, then the frame check: CRC-8 (poly 0x07, init 0) or CRC-16/CCITT-FALSE
+              (poly 0x1021, init 0xFFFF), 1 or 2 bytes, over the length byte, the sequence
+              number and the payload; nothing with crc_bits 0
     end       0xFF (never a valid length), n_samples u64, CRC-32 (u32) of those 9 bytes
 
 With R = 0 the payloads are exactly the frames of the .hcb file of the same signal (same
 budgets); with R > 0 each full payload is a frame of R bytes less followed by an R-byte copy of
 the previous frame's low band (``hybridcodec.core.redundancy``).  Either way each payload fits
-bitrate × 20 ms; the packet adds 1 byte of length and 0, 1 or 2 bytes of CRC
-per frame (0.4, 0.8 or 1.2 kbps at 50 frames/s) plus the setup block and the 13-byte end.
+bitrate × 20 ms; the packet adds 1 byte of length, 1 of sequence number and 0, 1 or 2 bytes
+of CRC per frame (0.8, 1.2 or 1.6 kbps at 50 frames/s) plus the setup block and the 13-byte end.
 
 Reading (:class:`PacketReader`) never raises after the setup block: a packet whose length is
 impossible or whose CRC fails is reported as damaged (``None``) and the reader assumes it had
-the usual length (a flipped byte does not move the packets after it); a stream cut short
-simply ends.  The setup block must be intact (it names the configuration).
+the usual length (a flipped byte does not move the packets after it).  The sequence number
+places every intact packet: a gap of up to ``255 - LATE_WINDOW`` frames is concealed where it
+is, a packet up to ``LATE_WINDOW`` frames behind (duplicated or reordered) is dropped and
+reported.  A stream cut short simply ends.  The setup block must be intact (it names the
+configuration).  :func:`split_packets` cuts a stream into its packets (to send them one by
+one), :func:`join_packets` puts received packets back together.
 """
 import binascii
+import io
 import struct
 import zlib
 from dataclasses import replace
@@ -31,38 +37,18 @@ from typing import BinaryIO, Iterator, List, Optional
 
 import numpy as np
 
-from .hcb import (FORMAT_VERSION, Header, check_redundancy, frame_bytes, parse_header,
-                  with_length)
-from ..core.geometry import DELAY_SAMPLES, HOP, SAMPLE_RATE_HZ
+from .hcb import (FORMAT_VERSION, Header, check_redundancy, crc8, cut_to_frames, frame_bytes,
+                  parse_header, with_length)
 from ..errors import BitstreamError
 
 STREAM_MAGIC = b"HCP\x1a"
 CRC_CHOICES = (0, 8, 16)
 DEFAULT_CRC_BITS = 16
 END_MARKER = 0xFF
+LATE_WINDOW = 32
+"""A packet numbered up to this many frames behind the next one expected is late or a copy."""
 _U32 = struct.Struct("<I")
 _END = struct.Struct("<BQ")
-
-
-def _crc8_table() -> List[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
-        table.append(crc)
-    return table
-
-
-_CRC8_TABLE = _crc8_table()
-
-
-def crc8(data: bytes) -> int:
-    """CRC-8 (poly x^8 + x^2 + x + 1, init 0, no reflection; "CRC-8/SMBUS")."""
-    crc = 0
-    for byte in data:
-        crc = _CRC8_TABLE[crc ^ byte]
-    return crc
 
 
 def frame_check(data: bytes, crc_bits: int) -> bytes:
@@ -88,11 +74,11 @@ def setup_block(header: Header, crc_bits: int) -> bytes:
     return body + _U32.pack(zlib.crc32(body))
 
 
-def frame_packet(payload: bytes, crc_bits: int) -> bytes:
-    """One self-delimiting packet: length, payload, CRC."""
+def frame_packet(payload: bytes, crc_bits: int, index: int) -> bytes:
+    """One self-delimiting packet: length, sequence number (``index`` mod 256), payload, CRC."""
     if len(payload) >= END_MARKER:
         raise ValueError(f"a frame payload has at most {END_MARKER - 1} bytes, got {len(payload)}")
-    body = bytes([len(payload)]) + payload
+    body = bytes([len(payload), index & 0xFF]) + payload
     return body + frame_check(body, crc_bits)
 
 
@@ -107,10 +93,13 @@ class PacketWriter:
     def __init__(self, stream: BinaryIO, header: Header, crc_bits: int = DEFAULT_CRC_BITS):
         self.stream = stream
         self.crc_bits = check_crc_bits(crc_bits)
+        self.n_frames = 0
         stream.write(setup_block(header, crc_bits))
 
     def write_frames(self, payloads: List[bytes]) -> None:
-        self.stream.write(b"".join(frame_packet(p, self.crc_bits) for p in payloads))
+        first, self.n_frames = self.n_frames, self.n_frames + len(payloads)
+        self.stream.write(b"".join(frame_packet(p, self.crc_bits, first + i)
+                                   for i, p in enumerate(payloads)))
 
     def finish(self, header: Header) -> None:
         self.stream.write(end_packet(header.n_samples))
@@ -124,9 +113,9 @@ class PacketReader:
     header : Header
         With the length of the end packet (or the setup's, or the frames read, if it is missing).
     damaged : list of int
-        Frames whose packet failed its length or CRC check.
+        Frames whose packet failed its length or CRC check, or is missing.
     problems : list of str
-        What else was wrong (no end packet, bytes after it, ...).
+        What else was wrong (duplicated or late packets, no end packet, bytes after it, ...).
     """
 
     def __init__(self, stream: BinaryIO, size: Optional[int] = None):
@@ -162,26 +151,45 @@ class PacketReader:
         return None
 
     def frames(self) -> Iterator[Optional[bytes]]:
-        """Payloads in order; ``None`` for a damaged packet.  Never raises."""
-        check = self.crc_bits // 8
-        while True:
-            first = self.source.read(1)
-            if not first:
-                self._end_missing("no end packet (stream cut short)")
-                return
-            if first[0] == END_MARKER and self._read_end(first):
-                return
-            length = first[0] if first[0] <= self.full else self.full
-            rest = self.source.read(length + check)
-            if len(rest) < length + check:
-                self._end_missing(f"stream cut inside frame {self.n_frames}")
-                return
-            body = first + rest[:length]
-            good = first[0] <= self.full and frame_check(body, self.crc_bits) == rest[length:]
-            if not good:
-                self.damaged.append(self.n_frames)
+        """Payloads in frame order; ``None`` for a damaged or missing packet.  Never raises."""
+        while (packet := self._next_packet()) is not None:
+            sequence, payload = packet
+            if payload is None:   # damaged: its sequence number cannot be trusted
+                yield from self._lost(1)
+                continue
+            behind = (self.n_frames - sequence) % 256
+            if 0 < behind <= LATE_WINDOW:
+                self.problems.append(f"duplicate or late packet of frame "
+                                     f"{self.n_frames - behind} dropped")
+                continue
+            yield from self._lost((sequence - self.n_frames) % 256)
             self.n_frames += 1
-            yield rest[:length] if good else None
+            yield payload
+
+    def _lost(self, n: int) -> Iterator[None]:
+        """``None`` for each of the next ``n`` frames, whose packets are damaged or missing."""
+        for _ in range(n):
+            self.damaged.append(self.n_frames)
+            self.n_frames += 1
+            yield None
+
+    def _next_packet(self):
+        """(sequence number, payload or None if damaged) of the next packet; None at the end."""
+        check = self.crc_bits // 8
+        first = self.source.read(1)
+        if not first:
+            self._end_missing("no end packet (stream cut short)")
+            return None
+        if first[0] == END_MARKER and self._read_end(first):
+            return None
+        length = first[0] if first[0] <= self.full else self.full
+        rest = self.source.read(1 + length + check)
+        if len(rest) < 1 + length + check:
+            self._end_missing(f"stream cut inside frame {self.n_frames}")
+            return None
+        body = first + rest[:1 + length]
+        good = first[0] <= self.full and frame_check(body, self.crc_bits) == rest[1 + length:]
+        return rest[0], (body[2:] if good else None)
 
     def _read_end(self, first: bytes) -> bool:
         """Parse an end packet; False (then 0xFF was a damaged length byte) if its CRC fails."""
@@ -205,13 +213,9 @@ class PacketReader:
         return True
 
     def _end_missing(self, problem: str) -> None:
-        """No usable end packet: keep the setup's length, or take the frames that came."""
+        """No usable end packet: the stream is as long as the frames that came."""
         self.problems.append(problem)
-        if self.header.streamed:
-            n_codec = max(1, HOP * self.n_frames - DELAY_SAMPLES)
-            rate = self.header.original_rate_hz
-            self.header = with_length(self.header, max(1, -(-n_codec * rate // SAMPLE_RATE_HZ)),
-                                      what="packet stream")
+        self.header = cut_to_frames(self.header, self.n_frames, "packet stream")
 
 
 class PushbackReader:
@@ -275,3 +279,30 @@ class LossSimulator:
             self.left -= 1
             return True
         return False
+
+
+def split_packets(data: bytes) -> List[bytes]:
+    """The packets of a packet stream, to send one by one: setup, one per frame, end.
+
+    :func:`join_packets` is its inverse.  BitstreamError if the setup is damaged or the stream
+    is cut short (a damaged frame packet is kept as it is: the receiver's CRC finds it).
+    """
+    stream = io.BytesIO(data)
+    header, setup = _read_setup(stream)
+    check = setup[-2] // 8
+    packets = [data[:stream.tell()]]
+    position = stream.tell()
+    while position < len(data) and data[position] != END_MARKER:
+        size = 2 + min(data[position], frame_bytes(header.bitrate_bps)) + check
+        packets.append(data[position:position + size])
+        position += size
+    packets.append(data[position:position + _END.size + _U32.size])
+    if len(packets[-1]) < _END.size + _U32.size or position + len(packets[-1]) != len(data):
+        raise BitstreamError("the packet stream is cut short or has bytes after its end packet")
+    return packets
+
+
+def join_packets(packets: List[bytes]) -> bytes:
+    """The packet stream of ``packets`` as received: missing, duplicated or reordered frame
+    packets are found by their sequence numbers when it is decoded."""
+    return b"".join(packets)

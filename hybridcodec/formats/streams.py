@@ -8,13 +8,13 @@ otherwise the file is *streamed* (see the container's docstring).  ``-`` means s
 or output.
 """
 import io
+import math
 import os
-import struct
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO, Iterator, List, Optional
+from typing import BinaryIO, Iterator, List, Optional, Tuple
 
 import numpy as np
 import soundfile
@@ -23,26 +23,30 @@ import soxr
 from .audio import resampled_length
 from ..core.codec import Decoder, Encoder
 from ..core.geometry import SAMPLE_RATE_HZ
-from .hcb import MAX_STREAMED_HEADER_BYTES, Header, HcbWriter
+from .hcb import MAX_STREAMED_HEADER_BYTES, Header, HcbWriter, check_original_rate
 from ..errors import AudioInputError, BitstreamError, ConfigError, HybridCodecError
 from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketWriter
 from .readers import FrameReader, open_stream
+from .writers import open_writer, output_format
 
 BLOCK_SAMPLES = 1 << 15
 """Samples read (and written) per block by the file and pipe paths."""
+MIN_OUTPUT_RATE_HZ = 8_000
 MAX_OUTPUT_RATE_HZ = 384_000
-"""Highest output rate of a decode (``--rate``)."""
+"""Lowest and highest output rate of a decode (``--rate``)."""
 STDIO = "-"
 MIN_DURATION_S = 0.010
 """Shortest input accepted: 10 ms, the codec's algorithmic delay (one overlap)."""
 
 
 def output_rate(header: Header, sample_rate_hz: Optional[int]) -> int:
-    rate = header.original_rate_hz if sample_rate_hz is None else int(sample_rate_hz)
-    if not 1 <= rate <= MAX_OUTPUT_RATE_HZ:
-        raise HybridCodecError(f"invalid output sample rate {rate} Hz: use 1 ... "
-                               f"{MAX_OUTPUT_RATE_HZ} Hz")
-    return rate
+    """The rate asked for (checked), or the original one."""
+    if sample_rate_hz is None:
+        return header.original_rate_hz
+    if not MIN_OUTPUT_RATE_HZ <= sample_rate_hz <= MAX_OUTPUT_RATE_HZ:
+        raise HybridCodecError(f"invalid output sample rate {sample_rate_hz} Hz: use "
+                               f"{MIN_OUTPUT_RATE_HZ} ... {MAX_OUTPUT_RATE_HZ} Hz")
+    return int(sample_rate_hz)
 
 class StreamResampler:
     """``audio.resample`` in blocks: libsoxr VHQ streaming, cut or padded to the exact length.
@@ -82,28 +86,79 @@ class StreamResampler:
         return np.pad(y, (0, max(0, need - y.shape[0])))[:need]
 
 
-def _open_audio(in_path) -> soundfile.SoundFile:
-    """A soundfile reader of a path or of standard input (``-``; a pipe is fine for WAV)."""
+@dataclass(frozen=True)
+class RawFormat:
+    """Headerless PCM input (``--raw``): little-endian signed integers, channels interleaved.
+    The defaults are opusenc's."""
+
+    rate_hz: int = 48000
+    channels: int = 2
+    bits: int = 16
+
+    def subtype(self) -> str:
+        """The libsndfile subtype of these samples, or an AudioInputError."""
+        subtypes = {8: "PCM_S8", 16: "PCM_16", 24: "PCM_24", 32: "PCM_32"}
+        if self.bits not in subtypes or not 1 <= self.channels <= 255 or self.rate_hz < 1:
+            raise AudioInputError(f"raw input of {self.bits} bits, {self.channels} channels at "
+                                  f"{self.rate_hz} Hz is not supported: use 8, 16, 24 or 32 "
+                                  "bits, 1 ... 255 channels")
+        return subtypes[self.bits]
+
+
+def _open_audio(in_path, raw: Optional[RawFormat] = None) -> soundfile.SoundFile:
+    """A soundfile reader of a path or of standard input (``-``; a pipe is fine for WAV and raw
+    PCM, not for formats that libsndfile must seek in, such as FLAC)."""
+    source = sys.stdin.fileno() if str(in_path) == STDIO else str(in_path)
+    if str(in_path) != STDIO and not Path(in_path).is_file():
+        raise AudioInputError(f"input audio file not found: {in_path}")
+    options = {} if raw is None else dict(samplerate=raw.rate_hz, channels=raw.channels,
+                                          subtype=raw.subtype(), format="RAW",
+                                          endian="LITTLE")
     try:
-        if str(in_path) == STDIO:
-            return soundfile.SoundFile(sys.stdin.fileno(), closefd=False)
-        if not Path(in_path).is_file():
-            raise AudioInputError(f"input audio file not found: {in_path}")
-        return soundfile.SoundFile(str(in_path))
+        return soundfile.SoundFile(source, closefd=str(in_path) != STDIO, **options)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if str(in_path) == STDIO:
+            raise AudioInputError(f"cannot read audio from standard input ({reason}): a pipe "
+                                  "carries WAV or raw PCM (--raw); give FLAC and other formats "
+                                  "as a file") from None
         raise AudioInputError(f"cannot read audio file {in_path}: {reason}") from None
 
 
-def _known_length(audio: soundfile.SoundFile) -> Optional[int]:
-    """Frames of the input if known up front (a pipe's WAV header may say 0 or 'unknown')."""
-    if audio.seekable() or 0 < audio.frames < 2**31 - 1:
+def _known_length(audio: soundfile.SoundFile, ignore_length: bool) -> Optional[int]:
+    """Frames of the input if known up front (a pipe's WAV header may say 0 or 'unknown';
+    ``ignore_length``: do not trust what it says, as opusenc --ignorelength)."""
+    if not ignore_length and (audio.seekable() or 0 < audio.frames < 2**31 - 1):
         return int(audio.frames)
     return None
 
 
-def _audio_blocks(audio: soundfile.SoundFile, name: str) -> Iterator[np.ndarray]:
-    """Mono float64 blocks (channels averaged), NaN and infinities refused."""
+class Downmix:
+    """Averages the channels of each block, and measures the energy the average loses.
+
+    ``loss_db``: 10 log10(mean energy of the channels / energy of the mono signal); 0 dB for
+    identical channels, 3 dB for one silent channel of two, large when the channels cancel.
+    """
+
+    def __init__(self):
+        self.channel_energy = 0.0
+        self.mono_energy = 0.0
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        mono = block.mean(axis=1)
+        self.channel_energy += float(np.sum(block * block)) / block.shape[1]
+        self.mono_energy += float(np.dot(mono, mono))
+        return mono
+
+    @property
+    def loss_db(self) -> float:
+        if self.mono_energy == 0.0:
+            return math.inf if self.channel_energy else 0.0
+        return 10.0 * math.log10(self.channel_energy / self.mono_energy)
+
+
+def _audio_blocks(audio: soundfile.SoundFile, name: str, downmix: Downmix) -> Iterator[np.ndarray]:
+    """Mono float64 blocks (channels averaged by ``downmix``), NaN and infinities refused."""
     n = 0
     while True:
         try:
@@ -113,33 +168,40 @@ def _audio_blocks(audio: soundfile.SoundFile, name: str) -> Iterator[np.ndarray]
         if block.shape[0] == 0:
             return
         if not np.all(np.isfinite(block)):
-            bad = int(np.count_nonzero(~np.isfinite(block)))
-            raise AudioInputError(f"audio file holds {bad} NaN or infinite samples "
-                                  f"(from sample {n} on): {name}")
+            bad = np.flatnonzero(~np.all(np.isfinite(block), axis=1))
+            raise AudioInputError(f"audio file holds {bad.size} NaN or infinite samples "
+                                  f"(the first at sample {n + int(bad[0])}): {name}")
         n += block.shape[0]
-        yield block.mean(axis=1)
+        yield downmix(block)
 
 
 @dataclass
 class EncodeSummary:
+    """What an encode did; ``downmix_loss_db``: see :class:`Downmix` (0 for mono input)."""
+
     header: Header
     n_frames: int
     n_channels: int
     n_bytes: int
+    downmix_loss_db: float = 0.0
 
 
 def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
                   config: str = "default", packets: bool = False,
                   crc_bits: int = DEFAULT_CRC_BITS, name: str = "input",
-                  redundancy_bytes: int = 0) -> EncodeSummary:
+                  redundancy_bytes: int = 0, *, ignore_length: bool = False,
+                  progress=None) -> EncodeSummary:
     """Encode an open soundfile to ``out`` block by block (a .hcb file or a packet stream;
     ``redundancy_bytes`` > 0: packets carrying a copy of the previous frame's low band).
+
+    ``ignore_length``: treat the input's length as unknown (a WAV header that lies);
+    ``progress(n_read, n_known, rate_hz)`` is called after each block.
 
     Processing steps: header (streamed if the length is unknown) → per block: downmix, check,
     resample, encode, write → check length, silence → tail frames → trailer / end packet.
     """
-    rate = int(audio.samplerate)
-    n_known = _known_length(audio)
+    rate = check_original_rate(int(audio.samplerate), AudioInputError)
+    n_known = _known_length(audio, ignore_length)
     if redundancy_bytes and not packets:
         raise ConfigError("redundant copies (--redundancy) need a packet stream (--packets)")
     encoder = Encoder(bitrate_bps, config, keep_reports=False, redundancy_bytes=redundancy_bytes)
@@ -151,17 +213,20 @@ def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
     counted = _CountingWriter(out)
     sink = PacketWriter(counted, header, crc_bits) if packets else HcbWriter(counted, header)
     resampler = StreamResampler(rate, SAMPLE_RATE_HZ)
-    n, audible = 0, False
-    for x in _audio_blocks(audio, name):
+    n, audible, downmix = 0, False, Downmix()
+    for x in _audio_blocks(audio, name, downmix):
         n += x.shape[0]
         audible = audible or bool(np.any(x))
         sink.write_frames(encoder.push(resampler.push(x)))
+        if progress is not None:
+            progress(n, n_known, rate)
     _check_stream_signal(n, n_known, audible, rate, name)
     header = replace(header, n_samples=n)
     sink.write_frames(encoder.push(resampler.finish(resampled_length(n, rate, SAMPLE_RATE_HZ))))
     sink.write_frames(encoder.finish(header))
     sink.finish(header)
-    return EncodeSummary(header, encoder.n_frames, audio.channels, counted.n_bytes)
+    return EncodeSummary(header, encoder.n_frames, audio.channels, counted.n_bytes,
+                         downmix.loss_db)
 
 
 def encode_streamed(x: np.ndarray, bitrate_bps: int, config: str = "default",
@@ -210,7 +275,8 @@ class DecodeSummary:
 
     ``lost``: frames dropped by the loss simulation; ``damaged``: frames whose payload failed
     its CRC (packet mode) or the frame check, or were missing; ``problems``: what is wrong
-    with the stream as a whole (CRC-32 mismatch, cut short, ...).
+    with the stream as a whole (CRC-32 mismatch, cut short, ...); ``n_clipped``: samples
+    beyond full scale that the output format clipped (``decode_file``).
     """
 
     header: Header
@@ -219,6 +285,7 @@ class DecodeSummary:
     lost: List[int] = field(default_factory=list)
     damaged: List[int] = field(default_factory=list)
     problems: List[str] = field(default_factory=list)
+    n_clipped: int = 0
 
     @property
     def is_damaged(self) -> bool:
@@ -232,23 +299,37 @@ class DecodeSummary:
         return "; ".join(parts)
 
 
-def _verify(stream: BinaryIO, size: int) -> None:
-    """Strict mode on a file: read it once and raise the first problem, before any output."""
+def stream_problems(stream: BinaryIO, size: Optional[int]) -> Tuple[Header, List[str]]:
+    """Read a whole stream without decoding it: its header (BitstreamError if that is
+    damaged) and what is wrong with the rest, first problem first."""
     reader = open_stream(stream, size)
     if reader.size_problem():
-        raise BitstreamError(reader.size_problem())
+        return reader.header, [reader.size_problem()]
     for _ in reader.frames():
         pass
-    raise_problems(reader)
+    return reader.header, _problems(reader)
+
+
+def _verify(stream: BinaryIO, size: int) -> None:
+    """Strict mode on a file: read it once and raise the first problem, before any output."""
+    problems = stream_problems(stream, size)[1]
+    if problems:
+        raise BitstreamError(problems[0])
     stream.seek(0)
+
+
+def _problems(reader: FrameReader) -> List[str]:
+    """What a reader found wrong: its problems, then the first damaged or missing packet."""
+    damaged = [f"the packet stream is damaged: frame {reader.damaged[0]} is missing or fails "
+               "its CRC"] if reader.damaged else []
+    return reader.problems + damaged
 
 
 def raise_problems(reader: FrameReader) -> None:
     """BitstreamError for the first problem or damaged packet a reader found, if any."""
-    if reader.problems:
-        raise BitstreamError(reader.problems[0])
-    if reader.damaged:
-        raise BitstreamError(f"the packet stream is damaged: frame {reader.damaged[0]} fails its CRC")
+    problems = _problems(reader)
+    if problems:
+        raise BitstreamError(problems[0])
 
 
 def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None, *,
@@ -320,77 +401,40 @@ def _output_length(header: Header, rate: int) -> int:
     return resampled_length(header.n_codec_samples, SAMPLE_RATE_HZ, rate)
 
 
-class WavWriter:
-    """A 16-bit mono WAV written block by block; sizes patched at the end when seekable.
-
-    Samples are converted by libsndfile itself (RAW PCM_16), so the file equals what
-    ``audio.write_audio`` writes for the same signal.
-    """
-
-    def __init__(self, stream: BinaryIO):
-        self.stream = stream
-        self.n_samples = 0
-        self.pending: List[np.ndarray] = []
-        self.n_pending = 0
-
-    def start(self, rate_hz: int, n_samples: Optional[int]) -> None:
-        self.declared = n_samples
-        self.stream.write(_wav_header(rate_hz, n_samples))
-
-    def write(self, x: np.ndarray) -> None:
-        self.pending.append(x)
-        self.n_pending += x.shape[0]
-        if self.n_pending >= BLOCK_SAMPLES:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.n_pending:
-            raw = io.BytesIO()
-            soundfile.write(raw, np.clip(np.concatenate(self.pending), -1.0, 1.0), 8000,
-                            format="RAW", subtype="PCM_16", endian="LITTLE")
-            self.stream.write(raw.getvalue())
-            self.n_samples += self.n_pending
-        self.pending, self.n_pending = [], 0
-
-    def close(self, rate_hz: int) -> None:
-        self.flush()
-        if self.declared != self.n_samples and self.stream.seekable():
-            self.stream.seek(0)
-            self.stream.write(_wav_header(rate_hz, self.n_samples))
-
-
-def _wav_header(rate_hz: int, n_samples: Optional[int]) -> bytes:
-    """RIFF/WAVE header of 16-bit mono PCM; sizes 0xFFFFFFFF when unknown (as ffmpeg on pipes)."""
-    data = 0xFFFFFFFF if n_samples is None else min(2 * n_samples, 0xFFFFFFFF - 36)
-    riff = 0xFFFFFFFF if n_samples is None else data + 36
-    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", riff, b"WAVE", b"fmt ", 16, 1, 1,
-                       rate_hz, 2 * rate_hz, 2, 16, b"data", data)
-
-
 def encode_file(in_path, out_path, bitrate_bps: int, config: str = "default",
                 packets: bool = False, crc_bits: int = DEFAULT_CRC_BITS,
-                redundancy_bytes: int = 0) -> EncodeSummary:
-    """Encode an audio file (or ``-``: standard input) to a .hcb file or packet stream
-    (``-``: standard output), block by block; a file is written whole or not at all."""
-    with _open_audio(in_path) as audio, _output(out_path) as out:
+                redundancy_bytes: int = 0, *, raw: Optional[RawFormat] = None,
+                ignore_length: bool = False, progress=None) -> EncodeSummary:
+    """Encode an audio file (or ``-``: standard input; ``raw``: headerless PCM) to a .hcb file
+    or packet stream (``-``: standard output), block by block; a file is written whole or not
+    at all.  ``ignore_length`` and ``progress``: see :func:`encode_stream`."""
+    with _open_audio(in_path, raw) as audio, _output(out_path) as out:
         return encode_stream(audio, out, bitrate_bps, config, packets, crc_bits, str(in_path),
-                             redundancy_bytes)
+                             redundancy_bytes, ignore_length=ignore_length, progress=progress)
 
 
 def decode_file(in_path, out_path, sample_rate_hz: Optional[int] = None, *,
                 conceal: bool = False, loss: Optional[LossSimulator] = None,
-                seed: int = 0, postfilter: Optional[str] = None) -> DecodeSummary:
-    """Decode a .hcb file or packet stream (or ``-``) to a 16-bit WAV file (or ``-``).
+                seed: int = 0, postfilter: Optional[str] = None, float_samples: bool = False,
+                gain_db: float = 0.0) -> DecodeSummary:
+    """Decode a .hcb file or packet stream (or ``-``) to audio in the format the output's
+    extension names (``writers.FORMATS``; WAV for ``-``): 16-bit, or 32-bit float WAV with
+    ``float_samples``, after a gain of ``gain_db`` dB.  ``summary.n_clipped`` counts the
+    samples a fixed-point output clipped.  ``postfilter``: see :func:`decode_stream`.
 
-    Without ``conceal`` a damaged input leaves no output file (the WAV is written to a
-    temporary file and renamed at the end).  ``postfilter``: see :func:`decode_stream`.
+    Without ``conceal`` a damaged input leaves no output file (the audio is written to a
+    temporary file and renamed at the end).
     """
+    audio_format = output_format(out_path, float_samples)
+    gain = 10.0 ** (gain_db / 20.0)
     with _input(in_path) as (stream, size), _output(out_path) as out:
-        wav = WavWriter(out)
-        summary = decode_stream(stream, wav.write, sample_rate_hz, conceal=conceal, loss=loss,
-                                seed=seed, size=size, postfilter=postfilter,
-                                on_header=lambda header, rate, n: wav.start(rate, n))
-        wav.close(summary.rate_hz)
+        writer = open_writer(out, audio_format, float_samples)
+        summary = decode_stream(stream, lambda x: writer.write(gain * x), sample_rate_hz,
+                                conceal=conceal, loss=loss, seed=seed, size=size,
+                                postfilter=postfilter,
+                                on_header=lambda header, rate, n: writer.start(rate, n))
+        writer.close(summary.rate_hz)
+        summary.n_clipped = writer.n_clipped
         return summary
 
 
@@ -427,6 +471,8 @@ class _output:
     def __enter__(self) -> BinaryIO:
         if self.out_path == STDIO:
             return sys.stdout.buffer
+        if os.path.isdir(self.out_path):
+            raise HybridCodecError(f"the output {self.out_path} is a directory; name a file")
         folder = os.path.dirname(os.path.abspath(self.out_path))
         try:
             fd, self.temp = tempfile.mkstemp(prefix=".hybridcodec-", dir=folder)
@@ -441,11 +487,13 @@ class _output:
             sys.stdout.buffer.flush()
             return False
         self.file.close()
-        if kind is None:
-            os.chmod(self.temp, 0o666 & ~_umask())
-            os.replace(self.temp, self.out_path)
-        else:
-            os.unlink(self.temp)
+        try:
+            if kind is None:
+                os.chmod(self.temp, 0o666 & ~_umask())
+                os.replace(self.temp, self.out_path)
+        finally:
+            if os.path.exists(self.temp):
+                os.unlink(self.temp)
         return False
 
 
