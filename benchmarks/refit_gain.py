@@ -55,7 +55,9 @@ def round_trips(files, bitrates_bps, config, out_dir, code_dir=None):
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     if code_dir:
         env["PYTHONPATH"] = str(code_dir)
-    subprocess.run([sys.executable, "-c", ROUND_TRIP, str(jobs_path)], env=env, check=True)
+    # cwd: ``python -c`` puts the working folder first on sys.path, before PYTHONPATH
+    subprocess.run([sys.executable, "-c", ROUND_TRIP, str(jobs_path)], env=env, check=True,
+                   cwd=out_dir)
     return targets
 
 

@@ -1,6 +1,7 @@
 """Tests of hybridcodec.tools.peers: Opus round trips through ffmpeg, opus-tools timing."""
 import numpy as np
 import pytest
+import soundfile
 
 from hybridcodec.errors import HybridCodecError
 from hybridcodec.tools import peers
@@ -159,5 +160,6 @@ def test_opusenc_and_opusdec_times(speech, tmp_path):
     write_audio(wav_path, speech, 16000)
     encode_s = peers.opusenc_time(wav_path, opus_path, 16400, repeats=1)
     decode_s = peers.opusdec_time(opus_path, tmp_path / "out.wav", repeats=1)
-    assert opus_path.stat().st_size > 0
-    assert 0 < encode_s < 10 and 0 < decode_s < 10
+    assert opus_path.stat().st_size > 0 and encode_s > 0 and decode_s > 0
+    decoded = soundfile.info(str(tmp_path / "out.wav"))    # timing is the benchmark's job, not a test's
+    assert decoded.samplerate == 16000 and abs(decoded.frames - len(speech)) < 16000 * 0.05
