@@ -3,8 +3,8 @@
 A trained source model turns its parameter file into 40 tabulated mixtures (a 40,001-point grid
 each) and about 1,500 integer coding tables; that takes about a second, in every process that
 encodes or decodes.  The result depends only on the parameter file and on the code that builds
-it, so it is kept in ``<cache>/tables/<kind>-<key digest>.npz``, where the cache is
-``$HYBRIDCODEC_CACHE`` or ``~/.cache/hybridcodec`` (the corpus cache's folder).
+it, so it is kept in ``<cache>/tables``, where the cache is ``$HYBRIDCODEC_CACHE`` or
+``~/.cache/hybridcodec`` (the corpus cache's folder).
 
 The key holds everything the arrays depend on: the parameter files' digests and the model's
 arguments (given by the caller), the sha256 of the source files that build tables
@@ -14,6 +14,10 @@ temporary file in the same folder, then ``os.replace``).  A file that cannot be 
 damaged (zip CRC-32) or holds another key is ignored and rebuilt; a cache folder that cannot be
 written only costs the rebuild.  Arrays round-trip exactly, so tables from the cache are
 bit-identical to freshly built ones.
+
+Files are named ``<kind>-<key digest>-<digest of key and code>.npz``.  Of the files of one key,
+the :data:`KEEP_VERSIONS` newest are kept: checkouts of different code can share the cache
+without rebuilding in turn, and edits do not pile up 24 MB files.
 """
 import hashlib
 import importlib
@@ -34,6 +38,8 @@ SOURCES = ("hybridcodec.dsp.entropy_models", "hybridcodec.dsp.range_coder",
            "hybridcodec.components.learned_source_models", "hybridcodec.table_cache")
 """The modules whose code builds cached arrays (their source files are hashed into the key)."""
 KEY_ARRAY = "_cache_key"
+KEEP_VERSIONS = 4
+"""Files kept per key (one per version of the code and libraries), the newest ones."""
 
 _code_key = None
 
@@ -88,12 +94,29 @@ def cached_arrays(kind: str, key: Sequence, build: Callable[[], Dict[str, np.nda
     """
     full_key = repr((kind, tuple(key), code_key()))
     directory = table_cache_dir() if directory is None else Path(directory)
-    path = directory / f"{kind}-{hashlib.sha256(full_key.encode()).hexdigest()[:20]}.npz"
+    stem = f"{kind}-{_digest(repr((kind, tuple(key))), 16)}"
+    path = directory / f"{stem}-{_digest(full_key, 8)}.npz"
     arrays = _read(path, full_key)
     if arrays is None:
         arrays = build()
         _write(path, full_key, arrays)
+        _prune(directory, stem, path)
     return arrays
+
+
+def _digest(text: str, n_hex: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:n_hex]
+
+
+def _prune(directory: Path, stem: str, newest: Path) -> None:
+    """Remove all but the KEEP_VERSIONS newest files of one key (``newest`` is always kept)."""
+    try:
+        others = sorted((p for p in directory.glob(f"{stem}-*.npz") if p != newest),
+                        key=lambda p: p.stat().st_mtime_ns)
+        for old in others[:max(len(others) - (KEEP_VERSIONS - 1), 0)]:
+            old.unlink()
+    except OSError:
+        pass
 
 
 def _read(path: Path, full_key: str) -> Dict[str, np.ndarray] | None:

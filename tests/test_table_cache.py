@@ -107,12 +107,26 @@ def test_another_key_is_another_entry(tmp_path):
     assert len(list(tmp_path.glob("t-*.npz"))) == 2
 
 
+def test_old_versions_of_an_entry_are_pruned(tmp_path, monkeypatch):
+    for version in range(table_cache.KEEP_VERSIONS + 3):
+        monkeypatch.setattr(table_cache, "_code_key", f"code version {version}")
+        table_cache.cached_arrays("t", ("k",), lambda: {"x": np.zeros(3)}, tmp_path)
+        table_cache.cached_arrays("t", ("other",), lambda: {"x": np.zeros(3)}, tmp_path)
+    kept = list(tmp_path.glob("t-*.npz"))
+    assert len(kept) == 2 * table_cache.KEEP_VERSIONS
+    calls = []
+    table_cache.cached_arrays("t", ("k",), lambda: calls.append(1) or {"x": np.zeros(3)},
+                              tmp_path)
+    assert not calls    # the newest version survived
+
+
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
                     reason="root writes into read-only folders")
 def test_unwritable_cache_only_costs_a_rebuild(tmp_path):
     tmp_path.chmod(0o500)
     try:
-        arrays = table_cache.cached_arrays("t", ("k",), lambda: {"x": np.arange(3)}, tmp_path / "sub")
+        arrays = table_cache.cached_arrays("t", ("k",), lambda: {"x": np.arange(3)},
+                                           tmp_path / "sub")
     finally:
         tmp_path.chmod(0o700)
     assert np.array_equal(arrays["x"], np.arange(3))
