@@ -80,12 +80,29 @@ def best_time_s(function, repeats):
     return min(times_s), result
 
 
+NUMBA_FLOOR_SCRIPT = """import numba, numpy as np
+@numba.njit(cache=True)
+def total(x):
+    return x.sum()
+total(np.zeros(3))
+"""
+"""The least any process that calls one cached Numba kernel pays: import Numba, initialise its
+CPU target (which imports scipy.linalg for BLAS) and load the kernel from the cache."""
+
+
 def start_up(clip_wav, tmp, bitrate_bps, repeats):
-    """Seconds of each program's start-up: configs, and encoding the 2 s clip."""
+    """Seconds of each program's start-up: configs, and encoding the 2 s clip (warm table and
+    Numba caches), beside Python alone and the Numba floor (:data:`NUMBA_FLOOR_SCRIPT`)."""
     encode = HYBRIDCODEC + ["encode", str(clip_wav), str(tmp / "clip.hcb"), "--force",
                             "--quiet", "--bitrate", str(bitrate_bps)]
-    subprocess.run(encode, check=True, capture_output=True)          # warms the Numba cache
+    subprocess.run(encode, check=True, capture_output=True)          # warms the caches
+    floor = tmp / "numba_floor.py"
+    floor.write_text(NUMBA_FLOOR_SCRIPT)
+    subprocess.run([sys.executable, str(floor)], check=True, capture_output=True)
     return {
+        "python -c pass": wall_time_s([sys.executable, "-c", "pass"], repeats),
+        "Numba floor: import + one cached kernel": wall_time_s([sys.executable, str(floor)],
+                                                               repeats),
         "hybridcodec configs": wall_time_s(HYBRIDCODEC + ["configs"], repeats),
         "hybridcodec encode (2 s clip)": wall_time_s(encode, repeats),
         "opusenc (2 s clip)": opusenc_time(clip_wav, tmp / "clip.opus", bitrate_bps, repeats),

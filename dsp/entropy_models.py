@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, ndtr
 
 from .range_coder import MAX_ABS_VALUE, MAX_PRECISION_BITS, TableSet
 
@@ -64,6 +63,8 @@ class Gaussian:
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Cumulative distribution at ``x`` (float64 array)."""
+        from scipy.special import ndtr  # here: SciPy's import costs start-up that tables skip
+
         return ndtr((np.asarray(x, dtype=np.float64) - self.mu) / self.sigma)
 
     def pdf(self, x: np.ndarray) -> np.ndarray:
@@ -112,10 +113,14 @@ class LogisticMixture:
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Cumulative distribution at ``x`` (float64 array of any shape)."""
+        from scipy.special import expit  # here: SciPy's import costs start-up that tables skip
+
         return expit(self._z(x)) @ self.weights
 
     def pdf(self, x: np.ndarray) -> np.ndarray:
         """Probability density at ``x``, in 1 / (units of x)."""
+        from scipy.special import expit
+
         z = self._z(x)
         return (expit(z) * expit(-z) / self.scales) @ self.weights
 

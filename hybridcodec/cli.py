@@ -213,10 +213,10 @@ def cmd_configs(args) -> None:
 
 
 def cmd_components(args) -> None:
-    from .core.registry import SLOTS, components
+    from .core.registry import SLOTS, component_names
 
     for slot in SLOTS:
-        print(f"{slot}: {', '.join(sorted(components(slot)))}")
+        print(f"{slot}: {', '.join(component_names(slot))}")
 
 
 def cmd_demo(args) -> None:

@@ -315,6 +315,24 @@ def _python_m(*argv, cwd):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.parametrize("argv", [["configs"], ["components"], ["--help"], ["--version"],
+                                  ["encode", "--help"]])
+def test_listing_commands_import_no_heavy_modules(argv):
+    """Start-up: listing configurations or components needs neither the DSP kernels (Numba)
+    nor SciPy nor torch, so these commands answer in about the time Python itself starts."""
+    code = ("import sys, runpy\n"
+            f"sys.argv = ['hybridcodec', *{argv!r}]\n"
+            "try:\n    runpy.run_module('hybridcodec', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('numba', 'scipy', 'torch', 'sklearn', 'llvmlite'))\n"
+            "print('HEAVY', heavy, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stderr, result.stderr
+
+
 def test_subprocess_round_trip_and_errors(tmp_path, wav, rng):
     coded, decoded = tmp_path / "s.hcb", tmp_path / "s.wav"
     done = _python_m("encode", wav(), coded, "--bitrate", "13.2k", cwd=tmp_path)

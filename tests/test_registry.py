@@ -32,7 +32,8 @@ def speech():
 def isolated_registry(monkeypatch):
     """Copies of the component and configuration tables, restored after the test."""
     config.configs()  # built-ins registered before copying
-    registry.components("transform")
+    for slot in registry.SLOTS:  # every built-in module imported, so none registers into a copy
+        registry.components(slot)
     monkeypatch.setattr(registry, "_REGISTRY",
                         {slot: dict(table) for slot, table in registry._REGISTRY.items()})
     monkeypatch.setattr(config, "_CONFIGS", dict(config._CONFIGS))
@@ -126,6 +127,20 @@ def test_default_configuration_can_be_moved(isolated_registry):
     finally:
         register_config(original, default=True)
     assert get_config("default") is original
+
+
+# --- the table of built-in components ----------------------------------------------------------
+
+def test_builtin_table_agrees_with_the_register_decorators():
+    from hybridcodec.components import BUILTIN
+
+    for slot in registry.SLOTS:
+        builtin = {name: factory for name, factory in registry.components(slot).items()
+                   if factory.__module__.startswith("hybridcodec.components.")}
+        assert sorted(builtin) == sorted(BUILTIN[slot])
+        for name, factory in builtin.items():
+            assert factory.__module__ == f"hybridcodec.components.{BUILTIN[slot][name]}"
+        assert registry.component_names(slot) == tuple(sorted(registry.components(slot)))
 
 
 # --- errors list the choices ---------------------------------------------------------------------

@@ -1,11 +1,22 @@
 """Built-in components (DSP blocks wrapped for the slots) and the table of named configurations.
 
-Importing this package registers the components; ``hybridcodec.core.registry`` does it on first
-use.  The configurations are one table (``configurations.CONFIGURATIONS``) that
+``BUILTIN`` is the one table of the built-in components: slot → component name → the module of
+this package that defines (and ``@register``s) it.  Nothing here imports those modules:
+``hybridcodec.core.registry`` imports a component's module when the component is looked up, so
+``hybridcodec configs`` and ``hybridcodec components`` start without NumPy kernels, Numba or
+SciPy.  ``tests/test_registry.py`` checks that the table and the decorators agree.  The
+configurations are one table (``configurations.CONFIGURATIONS``) that
 ``hybridcodec.core.config`` reads.
 """
-from . import envelope, perceptual, postfilter, source_model, spectrum_quantizer, transform
-from . import configurations, learned_source_models, lsf_envelope
+from typing import Dict
 
-__all__ = ["envelope", "perceptual", "postfilter", "source_model", "spectrum_quantizer",
-           "transform", "configurations", "learned_source_models", "lsf_envelope"]
+BUILTIN: Dict[str, Dict[str, str]] = {
+    "transform": {"mdct": "transform"},
+    "envelope": {"cepstral": "envelope", "lsf-vq": "lsf_envelope", "lsf-softmax": "lsf_envelope"},
+    "perceptual": {"evs-lpc": "perceptual", "flat": "perceptual"},
+    "source_model": {"laplacian": "source_model", "logistic-mixture": "learned_source_models",
+                     "gaussian": "learned_source_models", "gmm": "learned_source_models"},
+    "spectrum_quantizer": {"uniform": "spectrum_quantizer"},
+    "postfilter": {"none": "postfilter", "classical": "postfilter"},
+}
+"""slot → name → module (under ``hybridcodec.components``) of every built-in component."""

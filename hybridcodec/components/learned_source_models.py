@@ -26,13 +26,13 @@ from functools import cached_property
 from typing import Any, Tuple
 
 import numpy as np
-from scipy.special import ndtr
 
 from hybridcodec.dsp.entropy_models import Gaussian, LogisticMixture
 
 from ..errors import ConfigError
 from ..parameters import find_parameter_file, load_parameters
 from ..core.registry import register
+from ..table_cache import cached_arrays
 from .source_model import SourceModel
 
 PARAMETER_STEM = "logistic-mixture"
@@ -58,6 +58,8 @@ class GaussianMixture1D:
         object.__setattr__(self, "weights", w / math.fsum(w))
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
+        from scipy.special import ndtr  # here, not at import: cached tables need no SciPy
+
         z = (np.asarray(x, dtype=np.float64)[..., None] - self.means) / self.sigmas
         return ndtr(z) @ self.weights
 
@@ -95,6 +97,15 @@ class TabulatedModel:
 
     def pdf(self, x: np.ndarray) -> np.ndarray:
         return self.model.pdf(x)
+
+    def summary(self) -> np.ndarray:
+        """(mu, scale, support low, support high, h1): what ``of`` computes, for the cache."""
+        return np.array([self.mu, self.scale, self.support[0], self.support[1], self.h1])
+
+    @classmethod
+    def from_summary(cls, model, summary: np.ndarray) -> "TabulatedModel":
+        mu, scale, lo, hi, h1 = (float(value) for value in summary)
+        return cls(model, mu, scale, (lo, hi), h1)
 
     @classmethod
     def of(cls, model) -> "TabulatedModel":
@@ -135,13 +146,25 @@ class TabulatedSourceModel(SourceModel):
         """H1(f) in bits of each bin's model (TCX eq. 10), from the tabulated integral."""
         return np.array([model.h1 for model in self._spectrum])[self._bin_model]
 
+    def table_key(self) -> tuple:
+        cls = type(self)
+        return (f"{cls.__module__}.{cls.__qualname__}", self.variant,
+                tuple(digest.hex() for digest in self.parameter_digests()))
+
+    def _tabulated(self, part: str, models: list) -> list:
+        """``[TabulatedModel.of(m) for m in models]``, its grid integrals from the table cache."""
+        def build():
+            return {"summary": np.array([TabulatedModel.of(m).summary() for m in models])}
+        summary = cached_arrays("tabulated", self.table_key() + (part,), build)["summary"]
+        return [TabulatedModel.from_summary(m, row) for m, row in zip(models, summary)]
+
     def _band_bins(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.band_edges) - 1), np.diff(self.band_edges)).astype(np.int64)
 
 
 def _mixtures(arrays: dict, part: str, kind=LogisticMixture, spread: str = "scales") -> list:
     weights, means, spreads = (arrays[f"{part}_{name}"] for name in ("weights", "means", spread))
-    return [TabulatedModel.of(kind(w, m, s)) for w, m, s in zip(weights, means, spreads)]
+    return [kind(w, m, s) for w, m, s in zip(weights, means, spreads)]
 
 
 @register("source_model", "logistic-mixture")
@@ -152,8 +175,8 @@ class LogisticMixtureSourceModel(TabulatedSourceModel):
 
     def __init__(self, parameters: str = PARAMETER_STEM, variant: str = "trained"):
         arrays = self._load(parameters, variant)
-        self._envelope = _mixtures(arrays, "envelope")
-        self._spectrum = _mixtures(arrays, "band")
+        self._envelope = self._tabulated("envelope", _mixtures(arrays, "envelope"))
+        self._spectrum = self._tabulated("band", _mixtures(arrays, "band"))
         self._bin_model = self._band_bins()
 
 
@@ -164,9 +187,11 @@ class GaussianSourceModel(TabulatedSourceModel):
 
     def __init__(self, parameters: str = PARAMETER_STEM, variant: str = "conventional"):
         arrays = self._load(parameters, variant)
-        self._envelope = [TabulatedModel.of(Gaussian(float(m), float(s))) for m, s in
-                          zip(arrays["gauss_envelope_mu"], arrays["gauss_envelope_sigma"])]
-        self._spectrum = [TabulatedModel.of(Gaussian(0.0, float(arrays["gauss_spectrum_sigma"])))]
+        self._envelope = self._tabulated("envelope", [
+            Gaussian(float(m), float(s))
+            for m, s in zip(arrays["gauss_envelope_mu"], arrays["gauss_envelope_sigma"])])
+        self._spectrum = self._tabulated(
+            "spectrum", [Gaussian(0.0, float(arrays["gauss_spectrum_sigma"]))])
         self._bin_model = np.zeros(arrays["n_bins"], dtype=np.int64)
 
 
@@ -177,6 +202,8 @@ class GaussianMixtureSourceModel(TabulatedSourceModel):
 
     def __init__(self, parameters: str = PARAMETER_STEM, variant: str = "conventional"):
         arrays = self._load(parameters, variant)
-        self._envelope = _mixtures(arrays, "gmm_envelope", GaussianMixture1D, "sigmas")
-        self._spectrum = _mixtures(arrays, "gmm_band", GaussianMixture1D, "sigmas")
+        self._envelope = self._tabulated(
+            "envelope", _mixtures(arrays, "gmm_envelope", GaussianMixture1D, "sigmas"))
+        self._spectrum = self._tabulated(
+            "band", _mixtures(arrays, "gmm_band", GaussianMixture1D, "sigmas"))
         self._bin_model = self._band_bins()

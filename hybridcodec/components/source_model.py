@@ -8,8 +8,9 @@ A source model gives
   H1(f) of its model and the first row of its tables (one row per step on the 1/8-octave
   grid of ``dsp.spectrum_coder``).
 """
+from dataclasses import fields
 from functools import cached_property
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from hybridcodec.dsp.spectrum_coder import N_RATIOS, step_ratios
 
 from ..core.registry import register
 from ..parameters import digest, find_parameter_file, load_parameters
+from ..table_cache import cached_arrays
 
 ENVELOPE_SHIFTS = 4
 """Envelope steps Δq·2^s, s = 0…3: coarser steps are the fallback when a frame is too small."""
@@ -54,24 +56,44 @@ class SourceModel:
     def parameter_digests(self) -> tuple:
         return tuple(digest(path) for path in self.parameter_files)
 
+    def table_key(self) -> tuple | None:
+        """What this model's tables depend on besides the code, for ``hybridcodec.table_cache``
+        (parameter digests, arguments), or None: tables built in every process, not cached."""
+        return None
+
+    def _tableset(self, name: str, build: Callable[[], list]) -> TableSet:
+        """``make_tableset(build())``, from the on-disk table cache when ``table_key`` allows."""
+        key = self.table_key()
+        if key is None:
+            return make_tableset(build())
+
+        def arrays():
+            tableset = make_tableset(build())
+            return {field.name: getattr(tableset, field.name) for field in fields(tableset)}
+        return TableSet(**cached_arrays("tables", key + (name,), arrays))
+
     def envelope_tables(self, envelope_step: float) -> TableSet:
-        tables = []
-        for shift in range(ENVELOPE_SHIFTS):
-            step = envelope_step * 2.0**shift
-            for model in self.envelope_models():
-                lo, hi = _span(model, step)
-                tables.append(make_table(model, step, lo, hi))
-        return make_tableset(tables)
+        def build():
+            tables = []
+            for shift in range(ENVELOPE_SHIFTS):
+                step = envelope_step * 2.0**shift
+                for model in self.envelope_models():
+                    lo, hi = _span(model, step)
+                    tables.append(make_table(model, step, lo, hi))
+            return tables
+        return self._tableset(f"envelope-{float(envelope_step)!r}", build)
 
     @cached_property
     def spectrum_tables(self) -> TableSet:
-        tables = []
-        for model in self.spectrum_models():
-            for ratio in step_ratios():
-                step = ratio * model.scale
-                lo, hi = _span(model, step)
-                tables.append(make_table(model, step, lo, hi))
-        return make_tableset(tables)
+        def build():
+            tables = []
+            for model in self.spectrum_models():
+                for ratio in step_ratios():
+                    step = ratio * model.scale
+                    lo, hi = _span(model, step)
+                    tables.append(make_table(model, step, lo, hi))
+            return tables
+        return self._tableset("spectrum", build)
 
     @cached_property
     def spectrum_log2_scale(self) -> np.ndarray:
