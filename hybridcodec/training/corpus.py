@@ -46,6 +46,7 @@ from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.errors import CorpusError
 from hybridcodec.external import last_line, require_tool, run
 from hybridcodec.formats.audio import read_audio, write_audio
+from hybridcodec.table_cache import ENV_VARIABLE, default_cache_dir
 from hybridcodec.training import conditioning
 from hybridcodec.training.sources import AUDIO_SUFFIXES, SOURCES
 
@@ -60,18 +61,12 @@ HELDOUT_FRACTION = 0.15
 VALIDATION_FRACTION = 0.15
 UTTERANCE_MIN_S = 4.0
 UTTERANCE_GAP_S = 0.1
-CACHE_ENV_VAR = "HYBRIDCODEC_CACHE"
+CACHE_ENV_VAR = ENV_VARIABLE
 SPLIT_FILE = "split.json"
 MANIFEST_FILE = "corpus.json"
 WAV_FOLDER = "wav"
 FOLDERS = "folders"
 _NEEDS_DEBIAN = ": fetching the corpus needs Debian's apt-get and dpkg"
-
-
-def default_cache_dir():
-    """``$HYBRIDCODEC_CACHE`` when that variable is set, else ``~/.cache/hybridcodec``."""
-    env_dir = os.environ.get(CACHE_ENV_VAR)
-    return Path(env_dir).expanduser() if env_dir else Path.home() / ".cache" / "hybridcodec"
 
 
 def default_corpus_dir(cache_dir=None):
