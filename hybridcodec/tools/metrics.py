@@ -59,9 +59,7 @@ def pesq_wb(ref, deg, sample_rate_hz=PESQ_SAMPLE_RATE_HZ):
         MOS-LQO, about 1.04 (bad) to 4.64 (transparent); NaN, with a warning, when
         PESQ finds no utterance in the reference (e.g. silence).
     """
-    ref, deg = _check_pair(ref, deg)
-    ref = resample(ref, sample_rate_hz, PESQ_SAMPLE_RATE_HZ)
-    deg = resample(deg, sample_rate_hz, PESQ_SAMPLE_RATE_HZ)
+    ref, deg = _pair_at(ref, deg, sample_rate_hz, PESQ_SAMPLE_RATE_HZ)
     try:
         with np.errstate(invalid="ignore"):  # pesq divides an all-zero signal by its peak
             return float(pesq_lib.pesq(PESQ_SAMPLE_RATE_HZ, ref, deg, "wb"))
@@ -159,6 +157,12 @@ def measure(ref, deg, sample_rate_hz):
     }
 
 
+def _pair_at(ref, deg, sample_rate_hz, metric_rate_hz):
+    """Both signals checked by :func:`_check_pair` and resampled to the metric's rate."""
+    ref, deg = _check_pair(ref, deg)
+    return resample(ref, sample_rate_hz, metric_rate_hz), resample(deg, sample_rate_hz, metric_rate_hz)
+
+
 def _check_pair(ref, deg):
     """Both signals as float64 arrays; ValueError unless they are 1-D of the same length."""
     ref = np.asarray(ref, dtype=np.float64)
@@ -189,9 +193,7 @@ def visqol(ref, deg, sample_rate_hz):
     float
         MOS-LQO, 1 (bad) to about 4.7 (transparent, lattice mapper).
     """
-    ref, deg = _check_pair(ref, deg)
-    ref = resample(ref, sample_rate_hz, VISQOL_SAMPLE_RATE_HZ)
-    deg = resample(deg, sample_rate_hz, VISQOL_SAMPLE_RATE_HZ)
+    ref, deg = _pair_at(ref, deg, sample_rate_hz, VISQOL_SAMPLE_RATE_HZ)
     return float(_visqol_api().measure_from_arrays(ref, deg, VISQOL_SAMPLE_RATE_HZ).moslqo)
 
 
