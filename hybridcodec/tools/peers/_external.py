@@ -3,7 +3,7 @@ peers' error class and install advice."""
 from hybridcodec.errors import ExternalToolError
 from hybridcodec.external import last_line, require_tool as _require_tool, run
 
-__all__ = ["require_tool", "run", "run_checked"]
+__all__ = ["missing_reason", "require_tool", "run", "run_checked"]
 
 
 def require_tool(name, debian_package):
@@ -25,3 +25,12 @@ def run_checked(command):
     if result.returncode != 0:
         raise ExternalToolError(f"'{command[0]}' failed: {last_line(result.stderr)}")
     return result
+
+
+def missing_reason(check):
+    """Why a peer cannot run: the message of the ExternalToolError ``check()`` raises, or None."""
+    try:
+        check()
+    except ExternalToolError as error:
+        return str(error)
+    return None

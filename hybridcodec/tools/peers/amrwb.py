@@ -25,6 +25,8 @@ import numpy as np
 from hybridcodec.errors import ExternalToolError
 from hybridcodec.formats.audio import fit_length, resample
 
+from ._external import missing_reason
+
 AMRWB_SAMPLE_RATE_HZ = 16000
 AMRWB_FRAME_SAMPLES = 320
 AMRWB_MODES_BPS = (6600, 8850, 12650, 14250, 15850, 18250, 19850, 23050, 23850)
@@ -55,11 +57,7 @@ def amrwb_missing():
     str or None
         The library that does not load and the Debian package that installs it.
     """
-    try:
-        _libraries()
-    except ExternalToolError as error:
-        return str(error)
-    return None
+    return missing_reason(_libraries)
 
 
 def amrwb_mode(bitrate_bps):

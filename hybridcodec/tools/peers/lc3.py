@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from hybridcodec.errors import ExternalToolError
 from hybridcodec.formats.audio import fit_length, resample
 
-from ._external import require_tool, run_checked
+from ._external import missing_reason, require_tool, run_checked
 
 LC3_SAMPLE_RATE_HZ = 16000
 LC3_FRAME_DURATION_MS = 10
@@ -39,12 +38,13 @@ def lc3_missing():
     -------
     str or None
     """
-    try:
-        for tool in LC3_TOOLS:
-            require_tool(tool, LC3_DEBIAN_PACKAGE)
-    except ExternalToolError as error:
-        return str(error)
-    return None
+    return missing_reason(_require_tools)
+
+
+def _require_tools():
+    """ExternalToolError unless elc3 and dlc3 are on the PATH."""
+    for tool in LC3_TOOLS:
+        require_tool(tool, LC3_DEBIAN_PACKAGE)
 
 
 def lc3_rate(bitrate_bps):
