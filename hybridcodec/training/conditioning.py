@@ -127,7 +127,12 @@ def _frame_powers(x, rate_hz):
 def active_samples(x, rate_hz):
     """The samples of the active 10 ms frames (within ACTIVITY_RANGE_DB of the loudest)."""
     frames, power = _frame_powers(x, rate_hz)
-    return frames[power >= power.max() * 10 ** (-ACTIVITY_RANGE_DB / 10)].ravel()
+    return frames[_is_active(power)].ravel()
+
+
+def _is_active(power):
+    """Mask of the frames within ACTIVITY_RANGE_DB of the loudest."""
+    return power >= power.max() * 10 ** (-ACTIVITY_RANGE_DB / 10)
 
 
 def active_level_dbov(x, rate_hz=SAMPLE_RATE_HZ):
@@ -141,7 +146,7 @@ def active_level_dbov(x, rate_hz=SAMPLE_RATE_HZ):
     _, power = _frame_powers(x, rate_hz)
     if power.max() < 10 ** (-90 / 10):
         return None
-    return float(10 * np.log10(np.mean(active_samples(x, rate_hz) ** 2)))
+    return float(10 * np.log10(np.mean(power[_is_active(power)])))  # frames of equal length
 
 
 def normalize_level(x, target_dbov=TARGET_LEVEL_DBOV):

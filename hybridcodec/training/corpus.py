@@ -307,6 +307,7 @@ def corpus_files(split, corpus_dir=None):
 
 def clip_durations_s(split, corpus_dir=None):
     """WAV file of one split to its duration in seconds, in :func:`mixed_order`."""
+    corpus_dir = resolve_corpus(corpus_dir)
     files = read_manifest(corpus_dir)["files"]
     return {path: files[path.stem]["duration_s"] for path in corpus_files(split, corpus_dir)}
 
