@@ -14,6 +14,14 @@ def test_with_constant_sets_one_parameter_and_keeps_the_rest():
     assert candidate.spectrum_quantizer == base.spectrum_quantizer
 
 
+def test_current_value_falls_back_to_the_components_default():
+    from hybridcodec.core.config import CodecConfig
+
+    scale = next(c for c in tune.SEARCH if c.parameter == "envelope_step_scale")
+    assert tune.current_value(CodecConfig("plain", ""), scale) == 1.0
+    assert tune.current_value(get_config("tcx-laplacian"), scale) == 1.5
+
+
 @pytest.fixture
 def stand_in_objective(monkeypatch):
     """An objective with its maximum at γ1 = 0.7, β = 0.3 and indifferent to the rest."""

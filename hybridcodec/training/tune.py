@@ -14,6 +14,7 @@ Processing steps of :func:`tune`: start from a configuration; for each constant 
 round trip of every file at every bitrate, in parallel over the cores (joblib).
 """
 import hashlib
+import inspect
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
@@ -23,6 +24,7 @@ from tqdm import tqdm
 
 from hybridcodec.api import decode, encode
 from hybridcodec.core.config import CodecConfig, get_config, register_config
+from hybridcodec.core.registry import lookup
 from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.formats.audio import read_audio
 from hybridcodec.training.corpus import corpus_files
@@ -61,8 +63,15 @@ def with_constant(config: CodecConfig, constant: Constant, value: float) -> Code
 
 
 def current_value(config: CodecConfig, constant: Constant):
-    """The value ``config`` gives a constant (None: the component's own default)."""
-    return getattr(config, constant.slot).kwargs().get(constant.parameter)
+    """The value ``config`` gives a constant: its own, else the component's default.
+
+    Knowing the default keeps the search from measuring the starting point twice.
+    """
+    spec = getattr(config, constant.slot)
+    if constant.parameter in spec.kwargs():
+        return spec.kwargs()[constant.parameter]
+    parameter = inspect.signature(lookup(constant.slot, spec.name)).parameters.get(constant.parameter)
+    return None if parameter is None else parameter.default
 
 
 def round_trip_scores(config: CodecConfig, x: np.ndarray, bitrate_bps: int) -> Tuple[float, float]:
