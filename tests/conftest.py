@@ -1,7 +1,9 @@
 """Shared pytest fixtures."""
 import numpy as np
 import pytest
+import soundfile
 
+from hybridcodec import cli
 from hybridcodec.formats.audio import demo_clip_path, read_audio
 
 
@@ -17,3 +19,23 @@ def speech():
     x, rate_hz, _ = read_audio(demo_clip_path())
     assert rate_hz == 16000
     return x
+
+
+@pytest.fixture
+def wav(tmp_path, speech):
+    """Write a WAV file of ``x`` (default: 1 s of the demo clip) and return its path."""
+    def write(x=None, rate_hz=16000, name="in.wav", subtype="PCM_16"):
+        x = speech[16000:32000] if x is None else x
+        path = tmp_path / name
+        soundfile.write(str(path), x, rate_hz, subtype=subtype)
+        return path
+    return write
+
+
+@pytest.fixture
+def hcb(tmp_path, wav, capsys):
+    """A .hcb file of 1 s of speech at 16.4 kbps."""
+    path = tmp_path / "speech.hcb"
+    assert cli.main(["encode", str(wav()), str(path), "--bitrate", "16.4k"]) == 0
+    capsys.readouterr()
+    return path

@@ -37,23 +37,6 @@ def temporary_files(folder: Path):
     return [p.name for p in folder.iterdir() if p.name.startswith(".hybridcodec-")]
 
 
-@pytest.fixture
-def wav(tmp_path, speech):
-    """Write ``x`` (default: 1 s of the demo clip) as a WAV file and return its path."""
-    def write(x=None, rate_hz=16000, name="in.wav", subtype="PCM_16"):
-        path = tmp_path / name
-        soundfile.write(str(path), speech[16000:32000] if x is None else x, rate_hz,
-                        subtype=subtype)
-        return path
-    return write
-
-
-@pytest.fixture
-def hcb(tmp_path, wav, capsys):
-    path = tmp_path / "speech.hcb"
-    assert cli.main(["encode", str(wav()), str(path), "--bitrate", "16.4k"]) == 0
-    capsys.readouterr()
-    return path
 
 
 # --- defect 4: outputs ---------------------------------------------------------------------------
