@@ -88,8 +88,8 @@ def test_components_lists_every_slot(capsys):
     status, out, err = run(capsys, "components")
     assert status == 0 and err == ""
     lines = dict(line.split(": ", 1) for line in out.splitlines())
-    assert set(lines) == {"transform", "envelope", "perceptual", "source_model",
-                          "spectrum_quantizer", "postfilter"}
+    assert set(lines) == {"transform", "pitch_filter", "envelope", "perceptual", "source_model",
+                          "tns", "spectrum_quantizer", "postfilter"}
     assert {"evs-lpc", "flat"} <= set(lines["perceptual"].split(", "))
 
 

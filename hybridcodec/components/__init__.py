@@ -12,10 +12,12 @@ from typing import Dict
 
 BUILTIN: Dict[str, Dict[str, str]] = {
     "transform": {"mdct": "transform"},
+    "pitch_filter": {"none": "pitch_filter"},
     "envelope": {"cepstral": "envelope", "lsf-vq": "lsf_envelope", "lsf-softmax": "lsf_envelope"},
     "perceptual": {"evs-lpc": "perceptual", "flat": "perceptual"},
     "source_model": {"laplacian": "source_model", "logistic-mixture": "learned_source_models",
                      "gaussian": "learned_source_models", "gmm": "learned_source_models"},
+    "tns": {"none": "tns"},
     "spectrum_quantizer": {"uniform": "spectrum_quantizer"},
     "postfilter": {"none": "postfilter", "classical": "postfilter"},
 }

@@ -69,8 +69,9 @@ class UniformQuantizer:
                 self.tables.cdf, self.tables.length, self.tables.offset)
 
     def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
-               budget_bits: int, frame_index: int) -> SpectrumReport:
-        """Rate loop: write the spectrum fields so that the frame fits ``budget_bits``."""
+               budget_bits: int, frame_index: int, harmonic_lag: float = 0.0) -> SpectrumReport:
+        """Rate loop: write the spectrum fields so that the frame fits ``budget_bits``
+        (``harmonic_lag``: the coded pitch lag in samples, 0 when none; not used yet)."""
         index, nf_index, q, step = spectrum_coder.encode_spectrum(
             coder.state, coder.buf, w, log2_weights + self.hr, budget_bits,
             *self._model_arrays(), self.tables.bits, self.rounding_offset,
@@ -80,7 +81,7 @@ class UniformQuantizer:
                               int(np.count_nonzero(q)), step)
 
     def decode(self, coder: RangeCoder, log2_weights: np.ndarray, budget_bits: int,
-               frame_index: int) -> Tuple[np.ndarray, SpectrumReport]:
+               frame_index: int, harmonic_lag: float = 0.0) -> Tuple[np.ndarray, SpectrumReport]:
         """Read the spectrum fields; return the noise-filled ŵ and what was read."""
         w_hat, index, nf_index, step = spectrum_coder.decode_spectrum(
             coder.state, coder.buf, log2_weights + self.hr, budget_bits, *self._model_arrays(),

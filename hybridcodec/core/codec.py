@@ -53,6 +53,7 @@ class Encoder:
         self.previous_spectrum = np.zeros(self.pipeline.transform.n_bins)
         self.config_name = self.pipeline.config.name
         self.highpass = HighPass50Hz()
+        self.pitch_analyzer = self.pipeline.pitch_filter.analyzer()
         self.analyzer = self.pipeline.transform.analyzer()
         self.frame_encoder = FrameEncoder(self.pipeline)
         self.frame_decoder = FrameDecoder(self.pipeline)
@@ -81,8 +82,9 @@ class Encoder:
         for spectrum, budget in zip(frames, budgets):
             copy = redundancy.copy_bytes(self.redundancy_bytes, budget,
                                          frame_bytes(self.bitrate_bps))
+            pitch = self.pitch_analyzer.parameters(self.n_frames)
             payload, report = self.frame_encoder.encode_frame(spectrum, self.n_frames,
-                                                              int(budget) - copy)
+                                                              int(budget) - copy, pitch)
             if copy:
                 decoded = self.frame_decoder.decode_frame(payload, self.n_frames)
                 payload += redundancy.encode(self.previous_spectrum, decoded, copy)
@@ -97,12 +99,14 @@ class Encoder:
         """Encode the frames completed by ``samples`` (16 kHz, float in [-1, 1])."""
         samples = np.asarray(samples, dtype=np.float64)
         self.n_samples += samples.shape[0]
-        frames = self.analyzer.push(self.highpass.push(samples))
+        frames = self.analyzer.push(self.pitch_analyzer.push(self.highpass.push(samples)))
         return self._encode(frames, [frame_bytes(self.bitrate_bps)] * len(frames))
 
     def finish(self, header: Header) -> List[bytes]:
         """Encode the remaining frames with the budgets that ``header`` gives the file's tail."""
-        frames = self.analyzer.flush()
+        held = self.analyzer.push(self.pitch_analyzer.flush())
+        frames = np.concatenate([np.reshape(held, (-1, self.pipeline.transform.n_bins)),
+                                 self.analyzer.flush()])
         all_budgets = frame_budgets(header)
         if np.any(all_budgets[:self.n_frames] != frame_bytes(self.bitrate_bps)):
             raise ValueError("the header squeezes frames that were already coded at full size "
@@ -154,6 +158,7 @@ class Decoder:
                 f"{header.config_name!r} than this installation has (digests differ)")
         self.frame_decoder = FrameDecoder(self.pipeline)
         self.synthesizer = self.pipeline.transform.synthesizer()
+        self.pitch_synthesizer = self.pipeline.pitch_filter.synthesizer()
         self.concealer = Concealer(self.pipeline.transform, seed)
         self.postfilter = self._postfilter(postfilter).stream(header.bitrate_bps)
         self.keep_reports = keep_reports
@@ -162,7 +167,7 @@ class Decoder:
         self.n_frames = 0
         self.n_synthesized = 0
         self.n_returned = 0
-        self.held: List[Tuple[Optional[np.ndarray], Optional[np.ndarray]]] = []
+        self.held: List[Tuple[Optional[np.ndarray], ...]] = []
         self.reports: List[FrameReport] = []
         self.concealed: List[int] = []
         self.damaged: List[int] = []
@@ -182,8 +187,8 @@ class Decoder:
         return payload, None
 
     def _decoded(self, payload: Optional[bytes]):
-        """((X̂, ŝ) of the next frame, or (None, None) when it is lost or invalid; the copy it
-        carries)."""
+        """((X̂, ŝ, pitch parameters) of the next frame, or (None, None, None) when it is lost or
+        invalid; the copy it carries)."""
         t = self.n_frames
         self.n_frames += 1
         if payload is not None:
@@ -192,18 +197,20 @@ class Decoder:
             if self.keep_reports:
                 self.reports.append(self.frame_decoder.last_report)
             if self.frame_decoder.last_valid:
-                return (spectrum, self.frame_decoder.last_envelope), copy
+                return (spectrum, self.frame_decoder.last_envelope,
+                        self.frame_decoder.last_pitch), copy
             self.damaged.append(t)
         elif self.keep_reports:
             self.reports.append(FrameReport(t, 0))
         self.concealed.append(t)
-        return (None, None), None
+        return (None, None, None), None
 
     def _emit(self, decoded, next_spectrum: Optional[np.ndarray] = None,
               copy: Optional[bytes] = None) -> np.ndarray:
-        """Synthesize and post-filter the next frame, ``decoded`` = (X̂, ŝ): X̂, or its
-        concealment from the neighbours and the copy when X̂ is None."""
-        spectrum, envelope = decoded
+        """Synthesize, pitch-filter and post-filter the next frame, ``decoded`` = (X̂, ŝ,
+        pitch parameters): X̂, or its concealment from the neighbours and the copy when X̂ is
+        None."""
+        spectrum, envelope, pitch = decoded
         if spectrum is None:
             low_band = None
             if copy is not None and next_spectrum is not None:
@@ -218,7 +225,7 @@ class Decoder:
         n_bins = self.pipeline.transform.n_bins
         samples = self.synthesizer.push(np.reshape(spectrum, (1, n_bins)))
         self.concealer.output(samples)
-        return self.postfilter.push(samples, envelope)
+        return self.postfilter.push(self.pitch_synthesizer.push(samples, pitch), envelope)
 
     def push(self, payloads: Sequence[Optional[bytes]]) -> np.ndarray:
         """Decode payloads (``None``: lost); return the samples that became final (16 kHz).

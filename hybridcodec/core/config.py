@@ -47,9 +47,11 @@ class CodecConfig:
     name: str
     description: str
     transform: ComponentSpec = ComponentSpec.of("mdct")
+    pitch_filter: ComponentSpec = ComponentSpec.of("none")
     envelope: ComponentSpec = ComponentSpec.of("cepstral")
     perceptual: ComponentSpec = ComponentSpec.of("evs-lpc")
     source_model: ComponentSpec = ComponentSpec.of("laplacian")
+    tns: ComponentSpec = ComponentSpec.of("none")
     spectrum_quantizer: ComponentSpec = ComponentSpec.of("uniform")
     postfilter: ComponentSpec = ComponentSpec.of("none")
 

@@ -1,7 +1,9 @@
 """One frame through the codec: the frame path of DESIGN.md, encoder and decoder side by side.
 
-Encoder: envelope (analyze, put) → ŝ → weights W(f) → flattened spectrum w → rate loop.
-Decoder: envelope (get) → ŝ → W(f) → spectrum (decode, noise fill) → X̂ = ŵ · ŝ.
+Encoder: envelope (analyze, put) → pitch field → ŝ → weights W(f) → flattened spectrum w →
+TNS (filter, put) → rate loop.
+Decoder: envelope (get) → pitch field → ŝ → W(f) → TNS field → spectrum (decode, noise fill)
+→ inverse TNS → X̂ = ŵ · ŝ.
 Everything that decides how bits are read (ŝ, W, allocation, tables) is computed from decoded
 values by the same functions on both sides.
 """
@@ -18,7 +20,8 @@ from ..formats.hcb import MIN_FRAME_BYTES
 from .pipeline import Pipeline
 
 SPECTRUM_RESERVE_BITS = TARGET_BITS + NOISE_LEVEL_BITS + 8
-"""Bits the envelope must leave: spectrum side fields plus one byte of range-coder flush."""
+"""Bits the envelope must leave for the spectrum side fields plus one byte of range-coder flush
+(and the pitch and TNS fields': :func:`reserve_bits`)."""
 
 
 @dataclass(frozen=True)
@@ -46,28 +49,32 @@ class FrameEncoder:
     def __init__(self, pipeline: Pipeline):
         self.pipeline = pipeline
 
-    def encode_frame(self, spectrum: np.ndarray, frame_index: int,
-                     budget_bytes: int) -> Tuple[bytes, FrameReport]:
-        """Payload of exactly ``budget_bytes`` bytes (zero-padded) and its report."""
+    def encode_frame(self, spectrum: np.ndarray, frame_index: int, budget_bytes: int,
+                     pitch: Optional[object] = None) -> Tuple[bytes, FrameReport]:
+        """Payload of exactly ``budget_bytes`` bytes (zero-padded) and its report; ``pitch``:
+        the pitch filter's parameters of this frame (``analyzer().parameters(t)``)."""
         if budget_bytes < MIN_FRAME_BYTES:
             return bytes(budget_bytes), FrameReport(frame_index, 8 * budget_bytes)
         p = self.pipeline
         budget_bits = 8 * budget_bytes
         coder, side = p.envelope.encode(spectrum, 2 * budget_bytes + 64,
-                                        budget_bits - SPECTRUM_RESERVE_BITS)
-        envelope_bits = coder.tell()
+                                        budget_bits - reserve_bits(p))
+        tells = [coder.tell()]
+        p.pitch_filter.put(coder, pitch)
+        tells.append(coder.tell())
         envelope = p.envelope.synthesize(side)
         log2_weights = np.log2(p.perceptual.weights(envelope))
-        w = flatten(spectrum, envelope)
+        w, tns = p.tns.put(coder, flatten(spectrum, envelope))
+        tells.append(coder.tell())
         spectrum_report = p.spectrum_quantizer.encode(coder, w, log2_weights, budget_bits,
-                                                      frame_index)
-        total_bits = coder.tell()
+                                                      frame_index,
+                                                      p.pitch_filter.harmonic_lag(pitch))
+        tells.append(coder.tell())
         final_state = coder.final_state
         payload = coder.finish()
         if len(payload) > budget_bytes:
             raise AssertionError(f"frame {frame_index} overran its budget of {budget_bytes} bytes")
-        report = FrameReport(frame_index, budget_bits,
-                             _bits_by_field(envelope_bits, total_bits, budget_bits),
+        report = FrameReport(frame_index, budget_bits, _bits_by_field(tells, budget_bits),
                              spectrum_report.target_index,
                              spectrum_report.noise_level_index, side.shift,
                              p.envelope.spectral_distortion_db(spectrum, side),
@@ -84,6 +91,7 @@ class FrameDecoder:
         self.last_report = FrameReport(-1, 0)
         self.last_valid = True
         self.last_envelope: Optional[np.ndarray] = None
+        self.last_pitch: Optional[object] = None
 
     def decode_frame(self, payload: bytes, frame_index: int) -> np.ndarray:
         """X̂ (320,) of one frame; frames below MIN_FRAME_BYTES decode to silence.
@@ -91,24 +99,32 @@ class FrameDecoder:
         Never raises on any payload.  ``last_envelope`` is the decoded envelope ŝ (None for
         a frame below MIN_FRAME_BYTES; the post-filter reads it).  ``last_valid`` then says whether the payload looked like
         one the encoder wrote (:func:`payload_is_consistent`); an invalid frame's X̂ is finite
-        but meaningless, and the caller conceals it.
+        but meaningless, and the caller conceals it.  ``last_pitch`` holds the pitch filter's
+        parameters read from the frame (None when off).
         """
         p = self.pipeline
         budget_bits = 8 * len(payload)
-        self.last_envelope = None
+        self.last_envelope = self.last_pitch = None
         if len(payload) < MIN_FRAME_BYTES:
             self.last_report = FrameReport(frame_index, budget_bits)
             self.last_valid = not any(payload)
             return np.zeros(p.transform.n_bins)
         coder = RangeCoder.decoder(payload)
         side = p.envelope.get(coder)
-        envelope_bits = coder.tell()
+        tells = [coder.tell()]
+        pitch = self.last_pitch = p.pitch_filter.get(coder)
+        tells.append(coder.tell())
         envelope = self.last_envelope = p.envelope.synthesize(side)
         log2_weights = np.log2(p.perceptual.weights(envelope))
+        tns = p.tns.get(coder)
+        tells.append(coder.tell())
         w_hat, spectrum = p.spectrum_quantizer.decode(coder, log2_weights, budget_bits,
-                                                      frame_index)
+                                                      frame_index,
+                                                      p.pitch_filter.harmonic_lag(pitch))
+        tells.append(coder.tell())
+        w_hat = p.tns.synthesize(w_hat, tns)
         self.last_report = FrameReport(
-            frame_index, budget_bits, _bits_by_field(envelope_bits, coder.tell(), budget_bits),
+            frame_index, budget_bits, _bits_by_field(tells, budget_bits),
             spectrum.target_index, spectrum.noise_level_index, side.shift, float("nan"),
             spectrum.coded_bins, spectrum.nonzero_bins, coder.final_state, spectrum.steps)
         with np.errstate(all="ignore"):
@@ -131,8 +147,19 @@ def payload_is_consistent(payload: bytes, coder: RangeCoder) -> bool:
     return not coder.overrun and used <= len(payload) and not any(payload[used:])
 
 
-def _bits_by_field(envelope_bits: int, total_bits: int, budget_bits: int) -> Dict[str, int]:
-    """Bits of each field of a frame from ``tell()`` after the envelope and at the end."""
+def reserve_bits(pipeline: Pipeline) -> int:
+    """Bits the envelope must leave: the pitch and TNS fields at their largest, the spectrum's
+    side fields and the range coder's flush."""
+    return SPECTRUM_RESERVE_BITS + pipeline.pitch_filter.max_bits + pipeline.tns.max_bits
+
+
+def _bits_by_field(tells, budget_bits: int) -> Dict[str, int]:
+    """Bits of each field of a frame from ``tell()`` after the envelope, the pitch field, the
+    TNS field and the spectrum; the pitch and TNS fields are listed only when present."""
+    envelope, pitch, tns, total = tells
     side = TARGET_BITS + NOISE_LEVEL_BITS
-    return {"envelope": envelope_bits, "target+noise_level": side,
-            "spectrum": total_bits - envelope_bits - side, "padding": budget_bits - total_bits}
+    bits = {"envelope": envelope, "pitch": pitch - envelope, "tns": tns - pitch,
+            "target+noise_level": side, "spectrum": total - tns - side,
+            "padding": budget_bits - total}
+    return {name: value for name, value in bits.items()
+            if value or name not in ("pitch", "tns")}

@@ -7,8 +7,8 @@ from .config import CodecConfig, ComponentSpec, get_config
 from ..errors import ConfigError
 from .registry import SLOTS, lookup
 
-BUILD_ORDER = ("source_model", "transform", "envelope", "perceptual", "spectrum_quantizer",
-               "postfilter")
+BUILD_ORDER = ("source_model", "transform", "pitch_filter", "envelope", "perceptual", "tns",
+               "spectrum_quantizer", "postfilter")
 """Slots in construction order: components may take earlier ones (e.g. ``source_model``)."""
 assert set(BUILD_ORDER) == set(SLOTS)
 

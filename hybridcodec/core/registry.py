@@ -15,9 +15,11 @@ from ..errors import ConfigError
 
 SLOTS: Tuple[str, ...] = (
     "transform",
+    "pitch_filter",
     "envelope",
     "perceptual",
     "source_model",
+    "tns",
     "spectrum_quantizer",
     "postfilter",
 )
