@@ -2,6 +2,7 @@
 
 Run ``python benchmarks/bench_range_coder.py``; :func:`bench` gives the rows to gather.
 """
+import argparse
 import time
 
 import numpy as np
@@ -68,5 +69,6 @@ def bench() -> list:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     for name, value, unit in bench():
         print(f"{name:55s} {value:10.3f} {unit}")

@@ -3,6 +3,7 @@
 Each figure is the best of five repeats of the mean over many calls, after a warm-up call (Numba
 compilation excluded). Run: ``python -m benchmarks.bench_transforms``.
 """
+import argparse
 import time
 
 import numpy as np
@@ -87,5 +88,6 @@ def bench():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     for name, value, unit in bench():
         print(f"{name:48s} {value:10.1f} {unit}")

@@ -17,6 +17,7 @@ for _variable in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OP
 if hasattr(os, "sched_setaffinity"):
     os.sched_setaffinity(0, {0})
 
+import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -218,4 +219,5 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     main()

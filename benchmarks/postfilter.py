@@ -2,8 +2,9 @@
 post-filter chosen at decode time, decode speed with each, and one clean high-rate case.
 
 Every clip is encoded once per bitrate and decoded once per post-filter (the bits are the
-same: the post-filter is chosen at decode time).  Clips: the longest ``--max-files`` held-out
-clips (``rate_quality.select_clips``), so runs compare.  Metrics from
+same: the post-filter is chosen at decode time).  Clips: the first ``--max-files`` held-out
+clips in the split's mixed order (``training.corpus.corpus_files``, as ``hybridcodec
+evaluate``), so runs compare.  Metrics from
 ``hybridcodec.tools.metrics`` (ViSQOL v3 in speech mode).  Speed: seconds of speech decoded per second (× real time), one process.
 The clean case is the bundled demo clip (studio speech) at ``--clean-bitrate``.
 
@@ -18,13 +19,11 @@ import time
 
 import numpy as np
 
-from rate_quality import select_clips
-
 from hybridcodec.api import decode, encode
 from hybridcodec.core.registry import components
 from hybridcodec.formats.audio import demo_clip_path, read_audio
 from hybridcodec.tools.metrics import pesq_wb, stoi, visqol
-from hybridcodec.training.corpus import SAMPLE_RATE_HZ
+from hybridcodec.training.corpus import SAMPLE_RATE_HZ, corpus_files
 
 DEFAULT_BITRATES_BPS = (9600, 13200, 16400, 24400, 32000)
 
@@ -59,7 +58,7 @@ def parse_args(argv=None):
     parser.add_argument("--config", default="default")
     parser.add_argument("--bitrates", default=",".join(map(str, DEFAULT_BITRATES_BPS)))
     parser.add_argument("--postfilters", default=",".join(sorted(components("postfilter"))))
-    parser.add_argument("--max-files", type=int, default=12, help="held-out clips (longest)")
+    parser.add_argument("--max-files", type=int, default=12, help="held-out clips")
     parser.add_argument("--clean-bitrate", type=int, default=48000)
     parser.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
     return parser.parse_args(argv)
@@ -68,7 +67,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     postfilters = args.postfilters.split(",")
-    clips = [x for _, x in select_clips(args.corpus, args.max_files)]
+    clips = [read_audio(path)[0] for path in corpus_files("heldout", args.corpus)[:args.max_files]]
     decode(encode(clips[0], SAMPLE_RATE_HZ, 16400), postfilter=postfilters[-1])  # compile
     results = {}
     for bitrate in (int(b) for b in args.bitrates.split(",")):
