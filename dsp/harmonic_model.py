@@ -10,28 +10,32 @@ T (samples at 16 kHz); bin f covers 25 f … 25 (f + 1) Hz.
     Δ = 16000 / (25 T) = 640 / T                       harmonic spacing in bins           (H1)
     h(f) = max(1, round((f + 1/2) / Δ))                 nearest harmonic of the bin centre (H2)
     d(f) = |f + 1/2 − h(f) Δ|                           its distance in bins               (H3)
-    k(f) = K[min(floor(2 d(f)), J − 1)]  for f < UPPER_BIN, else 0                         (H4)
+    k(f) = K[b, min(floor(2 d(f)), J − 1)]  for E_b ≤ f < E_(b+1), 0 from E_B on           (H4)
 
 k(f) is in steps of the 1/8-octave table grid (``dsp.spectrum_coder.shift_tables`` moves the
-table of bin f from column r(f) to r(f) − k(f)): K[j] > 0 gives a larger scale, K[j] < 0 a
-smaller one.  The J entries of K (half-bin distances 0, 1/2, …, ≥ (J − 1)/2) and UPPER_BIN
-were fitted on voiced frames of the training split, to minimize the ideal code length of the
-indices at the rate loop's steps:
+table of bin f from column r(f) to r(f) − k(f)): K > 0 gives a larger scale, K < 0 a smaller
+one.  K has a row per band b of BAND_EDGES E and a column per half-bin distance class j (0,
+1/2, …, ≥ (J − 1)/2 bins).  Since w is flattened to a geometric mean of about one, a voiced
+frame's valleys fall below the model's scale and its peaks rise above it, most at low
+frequencies.  E and K were fitted on the voiced frames of 40 clips of the training split at
+9.6 … 24.4 kbps (tcx-laplacian's rate loop), to minimize the ideal code length of the indices
+at the rate loop's steps (``hybridcodec.research.harmonic``; for given edges the fit is
+separable, so each K[b, j] is the exact minimizer over its bins, in −12 … 12):
 
-    python benchmarks/fit_harmonic_model.py --split train
-
-(``hybridcodec.research.harmonic``; the fit is separable per distance, so each K[j] is the
-exact minimizer over its bins.)
+    python benchmarks/fit_harmonic_model.py --split train --max-files 40
 """
 import numpy as np
 from numba import njit
 
 BINS_PER_LAG = 640.0
 """Δ · T of (H1): 16000 Hz / 25 Hz per bin."""
-SHIFT_BY_DISTANCE = np.array([3, 2, 0, -1, -2, -2], dtype=np.int64)
-"""K of (H4): table shift by distance to the nearest harmonic in half bins (last: farther)."""
-UPPER_BIN = 160
-"""Bins from here on (4 kHz) are not shifted (H4)."""
+BAND_EDGES = np.array([0, 20, 60, 300], dtype=np.int64)
+"""E of (H4): bands 0-0.5, 0.5-1.5 and 1.5-7.5 kHz; bins from 300 on are not shifted."""
+SHIFT_BY_DISTANCE = np.array([[12, 12, 6, -3, -3, -8],
+                              [6, 3, -1, -5, -6, -9],
+                              [-2, -3, -4, -5, -6, -7]], dtype=np.int64)
+"""K of (H4): table shift per band (rows) by distance to the nearest harmonic in half bins
+(columns; the last: farther)."""
 
 
 @njit(cache=True)
@@ -48,19 +52,20 @@ def harmonic_distance(n_bins: int, lag: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def _shifts(n_bins, lag, shift_by_distance, upper_bin):
+def _shifts(n_bins, lag, band_edges, shift_by_distance):
     shift = np.zeros(n_bins, dtype=np.int64)
     if lag <= 0.0:
         return shift
     distance = harmonic_distance(n_bins, lag)
-    last = shift_by_distance.shape[0] - 1
-    for f in range(min(n_bins, upper_bin)):
-        shift[f] = shift_by_distance[min(int(np.floor(2.0 * distance[f])), last)]
+    last = shift_by_distance.shape[1] - 1
+    for band in range(band_edges.shape[0] - 1):
+        for f in range(band_edges[band], min(n_bins, band_edges[band + 1])):
+            shift[f] = shift_by_distance[band, min(int(np.floor(2.0 * distance[f])), last)]
     return shift
 
 
-def table_shifts(n_bins: int, lag: float, shift_by_distance: np.ndarray = SHIFT_BY_DISTANCE,
-                 upper_bin: int = UPPER_BIN) -> np.ndarray:
+def table_shifts(n_bins: int, lag: float, band_edges: np.ndarray = BAND_EDGES,
+                 shift_by_distance: np.ndarray = SHIFT_BY_DISTANCE) -> np.ndarray:
     """k(f) of (H4), int64 (n_bins,); all zeros for ``lag`` ≤ 0 (no pitch).
 
     Parameters
@@ -69,9 +74,10 @@ def table_shifts(n_bins: int, lag: float, shift_by_distance: np.ndarray = SHIFT_
         F, bins of the frame.
     lag : float
         Pitch lag T in samples at 16 kHz (0: none).
-    shift_by_distance : ndarray of int64, shape (J,)
+    band_edges : ndarray of int64, shape (B + 1,)
+        E of (H4), increasing from 0 (the fitted one by default).
+    shift_by_distance : ndarray of int64, shape (B, J)
         K of (H4) (the fitted one by default).
-    upper_bin : int
-        First bin that is not shifted.
     """
-    return _shifts(n_bins, float(lag), np.asarray(shift_by_distance, dtype=np.int64), upper_bin)
+    return _shifts(n_bins, float(lag), np.asarray(band_edges, dtype=np.int64),
+                   np.asarray(shift_by_distance, dtype=np.int64))

@@ -100,8 +100,10 @@ def shift_tables(table, table_base, table_shift):
 
 
 @njit(cache=True)
-def _quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_base,
+def quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_base,
                  table_shift, rounding_offset, dither):
+    """Table, step δ(f) and index q(f) of every bin at target index ``index`` (table -1, step
+    inf and q 0 where a bin is not coded): what the rate loop codes at that index."""
     bits = allocate_bits(relative_bits, target_bits(index, budget_bits))
     table, step = bin_steps(bits, log2_scale, h1, table_base)
     table = shift_tables(table, table_base, table_shift)
@@ -114,7 +116,9 @@ def _quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_bas
 
 
 @njit(cache=True)
-def _estimated_bits(table, q, cdf_bits, length, offset):
+def estimated_bits(table, q, cdf_bits, length, offset):
+    """Ideal code length in bits of the indices q of the coded bins (table ≥ 0) under their
+    tables: the rate loop's size estimate."""
     total = 0.0
     for f in range(q.shape[0]):
         if table[f] >= 0:
@@ -193,9 +197,9 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
     low, high = 0, (1 << TARGET_BITS) - 1
     while low < high:
         middle = (low + high + 1) // 2
-        table, step, q = _quantize_at(middle, w, relative_bits, budget_bits, log2_scale, h1,
+        table, step, q = quantize_at(middle, w, relative_bits, budget_bits, log2_scale, h1,
                                       table_base, table_shift, rounding_offset, dither)
-        if _estimated_bits(table, q, cdf_bits, length, offset) + RATE_LOOP_MARGIN_BITS <= available:
+        if estimated_bits(table, q, cdf_bits, length, offset) + RATE_LOOP_MARGIN_BITS <= available:
             low = middle
         else:
             high = middle - 1
@@ -203,7 +207,7 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
     saved_buf = buf.copy()
     index = low
     while True:
-        table, step, q = _quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1,
+        table, step, q = quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1,
                                       table_base, table_shift, rounding_offset, dither)
         nf_index = noise_level_index(w, q, nf_first_bin, nf_gain)
         _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset)

@@ -91,6 +91,17 @@ class UniformQuantizer:
         return SpectrumReport(int(index), int(nf_index), int(np.isfinite(step).sum()),
                               int(np.count_nonzero(q)), step)
 
+    def quantization(self, w: np.ndarray, log2_weights: np.ndarray, budget_bits: int,
+                     frame_index: int, target_index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Tables without the harmonic shift and indices q (F,) that :meth:`encode` coded at
+        ``target_index`` (table -1 where a bin is not coded)."""
+        model = self.source_model
+        table, _, q = spectrum_coder.quantize_at(
+            target_index, w, log2_weights + self.hr, budget_bits, model.spectrum_log2_scale,
+            model.spectrum_h1, model.spectrum_table_base, np.zeros(w.shape[0], dtype=np.int64),
+            self.rounding_offset, self._dither(frame_index, w.shape[0]))
+        return table, q
+
     def decode(self, coder: RangeCoder, log2_weights: np.ndarray, budget_bits: int,
                frame_index: int, harmonic_lag: float = 0.0) -> Tuple[np.ndarray, SpectrumReport]:
         """Read the spectrum fields; return the noise-filled ŵ and what was read."""
