@@ -10,6 +10,7 @@ from hybridcodec.dsp import harmonic_model, mdct
 from hybridcodec.dsp import range_coder as rc
 from hybridcodec.dsp import spectrum_coder as sc
 from hybridcodec.dsp.range_coder import RangeCoder
+from hybridcodec.research.harmonic import frame_pitch
 
 N_BINS = 320
 PITCH_HZ = 200.0
@@ -166,3 +167,14 @@ def test_configuration_with_harmonic_model_codes_frames_like_the_base(rng):
     assert payload == FrameEncoder(Pipeline(base)).encode_frame(x, 4, 33)[0]
     np.testing.assert_array_equal(FrameDecoder(harmonic).decode_frame(payload, 4),
                                   FrameDecoder(Pipeline(base)).decode_frame(payload, 4))
+
+
+def test_frame_pitch_finds_the_lag_and_survives_tiny_signals(rng):
+    n = np.arange(16000)
+    x = sum(np.cos(2 * np.pi * PITCH_HZ * h * n / 16000) / h for h in range(1, 6))
+    lags, rho = frame_pitch(x)
+    np.testing.assert_array_equal(lags[2:-2], LAG)
+    assert np.all(rho[2:-2] > 0.99)
+    # squares of 1e-160 are subnormal: their sums multiply to zero (no division by it)
+    lags, rho = frame_pitch(1e-160 * rng.standard_normal(3200))
+    assert np.all(rho == 0.0)
