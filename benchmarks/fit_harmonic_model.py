@@ -1,7 +1,7 @@
 """Fit the harmonic model's table shifts (``dsp.harmonic_model``) on voiced frames, or report
 the bits it saves with the shipped constants; ``hybridcodec.research.harmonic`` does the work::
 
-    python benchmarks/fit_harmonic_model.py --split train --max-files 300
+    python benchmarks/fit_harmonic_model.py --split train --max-files 40
     python benchmarks/fit_harmonic_model.py --split heldout --report-only
 
 The fit pools the voiced frames of every bitrate, each coded by the configuration's rate loop
@@ -20,7 +20,7 @@ from hybridcodec.training.corpus import SPLITS, load_clips
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=SPLITS, default="train")
-    parser.add_argument("--max-files", type=int, default=300)
+    parser.add_argument("--max-files", type=int, default=40)
     parser.add_argument("--config", default="tcx-laplacian")
     parser.add_argument("--bitrates", default="9.6k,13.2k,16.4k,24.4k")
     parser.add_argument("--report-only", action="store_true",

@@ -7,7 +7,6 @@ from hybridcodec.core.config import ComponentSpec, get_config
 from hybridcodec.core.frame import FrameDecoder, FrameEncoder
 from hybridcodec.core.pipeline import Pipeline
 from hybridcodec.dsp import harmonic_model, mdct
-from hybridcodec.dsp import range_coder as rc
 from hybridcodec.dsp import spectrum_coder as sc
 from hybridcodec.dsp.range_coder import RangeCoder
 from hybridcodec.research.harmonic import frame_pitch
