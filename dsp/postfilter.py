@@ -72,7 +72,7 @@ def _correlations(x, end, min_lag, max_lag, length):
         xy = 0.0
         for n in range(start, end):
             xy += x[n] * x[n - lag]
-        if xx > 0.0 and yy > 0.0:
+        if xx * yy > 0.0:   # both > 0 can still underflow to a zero product
             rho[lag] = xy / np.sqrt(xx * yy)
     return rho
 

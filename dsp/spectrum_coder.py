@@ -12,6 +12,10 @@ step a few at a time and the coded size grows smoothly, not in jumps of F/8 bits
 searches the 8-bit target index for the finest quantization whose coded size fits the bits
 left in the frame; after it come a 3-bit noise-filling level and the quantized bins.
 
+A per-bin table shift k(f) (``dsp.harmonic_model``, zeros when it is off) then moves each coded
+bin's table, never its step, to the column r(f) − k(f) clipped to [RATIO_MIN, RATIO_MAX]: a
+larger scale at harmonic peaks, a smaller one in the valleys.
+
 Frame fields written here, in order: target index (8 bits), noise level (3 bits), spectrum.
 """
 import numpy as np
@@ -84,10 +88,25 @@ def bin_steps(bits: np.ndarray, log2_scale: np.ndarray, h1: np.ndarray,
 
 
 @njit(cache=True)
-def _quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_base,
-                 rounding_offset, dither):
+def shift_tables(table, table_base, table_shift):
+    """Table of each coded bin moved from column r(f) to r(f) − k(f), clipped to the column
+    range (``table_shift`` k(f), int64 (F,)); bins not coded (table -1) stay -1."""
+    shifted = table.copy()
+    for f in range(table.shape[0]):
+        if table[f] >= 0 and table_shift[f] != 0:
+            r = table[f] - table_base[f] + RATIO_MIN - table_shift[f]
+            shifted[f] = table_base[f] + min(max(r, RATIO_MIN), RATIO_MAX) - RATIO_MIN
+    return shifted
+
+
+@njit(cache=True)
+def quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_base,
+                 table_shift, rounding_offset, dither):
+    """Table, step δ(f) and index q(f) of every bin at target index ``index`` (table -1, step
+    inf and q 0 where a bin is not coded): what the rate loop codes at that index."""
     bits = allocate_bits(relative_bits, target_bits(index, budget_bits))
     table, step = bin_steps(bits, log2_scale, h1, table_base)
+    table = shift_tables(table, table_base, table_shift)
     q = quantize(w, step, rounding_offset, dither)
     for f in range(q.shape[0]):
         if table[f] < 0:
@@ -97,7 +116,9 @@ def _quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_bas
 
 
 @njit(cache=True)
-def _estimated_bits(table, q, cdf_bits, length, offset):
+def estimated_bits(table, q, cdf_bits, length, offset):
+    """Ideal code length in bits of the indices q of the coded bins (table ≥ 0) under their
+    tables: the rate loop's size estimate."""
     total = 0.0
     for f in range(q.shape[0]):
         if table[f] >= 0:
@@ -152,15 +173,16 @@ def _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, of
 
 @njit(cache=True)
 def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, table_base,
-                    cdf, length, offset, cdf_bits, rounding_offset, dither, nf_first_bin,
-                    nf_gain):
+                    table_shift, cdf, length, offset, cdf_bits, rounding_offset, dither,
+                    nf_first_bin, nf_gain):
     """Rate loop: quantize and write the flattened spectrum in the bits left in the frame.
 
     A bisection on the estimated size (ideal code lengths of the tables) finds the largest
     target index that leaves RATE_LOOP_MARGIN_BITS; the frame is then coded for real and,
     while ``rc_tell`` exceeds ``budget_bits``, coded again one index lower (index 0 codes no
     bin, so the loop ends).  The noise level coded is ``nf_gain`` times the rms of the bins
-    quantized to zero: filling at full level sounds noisier than the original.
+    quantized to zero: filling at full level sounds noisier than the original.  ``table_shift``:
+    k(f) of :func:`shift_tables` (zeros: no shift).
 
     Returns
     -------
@@ -175,9 +197,9 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
     low, high = 0, (1 << TARGET_BITS) - 1
     while low < high:
         middle = (low + high + 1) // 2
-        table, step, q = _quantize_at(middle, w, relative_bits, budget_bits, log2_scale, h1,
-                                      table_base, rounding_offset, dither)
-        if _estimated_bits(table, q, cdf_bits, length, offset) + RATE_LOOP_MARGIN_BITS <= available:
+        table, step, q = quantize_at(middle, w, relative_bits, budget_bits, log2_scale, h1,
+                                      table_base, table_shift, rounding_offset, dither)
+        if estimated_bits(table, q, cdf_bits, length, offset) + RATE_LOOP_MARGIN_BITS <= available:
             low = middle
         else:
             high = middle - 1
@@ -185,8 +207,8 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
     saved_buf = buf.copy()
     index = low
     while True:
-        table, step, q = _quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1,
-                                      table_base, rounding_offset, dither)
+        table, step, q = quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1,
+                                      table_base, table_shift, rounding_offset, dither)
         nf_index = noise_level_index(w, q, nf_first_bin, nf_gain)
         _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset)
         if rc_tell(state) <= budget_bits or index == 0:
@@ -198,7 +220,7 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
 
 @njit(cache=True)
 def decode_spectrum(state, buf, relative_bits, budget_bits, log2_scale, h1, table_base,
-                    cdf, length, offset, reconstruction_offset, rounding_offset, dither,
+                    table_shift, cdf, length, offset, reconstruction_offset, rounding_offset, dither,
                     nf_first_bin, seed):
     """Decoder side of :func:`encode_spectrum`: read the fields, rebuild and noise-fill ŵ.
 
@@ -213,6 +235,7 @@ def decode_spectrum(state, buf, relative_bits, budget_bits, log2_scale, h1, tabl
     nf_index = rc_decode_bits(state, buf, NOISE_LEVEL_BITS)
     bits = allocate_bits(relative_bits, target_bits(index, budget_bits))
     table, step = bin_steps(bits, log2_scale, h1, table_base)
+    table = shift_tables(table, table_base, table_shift)
     q = np.zeros(relative_bits.shape[0], dtype=np.int64)
     coded_dither = dither.copy()
     for f in range(q.shape[0]):

@@ -75,7 +75,7 @@ def encode(model, w, relative_bits, budget, quantizer, dither, rng=None):
     fields = write_prefix(rng, state, buf, budget) if rng is not None else []
     index, nf_index, q, step = sc.encode_spectrum(
         state, buf, w, relative_bits, budget, model.log2_scale, model.h1, model.table_base,
-        model.cdf, model.length, model.offset, model.bits, theta, dither, first_bin, gain)
+        np.zeros(w.shape[0], dtype=np.int64), model.cdf, model.length, model.offset, model.bits, theta, dither, first_bin, gain)
     return SimpleNamespace(index=index, nf_index=nf_index, q=q, step=step, fields=fields,
                            tell=rc.rc_tell(state), range=state[1], flags=rc.rc_flags(state),
                            data=buf[:rc.rc_finish(state, buf)].copy())
@@ -87,7 +87,7 @@ def decode(model, enc, relative_bits, budget, quantizer, dither, seed):
     fields = [(rc.rc_decode_bits(state, enc.data, width), width) for _, width in enc.fields]
     w_hat, index, nf_index, step = sc.decode_spectrum(
         state, enc.data, relative_bits, budget, model.log2_scale, model.h1, model.table_base,
-        model.cdf, model.length, model.offset, rho, theta, dither, first_bin, seed)
+        np.zeros(relative_bits.shape[0], dtype=np.int64), model.cdf, model.length, model.offset, rho, theta, dither, first_bin, seed)
     return SimpleNamespace(w_hat=w_hat, index=index, nf_index=nf_index, step=step, fields=fields,
                            tell=rc.rc_tell(state), range=state[1], flags=rc.rc_flags(state))
 

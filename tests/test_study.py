@@ -35,7 +35,7 @@ def test_study_writes_markdown_json_and_plot(study_result):
     assert (out / "entropy_study.md").read_text().strip() == text.strip()
     png = (out / "entropy_study.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
-    for table in range(1, 7):
+    for table in range(1, 8):
         assert f"**Table {table}." in text
     assert "| paper (logistic mixture) | 44.0 ± 16.2 | 63.0 ± 15.9 |" in text
 
@@ -56,6 +56,10 @@ def test_study_numbers_are_consistent(study_result):
     for config, row in results["psnr"].items():
         assert row["24400"] > row["13200"], config
         assert all(np.isfinite(v) for v in row.values())
+    for rate, row in results["harmonic"].items():   # the demo clip is voiced speech
+        assert 0 < row["voiced_frames"] <= row["frames"], rate
+        assert row["voiced"][1] < row["voiced"][0], rate
+        assert row["all"][0] - row["all"][1] <= row["voiced"][0] - row["voiced"][1], rate
 
 
 def test_actual_bits_match_the_table_code_lengths(tiny_corpus):

@@ -22,6 +22,10 @@ every model was trained or fitted at the step it is evaluated with.
   chooses each frame's steps δ(f) and indices; the same indices are range-coded with every
   spectrum model's tables at the same δ(f).  For the trained Δq, the same δ(f) quantize the w
   flattened by the coarser envelope, so envelope + spectrum bits compare at equal accuracy of w.
+* Table 7, the harmonic model (``dsp.harmonic_model``) at the same quantization: per bitrate,
+  the spectrum bits per frame of the ``tcx-laplacian`` rate loop's indices with and without
+  the table shifts, on voiced frames (lag from the encoder's pitch search on the input) and on
+  all active frames (``research.harmonic``).
 """
 import json
 import math
@@ -44,6 +48,7 @@ from ..core.config import get_config
 from ..training.corpus import load_clips
 from ..training.fit import speech_spectra
 from ..core.frame import FrameDecoder, FrameEncoder
+from .harmonic import VOICED_CORRELATION, code_frames, harmonic_bits
 from ..formats.hcb import frame_bytes
 from ..parameters import find_parameter_file, load_parameters
 from ..core.pipeline import Pipeline
@@ -214,7 +219,8 @@ def run_entropy_study(corpus_dir=None, out_dir: Path = Path("entropy-study"),
     bitrates_bps = tuple(bitrates_bps or BITRATES_BPS)
     psnr_max_frames = psnr_max_frames or PSNR_MAX_FRAMES
 
-    spectra = speech_spectra(load_clips("heldout", corpus_dir, max_files=max_files))
+    clips = load_clips("heldout", corpus_dir, max_files=max_files)
+    spectra = speech_spectra(clips)
     arrays = load_parameters(find_parameter_file(PARAMETER_STEM))
     y = cepstral.cepstrum(spectra)
     unquantized = cepstral.envelope_from_cepstrum(y, spectra.shape[1])
@@ -250,6 +256,8 @@ def run_entropy_study(corpus_dir=None, out_dir: Path = Path("entropy-study"),
                                 for rate in bitrates_bps}
                        for config in tqdm(PSNR_CONFIGS, desc="perceptual SNR", disable=not progress)}
     results["psnr_frames"] = int(len(spectra[::every]))
+    results["harmonic"] = {str(rate): harmonic_bits(code_frames(clips, REFERENCE_CONFIG, rate))
+                           for rate in tqdm(bitrates_bps, desc="harmonic model", disable=not progress)}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "entropy_study.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -332,7 +340,23 @@ def markdown_report(results: dict, bitrates_bps) -> str:
             cc = c["envelope_bits"][env][0] + c["spectrum_bits"][str(r)][spec]
             lines.append(f"| {label} | {r / 1000:.1f} | {tt:.1f} | {cc:.1f} | "
                          f"{cc - tt:+.1f}, {_kbps(cc - tt):+.3f} |")
-    return "\n".join(lines)
+    return "\n".join(lines + harmonic_table(results["harmonic"], bitrates_bps))
+
+
+def harmonic_table(harmonic: dict, bitrates_bps) -> list:
+    """Table 7: spectrum bits per frame without and with the harmonic model."""
+    lines = ["", "**Table 7. Harmonic model: spectrum bits per frame at the same quantization "
+             "(tcx-laplacian steps and indices; lag from the encoder's pitch search, voiced: "
+             f"normalized correlation ≥ {VOICED_CORRELATION}).**", "",
+             "| bitrate | voiced frames | voiced: off → on (saved) | all frames: off → on (saved, kbps) |",
+             "|---|---:|---:|---:|"]
+    for r in bitrates_bps:
+        h = harmonic[str(r)]
+        (v_off, v_on), (a_off, a_on) = h["voiced"], h["all"]
+        lines.append(f"| {r / 1000:.1f} kbps | {h['voiced_frames']} / {h['frames']} | "
+                     f"{v_off:.1f} → {v_on:.1f} ({v_off - v_on:+.1f}) | {a_off:.1f} → {a_on:.1f} "
+                     f"({a_off - a_on:+.1f}, {_kbps(a_off - a_on):+.3f}) |")
+    return lines
 
 
 def plot(results: dict, bitrates_bps, path: Path) -> None:

@@ -26,8 +26,13 @@ TARGET_SD_DB = 1.0
 def speech_spectra(clips: List[np.ndarray]) -> np.ndarray:
     """MDCT frames (n, 320) of the clips as the encoder sees them (50 Hz high-pass), active only."""
     frames = np.concatenate([mdct.analyze(highpass_50hz(x)) for x in clips])
+    return frames[is_active(frames)]
+
+
+def is_active(frames: np.ndarray) -> np.ndarray:
+    """Which MDCT frames (n, 320) are louder than ACTIVE_FRAME_DB, bool (n,)."""
     level_db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
-    return frames[level_db > ACTIVE_FRAME_DB]
+    return level_db > ACTIVE_FRAME_DB
 
 
 def mean_sd_db(y: np.ndarray, envelope_step: float) -> float:
