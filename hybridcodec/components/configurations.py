@@ -61,6 +61,14 @@ CONFIGURATIONS = (
         "the trainable softmax LSP codebook of collaborative quantization (256 centroids), "
         "trained against envelope + spectrum bits",
         envelope=ComponentSpec.of("lsf-softmax")),
+    BASE.override(
+        "tcx-ltpf", "tcx-laplacian with an LTPF in the LC3 manner: coded pitch lag and gain, "
+        "a comb post-filter in the decoder",
+        pitch_filter=ComponentSpec.of("ltpf")),
+    BASE.override(
+        "tcx-celt-pitch", "tcx-laplacian with CELT's pitch pre-filter before the MDCT and its "
+        "inverse comb after the inverse MDCT",
+        pitch_filter=ComponentSpec.of("celt-prefilter")),
 )
 
 # On 30 held-out utterances (benchmarks/results/heldout) it beats tcx-laplacian on PESQ-WB at
