@@ -25,18 +25,19 @@ the frame field: frame t's lag T and gain index q come from the normalized corre
     g = g_max (q + 1) / 8,                                                                (C1)
 
 coded as 1 on/off bit, then T - 32 in 8 bits and q in 3 bits (12 bits; 1 when off), with
-``RangeCoder.encode_bits`` as LC3's LTPF does (ETSI TS 103 634 sec. 3.3.10.4).  Block t of the
+``RangeCoder.encode_bits``, as LC3 codes its LTPF field (ETSI TS 103 634 sec. 3.3.10).  Block t of the
 comb is [320 t - 160, 320 t + 160) (the first 160 samples for t = 0); over its first
 ``FADE_LENGTH`` samples (the MDCT overlap) the comb of block t - 1 fades into block t's
 (P5 of ``dsp.pitch``); an off frame, or a concealed one, fades the gain to 0 at the old lag.
 
-The LTPF's decoder filter is pole-zero like LC3's (sec. 3.4.9.4): the zero is the comb's
+The LTPF's decoder filter is pole-zero like LC3's (sec. 3.4.9): the zero is the comb's
 low-pass taps h at lag 1 instead of T, the FIR (P4) of ``dsp.pitch`` with T = 1, so that
 below a few kHz the harmonics keep their level and the valleys between them fall,
 
     H(z) = (1 - g sum_k h_k z^{-1+k}) / (1 - g sum_k h_k z^{-T+k}),                          (C2)
 
-a gain of 1 at the harmonics, (1 - g) / (1 + g) midway between them and 1 in the top band.
+a gain near 1 at the low harmonics (the zero's one-sample delay turns its phase by 2 pi f /
+16 kHz), about (1 - g) / (1 + g) midway between them, and 1 in the top band.
 """
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
@@ -256,7 +257,7 @@ class Ltpf(CombFilter):
 
     normalized = True
 
-    def __init__(self, voicing_threshold: float = 0.6, max_gain: float = 0.4):
+    def __init__(self, voicing_threshold: float = 0.5, max_gain: float = 0.2):
         super().__init__(voicing_threshold, max_gain)
 
 
@@ -268,5 +269,5 @@ class CeltPrefilter(CombFilter):
 
     prefilter = True
 
-    def __init__(self, voicing_threshold: float = 0.6, max_gain: float = 0.5):
+    def __init__(self, voicing_threshold: float = 0.8, max_gain: float = 0.7):
         super().__init__(voicing_threshold, max_gain)
