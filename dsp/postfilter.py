@@ -34,77 +34,25 @@ parameters change).  Everything runs per sub-frame of ``SUBFRAME`` = 80 samples 
 
    so the output has the decoded signal's energy.
 
+The pitch search (P1) and the comb (P2) are those of ``dsp.pitch`` (its (P1), (P3) and (P5)),
+which the pitch filters of the TCX frame share.
+
 :class:`PostFilter` processes any number of whole sub-frames per call and gives the same floats
 for any such chunking as one call on the whole signal (:func:`postfilter`).
 """
 import numpy as np
 from numba import njit
 
+from .pitch import COMB_TAPS, MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, comb_kernel, pitch_kernel
+
 SUBFRAME = 80                  # 5 ms at 16 kHz, the sub-frame of G.729 and AMR-WB's post-filters
-MIN_LAG = 32                   # 500 Hz
-MAX_LAG = 288                  # 55.6 Hz
 PITCH_WINDOW = 160             # samples of the correlation (P1): the sub-frame and 80 before
 HISTORY = PITCH_WINDOW + MAX_LAG + 1
-COMB_TAPS = np.array([0.25, 0.5, 0.25])   # h_{-1}, h_0, h_1 of (P2)
-OCTAVE_TOLERANCE = 0.9         # T / k wins when rho(T / k) >= 0.9 rho(T)
 IMPULSE_LENGTH = 22            # samples of the impulse response for the tilt (G.729 sec. 4.2.3)
 AGC_ALPHA = 0.85               # alpha of (G1), G.729 sec. 4.2.4
 GAMMA_NUM = 0.75               # gamma_n of (F1); G.729 has 0.55 for narrowband LPC
 GAMMA_DEN = 0.9                # gamma_d of (F1); G.729 has 0.7 (too flat for order-16 WB LPC)
 GAMMA_TILT = 0.8               # gamma_t of (F2), G.729
-
-
-@njit(cache=True)
-def _correlations(x, end, min_lag, max_lag, length):
-    """rho(T) of (P1) for T = min_lag..max_lag over x[end - length:end]; sum x[n-T]^2 slides
-    along a running sum, sum x[n]^2 is computed once."""
-    start = end - length
-    xx = 0.0
-    for n in range(start, end):
-        xx += x[n] * x[n]
-    yy = 0.0
-    for n in range(start - min_lag, end - min_lag):
-        yy += x[n] * x[n]
-    rho = np.zeros(max_lag + 1)
-    for lag in range(min_lag, max_lag + 1):
-        if lag > min_lag:   # the window moves one sample back
-            yy += x[start - lag] * x[start - lag] - x[end - lag] * x[end - lag]
-        xy = 0.0
-        for n in range(start, end):
-            xy += x[n] * x[n - lag]
-        if xx * yy > 0.0:   # both > 0 can still underflow to a zero product
-            rho[lag] = xy / np.sqrt(xx * yy)
-    return rho
-
-
-@njit(cache=True)
-def pitch_kernel(x, end, min_lag, max_lag, length, tolerance):
-    """(T, rho(T)) of step 1 for the window ending at x[end] (end - length - max_lag >= 0)."""
-    rho = _correlations(x, end, min_lag, max_lag, length)
-    best_lag = min_lag + np.argmax(rho[min_lag:])
-    for k in (3, 2):
-        lag = int(round(best_lag / k))
-        if lag >= min_lag and rho[lag] >= tolerance * rho[best_lag]:
-            return lag, rho[lag]
-    return best_lag, rho[best_lag]
-
-
-@njit(cache=True)
-def comb_kernel(x, u_history, old_lag, old_gain, new_lag, new_gain, taps):
-    """One sub-frame of (P2) with the cross-fade; ``u_history``: >= MAX_LAG + 1 past outputs."""
-    length = x.size
-    h = u_history.size
-    u = np.concatenate((u_history, np.zeros(length)))
-    for n in range(length):
-        fade = np.sin(np.pi * (n + 0.5) / (2 * length)) ** 2
-        i = h + n
-        old = 0.0
-        new = 0.0
-        for k in range(3):
-            old += taps[k] * u[i - old_lag + 1 - k]
-            new += taps[k] * u[i - new_lag + 1 - k]
-        u[i] = x[n] + (1.0 - fade) * old_gain * old + fade * new_gain * new
-    return u[h:]
 
 
 @njit(cache=True)
@@ -241,7 +189,8 @@ class PostFilter:
         lag, rho = pitch_kernel(self.x_history, HISTORY, MIN_LAG, MAX_LAG, PITCH_WINDOW,
                                 OCTAVE_TOLERANCE)
         gain = self.pitch_gain * max(0.0, rho) ** 2
-        u = comb_kernel(x, self.u_history, self.lag, self.gain, lag, gain, COMB_TAPS)
+        u = comb_kernel(x, self.u_history, 0, SUBFRAME, self.lag, self.gain, lag, gain,
+                        COMB_TAPS, True)
         self.u_history = np.concatenate((self.u_history[SUBFRAME:], u))
         self.lag, self.gain = lag, gain
         y = u if a is None else self._formant(u, np.asarray(a, dtype=np.float64))

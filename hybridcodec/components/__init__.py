@@ -12,7 +12,8 @@ from typing import Dict
 
 BUILTIN: Dict[str, Dict[str, str]] = {
     "transform": {"mdct": "transform"},
-    "pitch_filter": {"none": "pitch_filter"},
+    "pitch_filter": {"none": "pitch_filter", "ltpf": "pitch_filter",
+                     "celt-prefilter": "pitch_filter"},
     "envelope": {"cepstral": "envelope", "lsf-vq": "lsf_envelope", "lsf-softmax": "lsf_envelope"},
     "perceptual": {"evs-lpc": "perceptual", "flat": "perceptual"},
     "source_model": {"laplacian": "source_model", "logistic-mixture": "learned_source_models",

@@ -61,6 +61,21 @@ CONFIGURATIONS = (
         "the trainable softmax LSP codebook of collaborative quantization (256 centroids), "
         "trained against envelope + spectrum bits",
         envelope=ComponentSpec.of("lsf-softmax")),
+    # The pitch filters' voicing threshold ρ_on and g_max (component defaults) come from three
+    # rounds on 8 validation utterances at 9.6-24.4 kbps (PESQ-WB and ViSQOL against
+    # tcx-laplacian, summary in the pitch-filter commit): celt-prefilter (0.8, 0.7) gains
+    # PESQ-WB +0.31 … +0.44 with ViSQOL +0.05 … −0.03; (0.6, 0.3 … 0.7) and (0.7, 0.5) lost more
+    # ViSQOL.  The LTPF's ViSQOL falls 0.06 at 9.6 kbps at every gain tried (its 12 bits are 6 %
+    # of the frame); (0.5, 0.2) loses least (−0.06, −0.03, +0.01, −0.00) for PESQ-WB +0.10 …
+    # +0.21, g_max = 0.4 gains PESQ-WB +0.27 … +0.41 for ViSQOL down to −0.06.
+    BASE.override(
+        "tcx-ltpf", "tcx-laplacian with an LTPF in the LC3 manner: coded pitch lag and gain, "
+        "a comb post-filter in the decoder",
+        pitch_filter=ComponentSpec.of("ltpf")),
+    BASE.override(
+        "tcx-celt-pitch", "tcx-laplacian with CELT's pitch pre-filter before the MDCT and its "
+        "inverse comb after the inverse MDCT",
+        pitch_filter=ComponentSpec.of("celt-prefilter")),
 )
 
 # On 30 held-out utterances (benchmarks/results/heldout) it beats tcx-laplacian on PESQ-WB at

@@ -74,7 +74,7 @@ class FrameEncoder:
         payload = coder.finish()
         if len(payload) > budget_bytes:
             raise AssertionError(f"frame {frame_index} overran its budget of {budget_bytes} bytes")
-        report = FrameReport(frame_index, budget_bits, _bits_by_field(tells, budget_bits),
+        report = FrameReport(frame_index, budget_bits, _bits_by_field(tells, budget_bits, p),
                              spectrum_report.target_index,
                              spectrum_report.noise_level_index, side.shift,
                              p.envelope.spectral_distortion_db(spectrum, side),
@@ -124,7 +124,7 @@ class FrameDecoder:
         tells.append(coder.tell())
         w_hat = p.tns.synthesize(w_hat, tns)
         self.last_report = FrameReport(
-            frame_index, budget_bits, _bits_by_field(tells, budget_bits),
+            frame_index, budget_bits, _bits_by_field(tells, budget_bits, p),
             spectrum.target_index, spectrum.noise_level_index, side.shift, float("nan"),
             spectrum.coded_bins, spectrum.nonzero_bins, coder.final_state, spectrum.steps)
         with np.errstate(all="ignore"):
@@ -153,13 +153,16 @@ def reserve_bits(pipeline: Pipeline) -> int:
     return SPECTRUM_RESERVE_BITS + pipeline.pitch_filter.max_bits + pipeline.tns.max_bits
 
 
-def _bits_by_field(tells, budget_bits: int) -> Dict[str, int]:
+def _bits_by_field(tells, budget_bits: int, pipeline: Pipeline) -> Dict[str, int]:
     """Bits of each field of a frame from ``tell()`` after the envelope, the pitch field, the
-    TNS field and the spectrum; the pitch and TNS fields are listed only when present."""
+    TNS field and the spectrum; the pitch and TNS fields are listed only when the pipeline's
+    component has one (``max_bits`` > 0), in every frame, also where ``tell()``, which counts
+    whole bytes, shows 0 bits for them."""
     envelope, pitch, tns, total = tells
     side = TARGET_BITS + NOISE_LEVEL_BITS
     bits = {"envelope": envelope, "pitch": pitch - envelope, "tns": tns - pitch,
             "target+noise_level": side, "spectrum": total - tns - side,
             "padding": budget_bits - total}
-    return {name: value for name, value in bits.items()
-            if value or name not in ("pitch", "tns")}
+    absent = {name for name, slot in (("pitch", pipeline.pitch_filter), ("tns", pipeline.tns))
+              if not slot.max_bits}
+    return {name: value for name, value in bits.items() if name not in absent}

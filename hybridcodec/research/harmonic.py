@@ -3,7 +3,7 @@ voiced frames and measure the bits it saves at equal quantization.
 
 Per active frame t (``training.fit.is_active``) of a clip:
 
-* the encoder's pitch: lag T and normalized correlation rho (eq. P1 of ``dsp.postfilter``,
+* the encoder's pitch: lag T and normalized correlation rho (eq. P1 of ``dsp.pitch``,
   its search reused) over the 480 samples of the MDCT block, [320 t − 160, 320 t + 320);
   the frame is voiced when rho ≥ VOICED_CORRELATION;
 * the quantization: a configuration's frame encoder at a bitrate (its rate loop, without the
@@ -25,7 +25,7 @@ from numba import njit
 
 from hybridcodec.dsp import harmonic_model, mdct
 from hybridcodec.dsp.filters import highpass_50hz
-from hybridcodec.dsp.postfilter import MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, pitch_kernel
+from hybridcodec.dsp.pitch import MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, pitch_kernel
 from hybridcodec.dsp.range_coder import value_bits
 from hybridcodec.dsp.spectrum_coder import estimated_bits, shift_tables
 

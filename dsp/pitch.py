@@ -1,0 +1,100 @@
+"""Pitch search and comb filters: the long-term (pitch) tools shared by the pitch filters of the
+TCX frame (``hybridcodec.components.pitch_filter``) and the decoder post-filter (``dsp.postfilter``).
+
+1. pitch estimate, the lag T in [min_lag, max_lag] maximizing the normalized correlation over
+   the ``length`` samples before x[end] (nothing after it)
+
+       rho(T) = sum x[n] x[n-T] / sqrt(sum x[n]^2 sum x[n-T]^2),                           (P1)
+
+   preferring T / k (k = 2, 3) when it correlates almost as well (against octave errors);
+2. the comb of CELT (RFC 6716 sec. 4.3.7.1), three low-pass taps h = (1/4, 1/2, 1/4) around
+   the lag (harmonics below a few kHz are enhanced, the top band is left alone),
+
+       c[n] = sum_{k=-1..1} h_k v[n - T + k],                                                (P2)
+
+   as an IIR comb on its own output (the post-filter, v = u)
+
+       u[n] = x[n] + g c[n],                                                                  (P3)
+
+   or as the FIR comb on its input (CELT's pre-filter, ``run_prefilter`` of
+   ``celt/celt_encoder.c``, v = x), whose inverse is (P3) with the same (T, g)
+
+       x'[n] = x[n] - g c[n];                                                                 (P4)
+
+3. the cross-fade when (T, g) change (CELT's ``comb_filter``): over the first L samples of a
+   block the old parameters' term fades out and the new one's in, with
+
+       f[i] = sin^2(pi (i + 1/2) / (2 L)),  g c[n] -> (1 - f) g_old c_old[n] + f g_new c_new[n],  (P5)
+
+   i the sample's position in its block; (P4) and (P3) with the same fades invert each other.
+"""
+import numpy as np
+from numba import njit
+
+MIN_LAG = 32                   # 500 Hz
+MAX_LAG = 288                  # 55.6 Hz
+COMB_TAPS = np.array([0.25, 0.5, 0.25])   # h_{-1}, h_0, h_1 of (P2)
+OCTAVE_TOLERANCE = 0.9         # T / k wins when rho(T / k) >= 0.9 rho(T)
+
+
+@njit(cache=True)
+def _correlations(x, end, min_lag, max_lag, length):
+    """rho(T) of (P1) for T = min_lag..max_lag over x[end - length:end]; sum x[n-T]^2 slides
+    along a running sum, sum x[n]^2 is computed once."""
+    start = end - length
+    xx = 0.0
+    for n in range(start, end):
+        xx += x[n] * x[n]
+    yy = 0.0
+    for n in range(start - min_lag, end - min_lag):
+        yy += x[n] * x[n]
+    rho = np.zeros(max_lag + 1)
+    for lag in range(min_lag, max_lag + 1):
+        if lag > min_lag:   # the window moves one sample back
+            yy += x[start - lag] * x[start - lag] - x[end - lag] * x[end - lag]
+        xy = 0.0
+        for n in range(start, end):
+            xy += x[n] * x[n - lag]
+        if xx * yy > 0.0:   # both > 0 can still underflow to a zero product
+            rho[lag] = xy / np.sqrt(xx * yy)
+    return rho
+
+
+@njit(cache=True)
+def pitch_kernel(x, end, min_lag, max_lag, length, tolerance):
+    """(T, rho(T)) of step 1 for the window ending at x[end] (end - length - max_lag >= 0)."""
+    rho = _correlations(x, end, min_lag, max_lag, length)
+    best_lag = min_lag + np.argmax(rho[min_lag:])
+    for k in (3, 2):
+        lag = int(round(best_lag / k))
+        if lag >= min_lag and rho[lag] >= tolerance * rho[best_lag]:
+            return lag, rho[lag]
+    return best_lag, rho[best_lag]
+
+
+@njit(cache=True)
+def comb_kernel(x, history, offset, fade_length, old_lag, old_gain, new_lag, new_gain, taps,
+                recursive):
+    """(P3) (``recursive``) or (P4) on x with the cross-fade (P5).
+
+    ``history``: the >= max lag + 2 samples of v before x (past outputs for (P3), past inputs
+    for (P4)); ``offset``: the position i of x[0] in its block; ``fade_length``: L.
+    """
+    h = history.size
+    v = np.concatenate((history, x))
+    out = np.empty(x.size)
+    for n in range(x.size):
+        i = offset + n
+        fade = np.sin(np.pi * (i + 0.5) / (2 * fade_length)) ** 2 if i < fade_length else 1.0
+        j = h + n
+        old = 0.0
+        new = 0.0
+        for k in range(3):
+            old += taps[k] * v[j - old_lag + 1 - k]
+            new += taps[k] * v[j - new_lag + 1 - k]
+        if recursive:
+            out[n] = x[n] + (1.0 - fade) * old_gain * old + fade * new_gain * new
+            v[j] = out[n]
+        else:
+            out[n] = x[n] - (1.0 - fade) * old_gain * old - fade * new_gain * new
+    return out

@@ -1,0 +1,66 @@
+"""Tests of dsp.pitch: the pitch search (P1) and the comb kernel (P2-P5) against the equations."""
+import numpy as np
+import pytest
+import scipy.signal
+
+from hybridcodec.dsp import pitch
+
+WINDOW = 160
+HISTORY = WINDOW + pitch.MAX_LAG + 1
+
+
+def pulse_train(lag, n=1600):
+    x = np.zeros(n)
+    x[::lag] = 1.0
+    return x
+
+
+@pytest.mark.parametrize("lag", [40, 80, 123, 250])
+def test_pitch_estimate_finds_the_period_not_an_octave(lag):
+    x = scipy.signal.lfilter([1.0], [1.0, -1.6, 0.81], pulse_train(lag))
+    found, rho = pitch.pitch_kernel(x, x.size, pitch.MIN_LAG, pitch.MAX_LAG, WINDOW,
+                                    pitch.OCTAVE_TOLERANCE)
+    assert found == lag and rho > 0.99
+
+
+def test_correlations_match_the_definition(rng):
+    x = rng.standard_normal(HISTORY)
+    rho = pitch._correlations(x, x.size, pitch.MIN_LAG, pitch.MAX_LAG, WINDOW)
+    now = x[-WINDOW:]
+    for lag in (pitch.MIN_LAG, 77, pitch.MAX_LAG):
+        past = x[x.size - WINDOW - lag:x.size - lag]
+        assert rho[lag] == pytest.approx(now @ past / np.sqrt((now @ now) * (past @ past)),
+                                         rel=1e-9)
+
+
+def _reference(x, history, offset, fade_length, old, new, recursive):
+    """(P3) or (P4) with (P5), sample by sample."""
+    v, out = list(history), []
+    for n, value in enumerate(x):
+        i = offset + n
+        fade = np.sin(np.pi * (i + 0.5) / (2 * fade_length)) ** 2 if i < fade_length else 1.0
+        terms = [g * sum(pitch.COMB_TAPS[k] * v[len(v) - lag + 1 - k] for k in range(3))
+                 for lag, g in (old, new)]
+        c = (1 - fade) * terms[0] + fade * terms[1]
+        out.append(value + c if recursive else value - c)
+        v.append(out[-1] if recursive else value)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("recursive", [True, False])
+@pytest.mark.parametrize("offset, fade_length", [(0, 80), (50, 160), (200, 160)])
+def test_comb_kernel_matches_the_equation(rng, recursive, offset, fade_length):
+    x, history = rng.standard_normal(100), rng.standard_normal(pitch.MAX_LAG + 2)
+    got = pitch.comb_kernel(x, history, offset, fade_length, 60, 0.3, 75, 0.6, pitch.COMB_TAPS,
+                            recursive)
+    np.testing.assert_allclose(got, _reference(x, history, offset, fade_length, (60, 0.3),
+                                               (75, 0.6), recursive), rtol=1e-12, atol=1e-14)
+
+
+def test_iir_comb_inverts_the_fir_comb_across_a_fade(rng):
+    x = rng.standard_normal(pitch.MAX_LAG + 2 + 400)
+    head, body = x[:pitch.MAX_LAG + 2], x[pitch.MAX_LAG + 2:]
+    pre = pitch.comb_kernel(body, head, 0, 160, 100, 0.7, 57, 0.5, pitch.COMB_TAPS, False)
+    assert np.std(pre - body) > 0.1
+    post = pitch.comb_kernel(pre, head, 0, 160, 100, 0.7, 57, 0.5, pitch.COMB_TAPS, True)
+    np.testing.assert_allclose(post, body, atol=1e-12)
