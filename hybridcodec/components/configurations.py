@@ -41,6 +41,11 @@ CONFIGURATIONS = (
         "tcx-dither", "tcx-laplacian with subtractive dither instead of noise filling",
         spectrum_quantizer=BASE.spectrum_quantizer.with_params(dither=True, noise_filling=False)),
     BASE.override(
+        "tcx-tns", "tcx-laplacian with LC3's temporal noise shaping: an order-8 LPC across "
+        "frequency on transient frames (prediction gain > 1.5), reflection coefficients "
+        "arcsine-quantized and range-coded",
+        tns=ComponentSpec.of("lpc")),
+    BASE.override(
         "tcx-mixture", "tcx-laplacian with the logistic-mixture source model trained for minimum "
         "entropy (TCX eq. 6) and its trained envelope step Δq",
         # --only envelope_step_scale from tcx-mixture: the trained Δq itself (scale 1: PESQ-WB +
