@@ -139,7 +139,7 @@ def test_field_round_trips_within_max_bits_even_for_unlikely_coefficients(seed):
     spent, read = _field_bits(data)
     assert read == data
     assert spent <= LpcTns.max_bits
-    assert spent == pytest.approx(tns.field_bits(data.indices), abs=tns._CODER_ROUNDING_BITS)
+    assert spent == pytest.approx(tns.field_bits(data.indices), abs=tns.CODER_ROUNDING_BITS)
 
 
 def test_component_put_get_synthesize_is_the_identity_before_quantization(rng):
