@@ -127,6 +127,26 @@ def levinson_kernel(r, order):
     return a, k, err
 
 
+@njit(cache=True)
+def reflection_kernel(a):
+    """Reflection coefficients k_1..k_p of A(z) by the step-down recursion (Levinson's inverse).
+
+    From m = p down to 1: k_m = a_m^(m), a_j^(m-1) = (a_j^(m) - k_m a_{m-j}^(m)) / (1 - k_m^2);
+    ``a`` must be minimum phase (|k_m| < 1), e.g. a bandwidth-expanded Levinson-Durbin result.
+    Unchecked Numba kernel.
+    """
+    order = a.size - 1
+    k = np.zeros(order)
+    current = a.copy()
+    for m in range(order, 0, -1):
+        k_m = current[m]
+        k[m - 1] = k_m
+        previous = current.copy()
+        for j in range(1, m):
+            current[j] = (previous[j] - k_m * previous[m - j]) / (1.0 - k_m * k_m)
+    return k
+
+
 def levinson_durbin(r, order):
     """Solve the normal equations sum_j a_j r[|i - j|] = -r[i] (i = 1..p) by Levinson-Durbin.
 

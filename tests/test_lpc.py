@@ -188,3 +188,15 @@ def test_bad_arguments():
         lpc.bandwidth_expand(np.ones(3), 1.5)
     with pytest.raises(ValueError, match="finite"):
         lpc.autocorrelation(np.array([1.0, np.nan, 2.0]), 1)
+
+
+@pytest.mark.parametrize("order", [1, 2, 8, 16])
+def test_step_down_recovers_the_reflection_coefficients_of_step_up(rng, order):
+    reflection = rng.uniform(-0.95, 0.95, order)
+    np.testing.assert_allclose(lpc.reflection_kernel(step_up(reflection)), reflection,
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_step_down_inverts_levinson_durbin(rng):
+    a, k, _ = lpc.levinson_durbin(random_autocorrelation(rng, 10), 10)
+    np.testing.assert_allclose(lpc.reflection_kernel(a), k, rtol=1e-9, atol=1e-12)

@@ -18,7 +18,7 @@ BUILTIN: Dict[str, Dict[str, str]] = {
     "perceptual": {"evs-lpc": "perceptual", "flat": "perceptual"},
     "source_model": {"laplacian": "source_model", "logistic-mixture": "learned_source_models",
                      "gaussian": "learned_source_models", "gmm": "learned_source_models"},
-    "tns": {"none": "tns"},
+    "tns": {"none": "tns", "lpc": "tns"},
     "spectrum_quantizer": {"uniform": "spectrum_quantizer"},
     "postfilter": {"none": "postfilter", "classical": "postfilter"},
 }

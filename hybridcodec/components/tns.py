@@ -10,6 +10,8 @@ side), ``get(coder)`` → side, and ``synthesize(w_hat, side)`` → ŵ after the
 """
 import numpy as np
 
+from hybridcodec.dsp import tns
+
 from ..core.registry import register
 
 
@@ -27,3 +29,29 @@ class NoTns:
 
     def synthesize(self, w_hat: np.ndarray, side: None) -> np.ndarray:
         return w_hat
+
+
+@register("tns", "lpc")
+class LpcTns:
+    """LC3's TNS (``dsp.tns``): one order-``max_order`` lattice filter across 600 Hz-8 kHz of w,
+    switched on when its prediction gain exceeds ``gain_threshold`` (transient frames)."""
+
+    max_bits = tns.MAX_FIELD_BITS
+
+    def __init__(self, max_order: int = tns.MAX_ORDER,
+                 gain_threshold: float = tns.GAIN_THRESHOLD):
+        if not 1 <= max_order <= tns.MAX_ORDER:
+            raise ValueError(f"max_order must be in 1 .. {tns.MAX_ORDER}, got {max_order}")
+        self.max_order = int(max_order)
+        self.gain_threshold = float(gain_threshold)
+
+    def put(self, coder, w: np.ndarray):
+        w, data = tns.analyze(w, self.max_order, self.gain_threshold)
+        tns.put_data(coder, data)
+        return w, data
+
+    def get(self, coder) -> tns.TnsData:
+        return tns.get_data(coder)
+
+    def synthesize(self, w_hat: np.ndarray, side: tns.TnsData) -> np.ndarray:
+        return tns.synthesize(w_hat, side)
