@@ -5,8 +5,9 @@ One ``hybridcodec evaluate`` run (``hybridcodec.tools.evaluate``) over the first
 clips of the held-out split writes ``OUT/results.csv`` and ``OUT/summary.md``; this script then
 prints two tables from its rows:
 
-1. gains: each configuration's mean PESQ-WB and ViSQOL minus the reference configuration's
-   (``tcx-laplacian``, no pitch tool) per bitrate;
+1. gains: each configuration's mean PESQ-WB and ViSQOL minus its reference's per bitrate: the
+   DSP configurations against ``tcx-laplacian`` (no pitch tool), ``tcx-mixture-pitch`` (the
+   default) against ``tcx-mixture``;
 2. ``tcx-dsp`` against AMR-WB at the mode AMR-WB runs at for each bitrate (8.85 kbps for 9.6,
    12.65 for 13.2, 15.85 for 16.4, 23.85 for 24.4): the difference per metric.
 
@@ -26,7 +27,11 @@ from hybridcodec.training.corpus import corpus_files
 
 BITRATES_BPS = (9600, 13200, 16400, 24400)
 REFERENCE = "tcx-laplacian"
-CONFIGS = (REFERENCE, "tcx-ltpf", "tcx-celt-pitch", "tcx-tns", "tcx-dsp", "default")
+REFERENCES = {"tcx-ltpf": REFERENCE, "tcx-celt-pitch": REFERENCE, "tcx-celt-harmonic": REFERENCE,
+              "tcx-tns": REFERENCE, "tcx-dsp": REFERENCE, "tcx-mixture-pitch": "tcx-mixture"}
+"""Each configuration with a pitch tool → the same configuration without any."""
+CONFIGS = (REFERENCE, "tcx-ltpf", "tcx-celt-pitch", "tcx-celt-harmonic", "tcx-tns", "tcx-dsp",
+           "tcx-mixture", "tcx-mixture-pitch")
 PEERS = ("amr-wb", "opus")
 METRICS = ("pesq", "visqol")
 COLUMNS = ("pesq_wb", "visqol")
@@ -42,17 +47,18 @@ def means(rows):
             for key, group in groups.items()}
 
 
-def difference_table(table, systems, reference, label):
-    """Markdown: ``system − reference`` per bitrate as 'ΔPESQ-WB / ΔViSQOL'."""
-    lines = [f"| {label} | " + " | ".join(f"{b / 1000:g} kbps" for b in BITRATES_BPS) + " |",
-             "|---|" + "---:|" * len(BITRATES_BPS)]
-    for system in systems:
+def difference_table(table, pairs):
+    """Markdown: ``system − reference`` per bitrate as 'ΔPESQ-WB / ΔViSQOL', one row per
+    (system, reference) pair."""
+    lines = ["| system − reference | " + " | ".join(f"{b / 1000:g} kbps" for b in BITRATES_BPS)
+             + " |", "|---|" + "---:|" * len(BITRATES_BPS)]
+    for system, reference in pairs:
         cells = []
         for bitrate in BITRATES_BPS:
             mine, theirs = table.get((system, bitrate)), table.get((reference, bitrate))
             cells.append("–" if mine is None or theirs is None else " / ".join(
                 f"{mine[c] - theirs[c]:+.3f}" for c in COLUMNS))
-        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+        lines.append(f"| {system} − {reference} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -75,11 +81,11 @@ def main(argv=None):
                        n_jobs=args.jobs)
     table = means(rows)
     print((Path(args.out) / "summary.md").read_text())
-    print(f"Gain over {REFERENCE} (held-out, {args.max_files} files), ΔPESQ-WB / ΔViSQOL:\n")
-    print(difference_table(table, [c for c in configs if c != REFERENCE], REFERENCE, "configuration"))
-    if "amr-wb" in peers and "tcx-dsp" in configs:
-        print("\ntcx-dsp − AMR-WB (same files, AMR-WB at its mode below each rate):\n")
-        print(difference_table(table, ["tcx-dsp"], "amr-wb", "configuration"))
+    print(f"Gains of the pitch tools (held-out, {args.max_files} files), ΔPESQ-WB / ΔViSQOL:\n")
+    print(difference_table(table, [(c, REFERENCES[c]) for c in configs if c in REFERENCES]))
+    print("\nAgainst the peers (AMR-WB at its mode below each rate), ΔPESQ-WB / ΔViSQOL:\n")
+    print(difference_table(table, [(c, peer) for peer in peers
+                                   for c in ("tcx-dsp", "tcx-mixture-pitch") if c in configs]))
 
 
 if __name__ == "__main__":

@@ -71,7 +71,9 @@ def test_reported_bits_fit_each_frame_budget(coded, bitrate_bps):
 def test_bits_by_field_sum_to_the_budget(coded, bitrate_bps):
     data, reports, _ = coded[bitrate_bps]
     for report in reports:
-        assert set(report.bits) == {"envelope", "target+noise_level", "spectrum", "padding"}
+        # the default configuration has a pitch filter and TNS: their fields in every frame
+        assert set(report.bits) == {"envelope", "pitch", "tns", "target+noise_level", "spectrum",
+                                    "padding"}
         assert all(bits >= 0 for bits in report.bits.values()), report
         assert sum(report.bits.values()) == report.budget_bits
     # the spectrum gets most of a full frame's bits, the envelope a sensible share

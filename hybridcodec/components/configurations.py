@@ -24,6 +24,14 @@ BASE = CodecConfig(
                                         noise_fill_gain=0.7),
 )
 
+MIXTURE = BASE.override(
+    "tcx-mixture", "tcx-laplacian with the logistic-mixture source model trained for minimum "
+    "entropy (TCX eq. 6) and its trained envelope step Δq",
+    # --only envelope_step_scale from tcx-mixture: the trained Δq itself (scale 1: PESQ-WB +
+    # ViSQOL 5.98) beats 1.5 × (5.82) and 2 × (5.43).
+    envelope=ComponentSpec.of("cepstral", envelope_step_scale=1.0),
+    source_model=ComponentSpec.of("logistic-mixture"))
+
 CONFIGURATIONS = (
     BASE,
     BASE.override(
@@ -49,13 +57,7 @@ CONFIGURATIONS = (
         # (49 %), 1.15 2.665 / 3.668 (22 %), 1.3 2.667 / 3.668 (15 %), LC3's 1.5 2.661 / 3.666
         # (11 %), 2 2.655 / 3.658 (8 %), 3 2.640 / 3.655 (6 %); order 4 at 1.5: 2.660 / 3.663.
         tns=ComponentSpec.of("lpc")),
-    BASE.override(
-        "tcx-mixture", "tcx-laplacian with the logistic-mixture source model trained for minimum "
-        "entropy (TCX eq. 6) and its trained envelope step Δq",
-        # --only envelope_step_scale from tcx-mixture: the trained Δq itself (scale 1: PESQ-WB +
-        # ViSQOL 5.98) beats 1.5 × (5.82) and 2 × (5.43).
-        envelope=ComponentSpec.of("cepstral", envelope_step_scale=1.0),
-        source_model=ComponentSpec.of("logistic-mixture")),
+    MIXTURE,
     BASE.override(
         "tcx-mixture-1db", "tcx-mixture with Δq by the 1 dB rule (models trained at that step)",
         envelope=ComponentSpec.of("cepstral", envelope_step_scale=1.0),
@@ -87,7 +89,36 @@ CONFIGURATIONS = (
         pitch_filter=ComponentSpec.of("celt-prefilter")),
 )
 
-# On 30 held-out utterances (benchmarks/results/heldout) it beats tcx-laplacian on PESQ-WB at
-# every rate (2.64 / 3.13 / 3.39 / 3.74 against 2.49 / 3.03 / 3.34 / 3.72 at 9.6-24.4 kbps) with
-# ViSQOL within ±0.04, and on perceptual SNR (hybridcodec study entropy, Table 4).
-DEFAULT = "tcx-mixture"
+# Every pitch tool of issue 12 at once, on 8 validation utterances at 9.6 / 13.2 / 16.4 / 24.4 kbps
+# (PESQ-WB / ViSQOL; benchmarks/pitch_tools.py has the held-out table): tcx-laplacian 1.78 / 3.23,
+# 2.36 / 3.57, 2.78 / 3.74, 3.56 / 4.09; CELT pre-filter + harmonic model + TNS 2.27 / 3.33,
+# 2.93 / 3.58, 3.37 / 3.73, 4.03 / 4.12; with the LTPF instead of the pre-filter 2.02 / 3.30,
+# 2.73 / 3.58, 3.19 / 3.75, 3.91 / 4.10 (the pre-filter wins on PESQ-WB, ViSQOL within 0.03).
+# tcx-mixture 2.01 / 3.28, 2.55 / 3.56, 2.97 / 3.78, 3.65 / 4.11; with the tools 2.49 / 3.35,
+# 3.12 / 3.59, 3.48 / 3.79, 4.04 / 4.16: both metrics up at every rate.
+PITCH_TOOLS = dict(pitch_filter=ComponentSpec.of("celt-prefilter"), tns=ComponentSpec.of("lpc"))
+"""The pitch tools the speech configurations add: CELT's pitch pre-filter and TNS (and, in the
+spectrum quantizer, the harmonic model driven by the coded lag)."""
+
+
+def _with_pitch_tools(base, name: str, description: str):
+    return base.override(name, description, spectrum_quantizer=base.spectrum_quantizer.with_params(
+        harmonic_model=True), **PITCH_TOOLS)
+
+
+CONFIGURATIONS += (
+    BASE.override(
+        "tcx-celt-harmonic", "tcx-celt-pitch with the harmonic model of the spectrum coder (its "
+        "tables follow the coded lag): the pitch tools without TNS",
+        pitch_filter=PITCH_TOOLS["pitch_filter"],
+        spectrum_quantizer=BASE.spectrum_quantizer.with_params(harmonic_model=True)),
+    _with_pitch_tools(
+        BASE, "tcx-dsp", "the best configuration without a neural network or logistic mixture: "
+        "tcx-laplacian with CELT's pitch pre-filter, the harmonic model of the spectrum coder and "
+        "TNS"),
+    _with_pitch_tools(
+        MIXTURE, "tcx-mixture-pitch", "tcx-mixture with CELT's pitch pre-filter, the "
+        "harmonic model of the spectrum coder and TNS"),
+)
+
+DEFAULT = "tcx-mixture-pitch"

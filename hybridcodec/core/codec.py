@@ -159,6 +159,7 @@ class Decoder:
         self.frame_decoder = FrameDecoder(self.pipeline)
         self.synthesizer = self.pipeline.transform.synthesizer()
         self.pitch_synthesizer = self.pipeline.pitch_filter.synthesizer()
+        self.last_pitch = None
         self.concealer = Concealer(self.pipeline.transform, seed)
         self.postfilter = self._postfilter(postfilter).stream(header.bitrate_bps)
         self.keep_reports = keep_reports
@@ -187,8 +188,10 @@ class Decoder:
         return payload, None
 
     def _decoded(self, payload: Optional[bytes]):
-        """((X̂, ŝ, pitch parameters) of the next frame, or (None, None, None) when it is lost or
-        invalid; the copy it carries)."""
+        """((X̂, ŝ, pitch parameters) of the next frame, or (None, None, the last good frame's
+        pitch parameters) when it is lost or invalid; the copy it carries.  A concealed frame
+        keeps the pitch filter of the frame before it, as CELT's concealment keeps its
+        post-filter: the concealment continues a signal that the filter shapes."""
         t = self.n_frames
         self.n_frames += 1
         if payload is not None:
@@ -197,13 +200,13 @@ class Decoder:
             if self.keep_reports:
                 self.reports.append(self.frame_decoder.last_report)
             if self.frame_decoder.last_valid:
-                return (spectrum, self.frame_decoder.last_envelope,
-                        self.frame_decoder.last_pitch), copy
+                self.last_pitch = self.frame_decoder.last_pitch
+                return (spectrum, self.frame_decoder.last_envelope, self.last_pitch), copy
             self.damaged.append(t)
         elif self.keep_reports:
             self.reports.append(FrameReport(t, 0))
         self.concealed.append(t)
-        return (None, None, None), None
+        return (None, None, self.last_pitch), None
 
     def _emit(self, decoded, next_spectrum: Optional[np.ndarray] = None,
               copy: Optional[bytes] = None) -> np.ndarray:

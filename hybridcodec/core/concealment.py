@@ -2,7 +2,10 @@
 
 Frames are coded independently (no inter-frame prediction), so a loss touches only the frame
 itself and the 10 ms overlap it shares with each neighbour; the next good frame decodes exactly
-as it would have without the loss, and the low-overlap window cross-fades into it.  The decoder
+as it would have without the loss, and the low-overlap window cross-fades into it.  (Only the
+decoder's pitch filter, an IIR comb in configurations with CELT's pre-filter, carries the
+concealed samples on for a few pitch periods; a concealed frame keeps the filter of the frame
+before it, ``codec.Decoder``.)  The decoder
 holds one frame back (``codec.Decoder``, lookahead), so when frame t is lost, frame t + 1 is
 usually known and the concealment interpolates instead of extrapolating.
 

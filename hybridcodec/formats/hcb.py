@@ -42,10 +42,13 @@ from ..core.geometry import DELAY_SAMPLES, HOP, SAMPLE_RATE_HZ, num_frames
 from ..errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """2: packet streams name their redundancy (bytes per packet copying the previous frame).
 3: the header ends with a CRC-8; frame packets carry a sequence number; the parameters are
-re-fitted on the many-speaker corpus (every configuration decodes differently)."""
+re-fitted on the many-speaker corpus (every configuration decodes differently).
+4: frames may carry a pitch field (lag, gain) and a TNS field after the envelope, and the
+spectrum coder's tables may follow the coded lag (harmonic model); the default configuration
+uses all three."""
 FILE_SLACK_BYTES = 64
 """A file may exceed bitrate × duration / 8 by at most this many bytes (header and CRC)."""
 CRC_BYTES = 4

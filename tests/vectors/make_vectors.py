@@ -29,6 +29,7 @@ VECTORS = (
     ("laplacian-24k4", "tcx-laplacian", 24400, "hcb"),
     ("evs-weighting-16k4", "tcx-evs-weighting", 16400, "hcb"),
     ("default-16k4", "default", 16400, "hcb"),
+    ("dsp-9k6", "tcx-dsp", 9600, "hcb"),
     ("laplacian-13k2-streamed", "tcx-laplacian", 13200, "streamed"),
     ("laplacian-16k4-packets", "tcx-laplacian", 16400, "packets"),
     ("default-16k4-redundancy", "default", 16400, "redundancy"),
