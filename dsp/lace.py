@@ -29,7 +29,7 @@ arithmetic is written in torch in ``learned.postfilter_net`` for training.
 import numpy as np
 from numba import njit
 
-from .postfilter import MAX_LAG, MIN_LAG, SUBFRAME
+from .postfilter import MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, PITCH_WINDOW, SUBFRAME, pitch_kernel
 
 ADACONV_TAPS = 16              # J of (L2): 1 ms at 16 kHz
 COMB_OFFSETS = np.array([-1, 0, 1])   # k of (L1)
@@ -93,3 +93,20 @@ def lace_filter_kernel(x, history, lags, comb, kernels, comb_history, fade):
             acc += ((1.0 - f) * kernels[s, j] + f * kernels[s + 1, j]) * ce[ci - j]
         y[i] = acc
     return y, ce[taps - 1:]
+
+
+@njit(cache=True)
+def subframe_pitch_kernel(x, first_end, k, length):
+    """Lag T_s, correlation rho_s ((P1) of ``dsp.postfilter``) and mean power of the sub-frames
+    x[first_end + (s - 1) length : first_end + s length], s = 0 .. k - 1 (causal windows)."""
+    lags = np.empty(k, dtype=np.int64)
+    rho = np.empty(k)
+    power = np.empty(k)
+    for s in range(k):
+        end = first_end + s * length
+        lags[s], rho[s] = pitch_kernel(x, end, MIN_LAG, MAX_LAG, PITCH_WINDOW, OCTAVE_TOLERANCE)
+        acc = 0.0
+        for n in range(end - length, end):
+            acc += x[n] * x[n]
+        power[s] = acc / length
+    return lags, rho, power

@@ -564,7 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.add_argument("--max-files", type=int, default=None, help="training clips (default 160)")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 1000)")
+    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 800)")
     p.set_defaults(run=cmd_train_postfilter)
     p = train.add_parser("constants", help="choose γ1, β, the dead zone, the noise-fill gain and "
                                            "the envelope step scale by PESQ-WB + ViSQOL on the "

@@ -26,14 +26,15 @@ The output layer starts near zero, so an untrained network is nearly the identit
 (``hybridcodec.training.postfilter_training``, the torch model in ``learned.postfilter_net``).
 """
 from functools import cached_property
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import numpy as np
 
+from numba import njit
+
 from hybridcodec.dsp.lace import (ADACONV_TAPS, COMB_HISTORY, crossfade_window, identity_filters,
-                                  lace_filter_kernel)
-from hybridcodec.dsp.postfilter import (HISTORY, MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, PITCH_WINDOW,
-                                        SUBFRAME, pitch_kernel)
+                                  lace_filter_kernel, subframe_pitch_kernel)
+from hybridcodec.dsp.postfilter import HISTORY, MAX_LAG, SUBFRAME
 
 from ..core.registry import register
 from ..parameters import digest, find_parameter_file, load_parameters
@@ -75,59 +76,69 @@ class LaceFeatures:
         w = subframe_weights(k)[:, None]
         history = self.history
         xe = np.concatenate((history, samples))
+        lags, rho, power = subframe_pitch_kernel(xe, HISTORY + SUBFRAME, k, SUBFRAME)
         features = np.empty((k, FEATURES))
-        lags = np.empty(k, dtype=np.int64)
-        for s in range(k):
-            end = HISTORY + (s + 1) * SUBFRAME
-            lags[s], rho = pitch_kernel(xe, end, MIN_LAG, MAX_LAG, PITCH_WINDOW, OCTAVE_TOLERANCE)
-            power = np.mean(xe[end - SUBFRAME:end] ** 2)
-            features[s, N_BANDS:] = (self.rate, rho, lags[s] / MAX_LAG,
-                                     np.log10(power + POWER_FLOOR))
         features[:, :N_BANDS] = (1.0 - w) * previous + w * self.bands
+        features[:, N_BANDS:] = np.stack((np.full(k, self.rate), rho, lags / MAX_LAG,
+                                          np.log10(power + POWER_FLOOR)), axis=1)
         self.history = xe[-HISTORY:]
         return features, lags, history
 
 
+@njit(cache=True)
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def filter_coefficients(outputs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+@njit(cache=True)
+def filter_coefficients(outputs):
     """(N3): comb taps b (k, 3) and FIR a (k, J) from the network outputs o (k, OUTPUTS)."""
-    logits = outputs[:, 1:4] - outputs[:, 1:4].max(axis=1, keepdims=True)
-    taps = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    comb = sigmoid(outputs[:, :1]) * taps
-    kernel = outputs[:, 4:4 + ADACONV_TAPS].copy()
-    kernel[:, 0] += 1.0
-    gain = np.exp(np.clip(outputs[:, -1:], *GAIN_LOG_RANGE))
-    return comb, gain * kernel / np.linalg.norm(kernel, axis=1, keepdims=True)
+    k = outputs.shape[0]
+    comb = np.empty((k, 3))
+    kernels = np.empty((k, ADACONV_TAPS))
+    for s in range(k):
+        logits = np.exp(outputs[s, 1:4] - np.max(outputs[s, 1:4]))
+        comb[s] = sigmoid(outputs[s, 0]) * logits / np.sum(logits)
+        kernel = outputs[s, 4:4 + ADACONV_TAPS].copy()
+        kernel[0] += 1.0
+        gain = np.exp(min(max(outputs[s, -1], GAIN_LOG_RANGE[0]), GAIN_LOG_RANGE[1]))
+        kernels[s] = gain * kernel / np.sqrt(np.sum(kernel * kernel))
+    return comb, kernels
+
+
+@njit(cache=True)
+def gru_kernel(gi, w_hh, b_hh, h):
+    """torch.nn.GRU's recurrence over the rows of gi = W_ih u + b_ih: states (k, n), from h."""
+    n = h.size
+    states = np.empty((gi.shape[0], n))
+    for s in range(gi.shape[0]):
+        gh = b_hh.copy()
+        for i in range(3 * n):
+            for j in range(n):
+                gh[i] += w_hh[i, j] * h[j]
+        reset = sigmoid(gi[s, :n] + gh[:n])
+        update = sigmoid(gi[s, n:2 * n] + gh[n:2 * n])
+        candidate = np.tanh(gi[s, 2 * n:] + reset * gh[2 * n:])
+        h = (1.0 - update) * candidate + update * h
+        states[s] = h
+    return states
 
 
 class LaceNetwork:
-    """(N2) in NumPy, one sub-frame after the other; ``weights`` as ``learned.postfilter_net``
-    exports them."""
+    """(N2); ``weights`` as ``learned.postfilter_net`` exports them."""
 
     def __init__(self, weights: Dict[str, np.ndarray]):
-        self.w = {name: np.asarray(value, dtype=np.float64) for name, value in weights.items()}
+        self.w = {name: np.ascontiguousarray(value, dtype=np.float64)
+                  for name, value in weights.items()}
         self.hidden = self.w["gru_w_hh"].shape[1]
 
     def run(self, features: np.ndarray, state: np.ndarray):
         """Outputs o (k, OUTPUTS) and the last GRU state h."""
         w = self.w
         z = (features - w["feature_mean"]) / w["feature_std"]
-        u = np.tanh(z @ w["embed_w"].T + w["embed_b"])
-        gi = u @ w["gru_w_ih"].T + w["gru_b_ih"]
-        n = self.hidden
-        states = np.empty((features.shape[0], n))
-        h = state
-        for s in range(features.shape[0]):
-            gh = w["gru_w_hh"] @ h + w["gru_b_hh"]
-            reset = sigmoid(gi[s, :n] + gh[:n])
-            update = sigmoid(gi[s, n:2 * n] + gh[n:2 * n])
-            candidate = np.tanh(gi[s, 2 * n:] + reset * gh[2 * n:])
-            h = (1.0 - update) * candidate + update * h
-            states[s] = h
-        return states @ w["out_w"].T + w["out_b"], h
+        gi = np.tanh(z @ w["embed_w"].T + w["embed_b"]) @ w["gru_w_ih"].T + w["gru_b_ih"]
+        states = gru_kernel(gi, w["gru_w_hh"], w["gru_b_hh"], state)
+        return states @ w["out_w"].T + w["out_b"], states[-1]
 
 
 @register("postfilter", "lace")

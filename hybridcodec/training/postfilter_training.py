@@ -33,7 +33,7 @@ TRAIN_CLIPS = 160
 VALIDATION_CLIPS = 4
 SEGMENT_SUBFRAMES = 100
 BATCH = 12
-STEPS = 1000
+STEPS = 800
 EVAL_EVERY = 200
 LEARNING_RATE = 3e-3
 INPUT_HISTORY = 4 * SUBFRAME      # >= dsp.lace.COMB_HISTORY
@@ -134,6 +134,7 @@ def train_postfilter(corpus=None, max_files: int = TRAIN_CLIPS, steps: int = STE
     from ..learned.postfilter_net import LaceNet, lace_filters, postfilter_signal, spectral_loss
 
     torch.manual_seed(SEED)
+    torch.set_num_threads(1)     # small tensors: one thread is faster, and the same on any machine
     rng = np.random.default_rng(SEED)
     start = time.monotonic()
     train = examples("train", max_files, BITRATE_GROUPS, corpus)
