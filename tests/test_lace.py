@@ -113,6 +113,19 @@ def test_concealed_frames_are_filtered_too(coded):
     assert np.all(np.isfinite(first))
 
 
+def test_strength_falls_with_the_bitrate(speech):
+    from hybridcodec.components.postfilter import rate_strength
+
+    assert rate_strength(9600, 16400, 32000, 0.25) == 1.0
+    assert rate_strength(40000, 16400, 32000, 0.25) == 0.25
+    assert rate_strength(24200, 16400, 32000, 0.0) == pytest.approx(0.5)
+    x = speech[FS:FS + 20 * SUBFRAME]
+    assert np.array_equal(LacePostfilter(high_rate_strength=0.0).stream(32000).push(x, None), x)
+    weak = LacePostfilter().stream(32000).push(x, None) - x
+    full = LacePostfilter().stream(16400).push(x, None) - x
+    assert 0.0 < np.sum(weak ** 2) < np.sum(full ** 2)
+
+
 def test_a_block_that_is_not_whole_sub_frames_is_left_alone(rng):
     x = rng.standard_normal(100)
     assert np.array_equal(LacePostfilter().stream(9600).push(x, None), x)
