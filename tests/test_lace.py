@@ -150,3 +150,11 @@ def test_cli_decodes_with_lace(tmp_path, capsys, hcb):
     assert cli.main(["decode", str(hcb), str(filtered), "--postfilter", "lace"]) == 0
     x, y = soundfile.read(str(plain))[0], soundfile.read(str(filtered))[0]
     assert x.shape == y.shape and not np.array_equal(x, y)
+
+
+def test_configuration_with_lace_records_its_digest_and_uses_it(speech):
+    data = api.encode(speech[:FS], FS, 9600, config="tcx-mixture-lace")
+    assert digest(find_parameter_file(PARAMETER_STEM)) in api.read_header(data).parameter_digests
+    with_lace, plain = api.decode(data)[0], api.decode(data, postfilter="none")[0]
+    np.testing.assert_array_equal(with_lace, api.decode(data, postfilter="lace")[0])
+    assert not np.allclose(with_lace, plain)

@@ -24,6 +24,14 @@ BASE = CodecConfig(
                                         noise_fill_gain=0.7),
 )
 
+MIXTURE = BASE.override(
+    "tcx-mixture", "tcx-laplacian with the logistic-mixture source model trained for minimum "
+    "entropy (TCX eq. 6) and its trained envelope step Δq",
+    # --only envelope_step_scale from tcx-mixture: the trained Δq itself (scale 1: PESQ-WB +
+    # ViSQOL 5.98) beats 1.5 × (5.82) and 2 × (5.43).
+    envelope=ComponentSpec.of("cepstral", envelope_step_scale=1.0),
+    source_model=ComponentSpec.of("logistic-mixture"))
+
 CONFIGURATIONS = (
     BASE,
     BASE.override(
@@ -40,13 +48,11 @@ CONFIGURATIONS = (
     BASE.override(
         "tcx-dither", "tcx-laplacian with subtractive dither instead of noise filling",
         spectrum_quantizer=BASE.spectrum_quantizer.with_params(dither=True, noise_filling=False)),
-    BASE.override(
-        "tcx-mixture", "tcx-laplacian with the logistic-mixture source model trained for minimum "
-        "entropy (TCX eq. 6) and its trained envelope step Δq",
-        # --only envelope_step_scale from tcx-mixture: the trained Δq itself (scale 1: PESQ-WB +
-        # ViSQOL 5.98) beats 1.5 × (5.82) and 2 × (5.43).
-        envelope=ComponentSpec.of("cepstral", envelope_step_scale=1.0),
-        source_model=ComponentSpec.of("logistic-mixture")),
+    MIXTURE,
+    MIXTURE.override(
+        "tcx-mixture-lace", "tcx-mixture with the learned post-filter lace (a GRU steering a comb "
+        "and an adaptive FIR per 5 ms, zero bits)",
+        postfilter=ComponentSpec.of("lace")),
     BASE.override(
         "tcx-mixture-1db", "tcx-mixture with Δq by the 1 dB rule (models trained at that step)",
         envelope=ComponentSpec.of("cepstral", envelope_step_scale=1.0),
