@@ -47,8 +47,8 @@ def rate_strength(bitrate_bps: int, full_strength_bps: int, high_rate_bps: int,
                   high_rate_strength: float) -> float:
     """1 at and below ``full_strength_bps``, ``high_rate_strength`` at ``high_rate_bps`` and
     above, linear in between: how much of a post-filter acts at a bitrate."""
-    position = np.clip((bitrate_bps - full_strength_bps) / max(high_rate_bps - full_strength_bps, 1),
-                       0.0, 1.0)
+    span = max(high_rate_bps - full_strength_bps, 1)
+    position = np.clip((bitrate_bps - full_strength_bps) / span, 0.0, 1.0)
     return float(1.0 - (1.0 - high_rate_strength) * position)
 
 

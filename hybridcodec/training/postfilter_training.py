@@ -110,20 +110,22 @@ def _batch(train, rng, torch):
             else torch.as_tensor(np.stack(column), dtype=torch.float32) for column in zip(*rows)]
 
 
-def _score(net, validation, torch, postfilter_signal) -> float:
-    """Mean PESQ-WB + mean ViSQOL of the post-filtered validation examples (None: unfiltered)."""
+def _score(net, validation, torch, postfilter_signal) -> tuple:
+    """(mean PESQ-WB + mean ViSQOL, PESQ-WB, ViSQOL) of the post-filtered validation examples
+    (net None: unfiltered)."""
     pesq, quality = [], []
     for e in validation:
         y = e["decoded"]
         if net is not None:
             with torch.no_grad():
-                y = postfilter_signal(net, torch.as_tensor(e["features"][None], dtype=torch.float32),
-                                      torch.as_tensor(e["lags"][None]),
-                                      torch.as_tensor(e["decoded"][None], dtype=torch.float32)
-                                      )[0].double().numpy()
+                features, decoded = (torch.as_tensor(e[key][None], dtype=torch.float32)
+                                     for key in ("features", "decoded"))
+                y = postfilter_signal(net, features, torch.as_tensor(e["lags"][None]),
+                                      decoded)[0].double().numpy()
         pesq.append(pesq_wb(e["clean"], y))
         quality.append(visqol(e["clean"], y, SAMPLE_RATE_HZ))
-    return float(np.nanmean(pesq) + np.mean(quality)), float(np.nanmean(pesq)), float(np.mean(quality))
+    pesq, quality = float(np.nanmean(pesq)), float(np.mean(quality))
+    return pesq + quality, pesq, quality
 
 
 def train_postfilter(corpus=None, max_files: int = TRAIN_CLIPS, steps: int = STEPS,
@@ -150,7 +152,8 @@ def train_postfilter(corpus=None, max_files: int = TRAIN_CLIPS, steps: int = STE
     for step in range(1, steps + 1):
         feats, lags, x, clean = _batch(train, rng, torch)
         comb, kernels = net(feats)
-        loss = spectral_loss(clean[:, SUBFRAME:], lace_filters(x, lags, comb, kernels)[:, SUBFRAME:])
+        enhanced = lace_filters(x, lags, comb, kernels)
+        loss = spectral_loss(clean[:, SUBFRAME:], enhanced[:, SUBFRAME:])
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
