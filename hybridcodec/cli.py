@@ -356,6 +356,22 @@ def cmd_train_lsf_codebook(args) -> None:
     print(f"{summary}\n{time.monotonic() - start:.0f} s; wrote {path}")
 
 
+def cmd_train_postfilter(args) -> None:
+    import time
+
+    from .parameters import save_parameters
+    from .components.lace import PARAMETER_STEM
+
+    _learned("postfilter_net")
+    from .training.postfilter_training import train_postfilter
+
+    start = time.monotonic()
+    given = {"max_files": args.max_files, "steps": args.steps}
+    arrays = train_postfilter(args.corpus, **{k: v for k, v in given.items() if v is not None})
+    path = save_parameters(PARAMETER_STEM, arrays, _parameter_dir(args))
+    print(f"{time.monotonic() - start:.0f} s; wrote {path}")
+
+
 def cmd_train_constants(args) -> None:
     from .training.tune import format_rows, tune
 
@@ -543,6 +559,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.add_argument("--max-files", type=int, default=None, help="training clips (default: all)")
     p.set_defaults(run=cmd_train_lsf_codebook)
+    p = train.add_parser("postfilter", help="train the learned post-filter lace on the codec's "
+                                            "decoded train split (needs PyTorch)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    p.add_argument("--max-files", type=int, default=None, help="training clips (default 160)")
+    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 800)")
+    p.set_defaults(run=cmd_train_postfilter)
     p = train.add_parser("constants", help="choose γ1, β, the dead zone, the noise-fill gain and "
                                            "the envelope step scale by PESQ-WB + ViSQOL on the "
                                            "validation split (prints the search)")

@@ -342,5 +342,5 @@ def test_decode_with_a_postfilter_chosen_at_decode_time(tmp_path, capsys, hcb):
     x, y = soundfile.read(str(plain))[0], soundfile.read(str(filtered))[0]
     assert x.shape == y.shape and not np.array_equal(x, y)
     assert_one_line_error(*run(capsys, "decode", hcb, tmp_path / "o.wav", "--postfilter", "shiny"),
-                          "no postfilter component named 'shiny'", "classical, none")
+                          "no postfilter component named 'shiny'", "classical, lace, none")
     assert not (tmp_path / "o.wav").exists()

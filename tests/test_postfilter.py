@@ -155,7 +155,7 @@ def test_decoder_postfilter_streams_frame_by_frame(coded):
 
 
 def test_unknown_postfilter_lists_the_choices(coded):
-    with pytest.raises(ConfigError, match="available: classical, none"):
+    with pytest.raises(ConfigError, match="available: classical, lace, none"):
         Decoder(api.read_header(coded), postfilter="shiny")
 
 

@@ -20,6 +20,6 @@ BUILTIN: Dict[str, Dict[str, str]] = {
                      "gaussian": "learned_source_models", "gmm": "learned_source_models"},
     "tns": {"none": "tns", "lpc": "tns"},
     "spectrum_quantizer": {"uniform": "spectrum_quantizer"},
-    "postfilter": {"none": "postfilter", "classical": "postfilter"},
+    "postfilter": {"none": "postfilter", "classical": "postfilter", "lace": "lace"},
 }
 """slot → name → module (under ``hybridcodec.components``) of every built-in component."""

@@ -58,6 +58,10 @@ CONFIGURATIONS = (
         # (11 %), 2 2.655 / 3.658 (8 %), 3 2.640 / 3.655 (6 %); order 4 at 1.5: 2.660 / 3.663.
         tns=ComponentSpec.of("lpc")),
     MIXTURE,
+    MIXTURE.override(
+        "tcx-mixture-lace", "tcx-mixture with the learned post-filter lace (a GRU steering a comb "
+        "and an adaptive FIR per 5 ms, zero bits)",
+        postfilter=ComponentSpec.of("lace")),
     BASE.override(
         "tcx-mixture-1db", "tcx-mixture with Δq by the 1 dB rule (models trained at that step)",
         envelope=ComponentSpec.of("cepstral", envelope_step_scale=1.0),

@@ -43,6 +43,15 @@ def subframe_weights(n_subframes: int) -> np.ndarray:
     return np.clip((np.arange(n_subframes) - n_subframes + 4.5) / 2.0, 0.0, 1.0)
 
 
+def rate_strength(bitrate_bps: int, full_strength_bps: int, high_rate_bps: int,
+                  high_rate_strength: float) -> float:
+    """1 at and below ``full_strength_bps``, ``high_rate_strength`` at ``high_rate_bps`` and
+    above, linear in between: how much of a post-filter acts at a bitrate."""
+    span = max(high_rate_bps - full_strength_bps, 1)
+    position = np.clip((bitrate_bps - full_strength_bps) / span, 0.0, 1.0)
+    return float(1.0 - (1.0 - high_rate_strength) * position)
+
+
 def envelope_predictor(log_envelope: np.ndarray, order: int = LPC_ORDER,
                        beta: float = PRE_EMPHASIS) -> np.ndarray:
     """A(z) fitted to the pre-emphasised power ŝ² |1 − β e^{-jω}|² (as ``dsp.perceptual``).
@@ -85,10 +94,7 @@ class ClassicalPostfilter:
         self.rates = (full_strength_bps, high_rate_bps, high_rate_strength)
 
     def strength(self, bitrate_bps: int) -> float:
-        """1 at and below ``full_strength_bps``, ``high_rate_strength`` at ``high_rate_bps``+."""
-        low, high, floor = self.rates
-        position = np.clip((bitrate_bps - low) / max(high - low, 1), 0.0, 1.0)
-        return float(1.0 - (1.0 - floor) * position)
+        return rate_strength(bitrate_bps, *self.rates)
 
     def stream(self, bitrate_bps: int):
         """A fresh post-filter at this bitrate's strength (none at all when that is 0)."""

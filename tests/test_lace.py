@@ -1,0 +1,160 @@
+"""Tests of the learned post-filter ``lace``: dsp.lace's filters, the NumPy inference against the
+torch model, streaming, silence, concealment, the shipped weights and the command line."""
+import numpy as np
+import pytest
+import soundfile
+
+from hybridcodec import api, cli
+from hybridcodec.components.lace import (PARAMETER_STEM, LacePostfilter, LaceStream,
+                                         filter_coefficients)
+from hybridcodec.core.codec import Decoder
+from hybridcodec.dsp import lace
+from hybridcodec.dsp.postfilter import SUBFRAME
+from hybridcodec.errors import ConfigError
+from hybridcodec.formats.packets import LossSimulator
+from hybridcodec.parameters import digest, find_parameter_file, load_parameters
+
+FS = 16000
+
+
+@pytest.fixture(scope="module")
+def coded(speech):
+    return api.encode(speech[:2 * FS], FS, 9600)
+
+
+def decode_frames(data, one_by_one=False, postfilter="lace"):
+    header, frames = api.read_frames(data)
+    decoder = Decoder(header, postfilter=postfilter)
+    pushes = [[frame] for frame in frames] if one_by_one else [frames]
+    return np.concatenate([decoder.push(p) for p in pushes] + [decoder.finish()])
+
+
+def test_constant_filters_are_a_comb_then_an_fir(rng):
+    """(L1)-(L3) with the same filters in every sub-frame: plain convolutions."""
+    x = rng.standard_normal(6 * SUBFRAME)
+    history = rng.standard_normal(lace.COMB_HISTORY)
+    lag, b, a = 57, np.array([0.1, 0.3, 0.2]), rng.standard_normal(lace.ADACONV_TAPS)
+    y, c = lace.lace_filter_kernel(x, history, np.full(7, lag), np.tile(b, (7, 1)),
+                                   np.tile(a, (7, 1)), np.zeros(lace.ADACONV_TAPS - 1),
+                                   lace.crossfade_window())
+    xe = np.concatenate((history, x))
+    n = history.size + np.arange(x.size)
+    comb = x + sum(b[k] * xe[n - lag + k - 1] for k in range(3))
+    np.testing.assert_allclose(c, comb, atol=1e-12)
+    np.testing.assert_allclose(y, np.convolve(comb, a)[:x.size], atol=1e-12)
+
+
+def test_crossfade_goes_from_the_old_filters_to_the_new():
+    f = lace.crossfade_window()
+    assert f[0] < 1e-3 and f[-1] > 1 - 1e-3 and np.all(np.diff(f) > 0)
+    np.testing.assert_allclose(f + f[::-1], 1.0, atol=1e-12)
+
+
+def test_untrained_outputs_give_the_identity_filter():
+    outputs = np.zeros((1, 21))
+    outputs[0, 0] = -50.0
+    comb, kernels = filter_coefficients(outputs)
+    np.testing.assert_allclose(comb, 0.0, atol=1e-20)
+    np.testing.assert_allclose(kernels[0], np.eye(lace.ADACONV_TAPS)[0])
+
+
+def test_numpy_inference_matches_the_torch_model(speech):
+    torch = pytest.importorskip("torch")
+    from hybridcodec.training.postfilter_training import TRAINING_CONFIG, decoded_example
+    from hybridcodec.learned.postfilter_net import LaceNet, postfilter_signal
+
+    clip = speech[:2 * FS]
+    example = decoded_example(clip, 9600)
+    net = LaceNet.from_arrays(load_parameters(find_parameter_file(PARAMETER_STEM))).double()
+    with torch.no_grad():
+        expected = postfilter_signal(net, *(torch.as_tensor(example[key][None]) for key in
+                                            ("features", "lags", "decoded")))[0].numpy()
+    y = decode_frames(api.encode(clip, FS, 9600, TRAINING_CONFIG))
+    assert np.max(np.abs(y[:expected.size] - example["decoded"])) > 1e-3   # it filters
+    np.testing.assert_allclose(y[:expected.size], expected, rtol=0, atol=1e-9)
+
+
+def test_decoder_streams_frame_by_frame(coded):
+    np.testing.assert_array_equal(decode_frames(coded, one_by_one=True), decode_frames(coded))
+
+
+def test_blocks_give_the_same_as_one_call(speech):
+    """Without envelopes the features do not depend on the block sizes: any chunking of whole
+    sub-frames gives what one call gives (the state carries over; matrix products of other
+    shapes may round differently, hence the tolerance)."""
+    x = speech[FS:FS + 40 * SUBFRAME]
+    whole = LacePostfilter().stream(13200).push(x, None)
+    stream = LacePostfilter().stream(13200)
+    cuts = np.cumsum([2, 4, 1, 7, 4, 4, 9, 13]) * SUBFRAME
+    pieces = [stream.push(piece, None) for piece in np.split(x, cuts[:-1])]
+    assert np.max(np.abs(whole - x)) > 1e-3
+    np.testing.assert_allclose(np.concatenate(pieces), whole, rtol=0, atol=1e-12)
+
+
+def test_output_is_finite_same_length_and_close_in_level(coded):
+    plain, filtered = decode_frames(coded, postfilter="none"), decode_frames(coded)
+    assert filtered.shape == plain.shape and np.all(np.isfinite(filtered))
+    assert not np.allclose(filtered, plain)
+    assert abs(10 * np.log10(np.sum(filtered ** 2) / np.sum(plain ** 2))) < 3.0
+
+
+def test_silence_stays_silent():
+    stream = LacePostfilter().stream(9600)
+    envelope = np.full(320, 1e-3)
+    for size in (160, 320, 320, 320):
+        assert np.array_equal(stream.push(np.zeros(size), envelope), np.zeros(size))
+
+
+def test_concealed_frames_are_filtered_too(coded):
+    y, _ = api.decode(coded, loss=LossSimulator(0.2, seed=3), postfilter="lace")
+    plain, _ = api.decode(coded, loss=LossSimulator(0.2, seed=3), postfilter="none")
+    assert y.shape == plain.shape and np.all(np.isfinite(y)) and not np.allclose(y, plain)
+    first = LaceStream(LacePostfilter().network, 9600).push(plain[:160], None)   # lost first
+    assert np.all(np.isfinite(first))
+
+
+def test_strength_falls_with_the_bitrate(speech):
+    from hybridcodec.components.postfilter import rate_strength
+
+    assert rate_strength(9600, 16400, 32000, 0.25) == 1.0
+    assert rate_strength(40000, 16400, 32000, 0.25) == 0.25
+    assert rate_strength(24200, 16400, 32000, 0.0) == pytest.approx(0.5)
+    x = speech[FS:FS + 20 * SUBFRAME]
+    assert np.array_equal(LacePostfilter(high_rate_strength=0.0).stream(32000).push(x, None), x)
+    weak = LacePostfilter().stream(32000).push(x, None) - x
+    full = LacePostfilter().stream(16400).push(x, None) - x
+    assert 0.0 < np.sum(weak ** 2) < np.sum(full ** 2)
+
+
+def test_a_block_that_is_not_whole_sub_frames_is_left_alone(rng):
+    x = rng.standard_normal(100)
+    assert np.array_equal(LacePostfilter().stream(9600).push(x, None), x)
+
+
+def test_shipped_weights_load_and_their_digest_is_checked(tmp_path):
+    path = find_parameter_file(PARAMETER_STEM)
+    arrays = load_parameters(path)
+    assert arrays["gru_w_hh"].shape[1] <= 48 and arrays["feature_mean"].size == 20
+    assert LacePostfilter().parameter_digests() == (digest(path),)
+    damaged = tmp_path / path.name
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 1
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ConfigError, match="damaged"):
+        load_parameters(damaged)
+
+
+def test_cli_decodes_with_lace(tmp_path, capsys, hcb):
+    plain, filtered = tmp_path / "plain.wav", tmp_path / "lace.wav"
+    assert cli.main(["decode", str(hcb), str(plain), "--postfilter", "none"]) == 0
+    assert cli.main(["decode", str(hcb), str(filtered), "--postfilter", "lace"]) == 0
+    x, y = soundfile.read(str(plain))[0], soundfile.read(str(filtered))[0]
+    assert x.shape == y.shape and not np.array_equal(x, y)
+
+
+def test_configuration_with_lace_records_its_digest_and_uses_it(speech):
+    data = api.encode(speech[:FS], FS, 9600, config="tcx-mixture-lace")
+    assert digest(find_parameter_file(PARAMETER_STEM)) in api.read_header(data).parameter_digests
+    with_lace, plain = api.decode(data)[0], api.decode(data, postfilter="none")[0]
+    np.testing.assert_array_equal(with_lace, api.decode(data, postfilter="lace")[0])
+    assert not np.allclose(with_lace, plain)
