@@ -169,6 +169,7 @@ class PitchAnalyzer:
         self.n_out = 0
         self.n_decided = 0
         self.decided: Dict[int, Optional[PitchParameters]] = {}
+        self.n_forgotten = 0       # decisions before this frame are no longer asked for
         self.combs: Dict[int, Tuple[int, float]] = {-1: _OFF}
 
     @property
@@ -188,8 +189,9 @@ class PitchAnalyzer:
         return self._filter(self.n_in)
 
     def parameters(self, frame_index: int) -> Optional[PitchParameters]:
-        for t in [t for t in self.decided if t < frame_index - 1]:
-            del self.decided[t]
+        while self.n_forgotten < frame_index - 1:
+            self.decided.pop(self.n_forgotten, None)
+            self.n_forgotten += 1
         return self.decided.get(frame_index)
 
     def _decide(self, parameters: Optional[PitchParameters]) -> None:
@@ -211,8 +213,7 @@ class PitchAnalyzer:
                                 FADE_LENGTH, *self.combs[t - 1], *self.combs[t], COMB_TAPS, False)
             out.append(x)
             self.n_out = end
-            for old in [u for u in self.combs if u < t - 1]:
-                del self.combs[old]
+            self.combs.pop(t - 2, None)     # blocks are filtered in order: t - 1 is the oldest used
         self._trim()
         return np.concatenate(out)
 
