@@ -38,6 +38,26 @@ OCTAVE_TOLERANCE = 0.9         # T / k wins when rho(T / k) >= 0.9 rho(T)
 
 
 @njit(cache=True)
+def _cross_correlations(x, start, end, min_lag, max_lag):
+    """sum x[n] x[n-T] over n = start..end-1 for T = min_lag..max_lag (index T of the result).
+
+    The loop runs over n outside and over the lags inside, so each lag's sum still adds its
+    terms in the order of n (the same floats as one loop per lag) while the inner loop is
+    element-wise over lags, which the compiler vectorizes (about 3 × faster).
+    """
+    n_lags = max_lag - min_lag + 1
+    sums = np.zeros(n_lags)
+    for n in range(start, end):
+        value = x[n]
+        past = x[n - max_lag:n - min_lag + 1][::-1]     # past[i] = x[n - min_lag - i]
+        for i in range(n_lags):
+            sums[i] += value * past[i]
+    xy = np.zeros(max_lag + 1)
+    xy[min_lag:] = sums
+    return xy
+
+
+@njit(cache=True)
 def _correlations(x, end, min_lag, max_lag, length):
     """rho(T) of (P1) for T = min_lag..max_lag over x[end - length:end]; sum x[n-T]^2 slides
     along a running sum, sum x[n]^2 is computed once."""
@@ -48,15 +68,13 @@ def _correlations(x, end, min_lag, max_lag, length):
     yy = 0.0
     for n in range(start - min_lag, end - min_lag):
         yy += x[n] * x[n]
+    xy = _cross_correlations(x, start, end, min_lag, max_lag)
     rho = np.zeros(max_lag + 1)
     for lag in range(min_lag, max_lag + 1):
         if lag > min_lag:   # the window moves one sample back
             yy += x[start - lag] * x[start - lag] - x[end - lag] * x[end - lag]
-        xy = 0.0
-        for n in range(start, end):
-            xy += x[n] * x[n - lag]
         if xx * yy > 0.0:   # both > 0 can still underflow to a zero product
-            rho[lag] = xy / np.sqrt(xx * yy)
+            rho[lag] = xy[lag] / np.sqrt(xx * yy)
     return rho
 
 

@@ -33,6 +33,20 @@ def test_correlations_match_the_definition(rng):
                                          rel=1e-9)
 
 
+def test_cross_correlations_add_in_the_order_of_n(rng):
+    """The vectorized sums give the very floats of one loop per lag (n in order), so the
+    encoder's decisions do not depend on how the loop is arranged."""
+    x = rng.standard_normal(HISTORY + 40)
+    start, end = x.size - WINDOW - 7, x.size - 7
+    xy = pitch._cross_correlations(x, start, end, pitch.MIN_LAG, pitch.MAX_LAG)
+    for lag in range(pitch.MIN_LAG, pitch.MAX_LAG + 1):
+        total = 0.0
+        for n in range(start, end):
+            total += x[n] * x[n - lag]
+        assert xy[lag] == total, lag
+    assert not np.any(xy[:pitch.MIN_LAG])
+
+
 def _reference(x, history, offset, fade_length, old, new, recursive):
     """(P3) or (P4) with (P5), sample by sample."""
     v, out = list(history), []
