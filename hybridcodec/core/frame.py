@@ -59,17 +59,17 @@ class FrameEncoder:
         budget_bits = 8 * budget_bytes
         coder, side = p.envelope.encode(spectrum, 2 * budget_bytes + 64,
                                         budget_bits - reserve_bits(p))
-        tells = [coder.tell()]
+        tells = [_tells(coder)]
         p.pitch_filter.put(coder, pitch)
-        tells.append(coder.tell())
+        tells.append(_tells(coder))
         envelope = p.envelope.synthesize(side)
         log2_weights = np.log2(p.perceptual.weights(envelope))
         w, tns = p.tns.put(coder, flatten(spectrum, envelope))
-        tells.append(coder.tell())
+        tells.append(_tells(coder))
         spectrum_report = p.spectrum_quantizer.encode(coder, w, log2_weights, budget_bits,
                                                       frame_index,
                                                       p.pitch_filter.harmonic_lag(pitch))
-        tells.append(coder.tell())
+        tells.append(_tells(coder))
         final_state = coder.final_state
         payload = coder.finish()
         if len(payload) > budget_bytes:
@@ -111,17 +111,17 @@ class FrameDecoder:
             return np.zeros(p.transform.n_bins)
         coder = RangeCoder.decoder(payload)
         side = p.envelope.get(coder)
-        tells = [coder.tell()]
+        tells = [_tells(coder)]
         pitch = self.last_pitch = p.pitch_filter.get(coder)
-        tells.append(coder.tell())
+        tells.append(_tells(coder))
         envelope = self.last_envelope = p.envelope.synthesize(side)
         log2_weights = np.log2(p.perceptual.weights(envelope))
         tns = p.tns.get(coder)
-        tells.append(coder.tell())
+        tells.append(_tells(coder))
         w_hat, spectrum = p.spectrum_quantizer.decode(coder, log2_weights, budget_bits,
                                                       frame_index,
                                                       p.pitch_filter.harmonic_lag(pitch))
-        tells.append(coder.tell())
+        tells.append(_tells(coder))
         w_hat = p.tns.synthesize(w_hat, tns)
         self.last_report = FrameReport(
             frame_index, budget_bits, _bits_by_field(tells, budget_bits, p),
@@ -153,16 +153,22 @@ def reserve_bits(pipeline: Pipeline) -> int:
     return SPECTRUM_RESERVE_BITS + pipeline.pitch_filter.max_bits + pipeline.tns.max_bits
 
 
+def _tells(coder: RangeCoder) -> Tuple[int, float]:
+    """``tell()`` (whole bytes, in bits) and ``tell_frac()`` (fractional bits) of the coder."""
+    return coder.tell(), coder.tell_frac()
+
+
 def _bits_by_field(tells, budget_bits: int, pipeline: Pipeline) -> Dict[str, int]:
-    """Bits of each field of a frame from ``tell()`` after the envelope, the pitch field, the
-    TNS field and the spectrum; the pitch and TNS fields are listed only when the pipeline's
-    component has one (``max_bits`` > 0), in every frame, also where ``tell()``, which counts
-    whole bytes, shows 0 bits for them."""
-    envelope, pitch, tns, total = tells
+    """Bits of each field of a frame from ``_tells`` after the envelope, the pitch field, the
+    TNS field and the spectrum.  The pitch and TNS fields are a few bits, which ``tell()``
+    (whole bytes) would show as 0 or 8: they are counted in fractional bits, rounded, and the
+    spectrum gets the rest.  They are listed only when the pipeline's component has one
+    (``max_bits`` > 0), in every frame."""
+    (envelope, start), (_, after_pitch), (_, after_tns), (total, _) = tells
     side = TARGET_BITS + NOISE_LEVEL_BITS
-    bits = {"envelope": envelope, "pitch": pitch - envelope, "tns": tns - pitch,
-            "target+noise_level": side, "spectrum": total - tns - side,
-            "padding": budget_bits - total}
+    pitch, tns = round(after_pitch - start), round(after_tns - after_pitch)
+    bits = {"envelope": envelope, "pitch": pitch, "tns": tns, "target+noise_level": side,
+            "spectrum": total - envelope - pitch - tns - side, "padding": budget_bits - total}
     absent = {name for name, slot in (("pitch", pipeline.pitch_filter), ("tns", pipeline.tns))
               if not slot.max_bits}
     return {name: value for name, value in bits.items() if name not in absent}
