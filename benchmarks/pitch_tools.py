@@ -17,12 +17,10 @@ Usage::
         [--configs tcx-laplacian,tcx-ltpf,...] [--out benchmarks/results/pitch-tools] [--jobs 2]
 """
 import argparse
-from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
-from hybridcodec.tools.evaluate import evaluate
+from hybridcodec.tools.evaluate import evaluate, mean_scores
+from hybridcodec.tools.metrics import METRICS as METRIC_COLUMNS
 from hybridcodec.training.corpus import corpus_files
 
 BITRATES_BPS = (9600, 13200, 16400, 24400)
@@ -34,17 +32,8 @@ CONFIGS = (REFERENCE, "tcx-ltpf", "tcx-celt-pitch", "tcx-celt-harmonic", "tcx-tn
            "tcx-mixture", "tcx-mixture-pitch")
 PEERS = ("amr-wb", "opus")
 METRICS = ("pesq", "visqol")
-COLUMNS = ("pesq_wb", "visqol")
+COLUMNS = tuple(METRIC_COLUMNS[name].column for name in METRICS)
 """Result columns of METRICS."""
-
-
-def means(rows):
-    """{(system, bitrate): {column: mean}} over the files."""
-    groups = defaultdict(list)
-    for row in rows:
-        groups[row["system"], row["bitrate_bps"]].append(row)
-    return {key: {column: float(np.nanmean([row[column] for row in group])) for column in COLUMNS}
-            for key, group in groups.items()}
 
 
 def difference_table(table, pairs):
@@ -79,7 +68,7 @@ def main(argv=None):
     rows, _ = evaluate(corpus_files("heldout")[:args.max_files], Path(args.out),
                        list(BITRATES_BPS), configs, peers, list(METRICS),
                        n_jobs=args.jobs)
-    table = means(rows)
+    table = mean_scores(rows, COLUMNS)
     print((Path(args.out) / "summary.md").read_text())
     print(f"Gains of the pitch tools (held-out, {args.max_files} files), ΔPESQ-WB / ΔViSQOL:\n")
     print(difference_table(table, [(c, REFERENCES[c]) for c in configs if c in REFERENCES]))

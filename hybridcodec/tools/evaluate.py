@@ -428,7 +428,7 @@ def _csv_value(column, value):
     return f"{value:.{decimals}f}"
 
 
-def _means(rows, columns):
+def mean_scores(rows, columns):
     """Mean of ``columns`` and of the measured rate per (system, bitrate), with the file count."""
     groups = defaultdict(list)
     for row in rows:
@@ -458,7 +458,7 @@ def summary_markdown(rows, columns, notes=()):
     lines = ["| system | requested kbps | runs at kbps | measured kbps | "
              + " | ".join(METRIC_LABELS.get(column, column) for column in columns) + " | files |",
              "|---|---:|---:|---:|" + "---:|" * len(columns) + "---:|"]
-    for (system, bitrate), mean in _means(rows, columns).items():
+    for (system, bitrate), mean in mean_scores(rows, columns).items():
         runs_at = f"{mean['operating_bps'] / 1000:g}" + ("*" if mean["operating_bps"] != bitrate else "")
         lines.append(f"| {system} | {bitrate / 1000:g} | {runs_at} | {mean['measured_bps'] / 1000:.2f} | "
                      + " | ".join(f"{mean[column]:.3f}" for column in columns) + f" | {mean['n_files']} |")
@@ -478,7 +478,7 @@ def plot_rate_quality(rows, columns, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    means = _means(rows, columns)
+    means = mean_scores(rows, columns)
     figure, axes = plt.subplots(1, max(len(columns), 1), figsize=(5 * max(len(columns), 1), 4), squeeze=False)
     for axis, column in zip(axes[0], columns):
         for system in dict.fromkeys(system for system, _ in means):
