@@ -6,7 +6,7 @@ Files and pipes (``encode_file`` / ``decode_file``, used by the CLI) live in
 import io
 import sys
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -16,12 +16,14 @@ from .core.geometry import SAMPLE_RATE_HZ
 from .formats.hcb import Header, check_original_rate, read_hcb, write_hcb
 from .errors import AudioInputError, HybridCodecError
 from .core.frame import FrameReport
+from .formats import packets
 from .formats.packets import (DEFAULT_CRC_BITS, STREAM_MAGIC, LossSimulator, PacketReader,
                               PacketWriter, join_packets, split_packets)
 from .formats.streams import (MIN_DURATION_S, decode_file, decode_stream, encode_file,
                               raise_problems, stream_problems)
 
 __all__ = ["encode", "encode_with_reports", "encode_packets", "split_packets", "join_packets",
+           "drop_layers",
            "decode", "frame_reports",
            "read_frames", "read_header", "inspect",
            "read_bytes", "encode_file", "decode_file", "decode_stream", "resample",
@@ -86,7 +88,8 @@ def encode_packets(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
 
 def decode(data: bytes, sample_rate_hz: Optional[int] = None, *, conceal: bool = False,
            loss: Optional[LossSimulator] = None, seed: int = 0,
-           postfilter: Optional[str] = None) -> Tuple[np.ndarray, int]:
+           postfilter: Optional[str] = None,
+           layers: Optional[int] = None) -> Tuple[np.ndarray, int]:
     """Decode .hcb bytes (or a packet stream) to (signal, rate): the original rate and length
     unless a rate is given.  This is :func:`decode_stream` over the bytes, the decoder of files
     and pipes too.
@@ -95,11 +98,23 @@ def decode(data: bytes, sample_rate_hz: Optional[int] = None, *, conceal: bool =
     (see :func:`decode_stream` for the report).  ``loss`` drops frames as a channel would;
     the decoder conceals them (``seed`` seeds the concealment).  ``postfilter`` names a
     post-filter to use instead of the configuration's (``hybridcodec components``).
+    ``layers``: residual layers to decode (a layered stream; 0 = the base alone, None = all).
     """
     chunks: List[np.ndarray] = []
     summary = decode_stream(io.BytesIO(data), chunks.append, sample_rate_hz, conceal=conceal,
-                            loss=loss, seed=seed, size=len(data), postfilter=postfilter)
+                            loss=loss, seed=seed, size=len(data), postfilter=postfilter,
+                            layers=layers)
     return np.concatenate(chunks), summary.rate_hz
+
+
+def drop_layers(data_or_packets: Union[bytes, List[bytes]],
+                n_layers: int) -> Union[bytes, List[bytes]]:
+    """A layered packet stream (bytes, or its packets from :func:`split_packets`) with every
+    frame cut to the base and its first ``n_layers`` residual layers, as a relay would forward
+    it; it decodes as ``decode(..., layers=n_layers)`` of the whole stream."""
+    if isinstance(data_or_packets, (bytes, bytearray)):
+        return join_packets(packets.drop_layers(split_packets(bytes(data_or_packets)), n_layers))
+    return packets.drop_layers(list(data_or_packets), n_layers)
 
 
 def frame_reports(data: bytes) -> List[FrameReport]:

@@ -148,7 +148,7 @@ def cmd_decode(args) -> None:
     loss_rate = _parse_loss_rate(args.loss_rate) if args.loss_rate else 0.0
     loss = LossSimulator(loss_rate, args.burst or 1, args.seed) if loss_rate else None
     done = decode_file(args.input, args.output, rate, conceal=args.conceal or bool(loss),
-                       loss=loss, seed=args.seed, postfilter=args.postfilter,
+                       loss=loss, seed=args.seed, postfilter=args.postfilter, layers=args.layers,
                        float_samples=args.float, gain_db=args.gain)
     header = done.header
     lost = f", {len(done.lost)} frames lost and concealed" if loss else ""
@@ -165,7 +165,7 @@ def cmd_decode(args) -> None:
 
 def cmd_info(args) -> None:
     from .api import frame_reports, inspect, read_bytes
-    from .formats.hcb import frame_budgets
+    from .formats.hcb import LAYER_RATE_BPS_PER_BYTE, frame_budgets
     from .formats.packets import STREAM_MAGIC
 
     data = read_bytes(Path(args.input))
@@ -186,12 +186,17 @@ def cmd_info(args) -> None:
           f"(measured {8 * len(data) / duration_s / 1000:.2f} kbps)\n"
           f"form               {'packet stream' if data[:4] == STREAM_MAGIC else '.hcb file'}\n"
           f"frames             {frames}")
+    if header.layer_bytes:
+        rates = " + ".join(f"{LAYER_RATE_BPS_PER_BYTE * b / 1000:g}"
+                           for b in header.layer_bytes)
+        print(f"layers             base {header.base_bitrate_bps / 1000:g} kbps + {rates} kbps "
+              f"({len(header.layer_bytes)} residual layers)")
     if problems:
         print(f"warning: {args.input} is damaged: {problems[0]}", file=sys.stderr)
         return EXIT_DAMAGED
     if args.frames:
         reports = frame_reports(data)
-        fields = list(reports[0].bits) if reports and reports[0].bits else []
+        fields = list(dict.fromkeys(name for report in reports for name in report.bits))
         print("frame budget " + " ".join(f"{name:>18}" for name in fields) + "  target")
         for report in reports:
             print(f"{report.frame_index:5d} {report.budget_bits:6d} "
@@ -372,6 +377,22 @@ def cmd_train_postfilter(args) -> None:
     print(f"{time.monotonic() - start:.0f} s; wrote {path}")
 
 
+def cmd_train_residual(args) -> None:
+    import time
+
+    from .parameters import save_parameters
+    from .components.residual import PARAMETER_STEM
+
+    _learned("residual_ae")
+    from .training.residual_training import train_residual
+
+    start = time.monotonic()
+    given = {"max_files": args.max_files}
+    arrays = train_residual(args.corpus, **{k: v for k, v in given.items() if v is not None})
+    path = save_parameters(PARAMETER_STEM, arrays, _parameter_dir(args))
+    print(f"{time.monotonic() - start:.0f} s; wrote {path}")
+
+
 def cmd_train_constants(args) -> None:
     from .training.tune import format_rows, tune
 
@@ -466,6 +487,9 @@ def _add_decode_parser(sub) -> None:
     p.add_argument("--postfilter", default=None, metavar="NAME",
                    help="post-filter instead of the configuration's: none, classical, ... "
                         "(see: hybridcodec components); costs no bits, reads the same ones")
+    p.add_argument("--layers", type=int, default=None, metavar="K",
+                   help="layered streams (tcx-residual): decode the base and the first K "
+                        "residual layers (0: the base alone; default all)")
     p.set_defaults(run=cmd_decode)
 
 
@@ -566,6 +590,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-files", type=int, default=None, help="training clips (default 160)")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 800)")
     p.set_defaults(run=cmd_train_postfilter)
+    p = train.add_parser("residual", help="train the residual layers of tcx-residual (CMRL "
+                                          "autoencoders) on the core's train-split residuals "
+                                          "(needs PyTorch)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    p.add_argument("--max-files", type=int, default=None, help="training clips (default 120)")
+    p.set_defaults(run=cmd_train_residual)
     p = train.add_parser("constants", help="choose γ1, β, the dead zone, the noise-fill gain and "
                                            "the envelope step scale by PESQ-WB + ViSQOL on the "
                                            "validation split (prints the search)")

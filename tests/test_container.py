@@ -63,7 +63,8 @@ def test_header_layout_starts_with_magic_and_version():
     data = Header(16000, 16000, 16400, 1000, "tcx-laplacian", (DIGEST,)).to_bytes()
     assert data[:4] == MAGIC == b"HCB\x1a"
     assert data[4] == FORMAT_VERSION
-    assert data[:-1].endswith(bytes([len("tcx-laplacian")]) + b"tcx-laplacian" + b"\x01" + DIGEST)
+    assert data[:-1].endswith(bytes([len("tcx-laplacian")]) + b"tcx-laplacian" + b"\x01" + DIGEST
+                              + b"\x00")                     # no residual layers
     assert data[-1] == crc8(data[:-1])                         # the header's own check
 
 

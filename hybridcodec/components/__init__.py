@@ -20,6 +20,7 @@ BUILTIN: Dict[str, Dict[str, str]] = {
                      "gaussian": "learned_source_models", "gmm": "learned_source_models"},
     "tns": {"none": "tns", "lpc": "tns"},
     "spectrum_quantizer": {"uniform": "spectrum_quantizer"},
+    "residual": {"none": "residual", "cmrl": "residual"},
     "postfilter": {"none": "postfilter", "classical": "postfilter", "lace": "lace"},
 }
 """slot → name → module (under ``hybridcodec.components``) of every built-in component."""

@@ -126,3 +126,11 @@ CONFIGURATIONS += (
 )
 
 DEFAULT = "tcx-mixture-pitch"
+
+CONFIGURATIONS += (
+    CONFIGURATIONS[-1].override(
+        "tcx-residual", "tcx-mixture-pitch at a base rate plus up to two CMRL residual layers "
+        "of 3.2 kbps (autoencoders with softmax quantization on the MDCT residual): a layered "
+        "bitstream whose base alone decodes as tcx-mixture-pitch",
+        residual=ComponentSpec.of("cmrl")),
+)

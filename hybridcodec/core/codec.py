@@ -10,6 +10,15 @@ decoder conceals (``hybridcodec.core.concealment``), as it does a payload that f
 Redundancy (packet streams, ``Header.redundancy_bytes`` = R > 0): every full-size payload ends
 with R bytes that copy the previous frame's low band (``hybridcodec.core.redundancy``); the frame
 itself is coded in the remaining bytes, so the bitrate stays the header's.
+
+Residual layers (a configuration whose ``residual`` slot has layers, ``Header.layer_bytes``):
+each payload is the core's payload at the base rate followed by one payload per layer.  The
+encoder decodes its own base payload to X̂ and codes X − X̂ (normalized by ŝ and the steps, see
+``dsp.residual_ae``) layer by layer; the decoder adds the first ``layers`` layers' output to X̂
+before the inverse MDCT (and the pitch synthesis after it, which is linear).  The base's budgets
+are those of the core's own file at the base rate, so ``Decoder(header, layers=0)`` gives the
+core's output exactly.  A frame may carry fewer layers than the header (a relay dropped them,
+``hybridcodec.api.drop_layers``): it decodes with those it has.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -17,14 +26,15 @@ import numpy as np
 
 from hybridcodec.dsp.filters import HighPass50Hz
 
-from .config import check_bitrate
+from .config import check_bitrate, get_config
 from ..errors import BitstreamError, ConfigError
 from . import redundancy
 from .concealment import Concealer
 from .geometry import SAMPLE_RATE_HZ
-from ..formats.hcb import (MAX_HEADER_BYTES, Header, check_redundancy, frame_budgets,
-                           frame_bytes)
-from .frame import FrameDecoder, FrameEncoder, FrameReport
+from ..formats.hcb import (LAYER_RATE_BPS_PER_BYTE, MAX_HEADER_BYTES, Header, check_redundancy,
+                           frame_bytes, iter_layered_budgets)
+from hybridcodec.dsp.residual_ae import residual_scale
+from .frame import FrameDecoder, FrameEncoder, FrameReport, with_layer_bits
 from .pipeline import get_pipeline
 
 
@@ -50,6 +60,10 @@ class Encoder:
         self.bitrate_bps = check_bitrate(bitrate_bps)
         self.redundancy_bytes = check_redundancy(redundancy_bytes, self.bitrate_bps)
         self.pipeline = get_pipeline(config)
+        self.layer_bytes = self.pipeline.residual.layer_bytes(self.bitrate_bps)
+        if self.layer_bytes and self.redundancy_bytes:
+            raise ConfigError("residual layers and redundant copies do not combine")
+        self.base_header_bytes = self._core_header_bytes()
         self.previous_spectrum = np.zeros(self.pipeline.transform.n_bins)
         self.config_name = self.pipeline.config.name
         self.highpass = HighPass50Hz()
@@ -75,19 +89,44 @@ class Encoder:
         """
         return Header(SAMPLE_RATE_HZ, original_rate_hz, self.bitrate_bps, n_samples,
                       self.config_name, self.pipeline.parameter_digests(), streamed=streamed,
-                      redundancy_bytes=self.redundancy_bytes)
+                      redundancy_bytes=self.redundancy_bytes, layer_bytes=self.layer_bytes,
+                      base_header_bytes=self.base_header_bytes)
 
-    def _encode(self, frames: np.ndarray, budgets) -> List[bytes]:
+    def _core_header_bytes(self) -> int:
+        """Size of the core configuration's own header (0 without layers): the base of a
+        layered file gets the budgets of the core's file at the base rate."""
+        core = self.pipeline.residual.core
+        if not self.layer_bytes:
+            return 0
+        slots = dict(self.pipeline.config.slots(), residual=get_config(core).residual)
+        if slots != get_config(core).slots():
+            raise ConfigError(f"configuration {self.config_name!r} must equal its core {core!r} "
+                              "apart from the residual layers")
+        base_bps = self.bitrate_bps - LAYER_RATE_BPS_PER_BYTE * sum(self.layer_bytes)
+        return Header(SAMPLE_RATE_HZ, SAMPLE_RATE_HZ, base_bps, 1, core,
+                      get_pipeline(core).parameter_digests()).size
+
+    def _full_row(self) -> tuple:
+        """(base, layer 1, …) bytes of a full frame."""
+        base_bps = self.bitrate_bps - LAYER_RATE_BPS_PER_BYTE * sum(self.layer_bytes)
+        return (frame_bytes(base_bps),) + self.layer_bytes
+
+    def _encode(self, frames: np.ndarray, rows) -> List[bytes]:
         payloads = []
-        for spectrum, budget in zip(frames, budgets):
+        for spectrum, row in zip(frames, rows):
+            budget = int(row[0])
             copy = redundancy.copy_bytes(self.redundancy_bytes, budget,
                                          frame_bytes(self.bitrate_bps))
             pitch = self.pitch_analyzer.parameters(self.n_frames)
             payload, report = self.frame_encoder.encode_frame(spectrum, self.n_frames,
-                                                              int(budget) - copy, pitch)
+                                                              budget - copy, pitch)
             if copy:
                 decoded = self.frame_decoder.decode_frame(payload, self.n_frames)
                 payload += redundancy.encode(self.previous_spectrum, decoded, copy)
+            if len(row) > 1:
+                layers, bits = self._encode_layers(spectrum, payload, row[1:])
+                payload += b"".join(layers)
+                report = with_layer_bits(report, bits, row[1:])
             self.previous_spectrum = spectrum
             payloads.append(payload)
             self.n_frames += 1
@@ -95,27 +134,46 @@ class Encoder:
                 self.reports.append(report)
         return payloads
 
+    def _encode_layers(self, spectrum: np.ndarray, base: bytes, budgets):
+        """Payloads and bits of the residual layers of a frame whose base payload is ``base``."""
+        r = normalized_residual(self.frame_decoder, spectrum, base, self.n_frames)
+        if r is None:
+            return [bytes(int(b)) for b in budgets], [0] * len(budgets)
+        return self.pipeline.residual.encode(r, budgets)
+
     def push(self, samples: np.ndarray) -> List[bytes]:
         """Encode the frames completed by ``samples`` (16 kHz, float in [-1, 1])."""
         samples = np.asarray(samples, dtype=np.float64)
         self.n_samples += samples.shape[0]
         frames = self.analyzer.push(self.pitch_analyzer.push(self.highpass.push(samples)))
-        return self._encode(frames, [frame_bytes(self.bitrate_bps)] * len(frames))
+        return self._encode(frames, [self._full_row()] * len(frames))
 
     def finish(self, header: Header) -> List[bytes]:
         """Encode the remaining frames with the budgets that ``header`` gives the file's tail."""
         held = self.analyzer.push(self.pitch_analyzer.flush())
         frames = np.concatenate([np.reshape(held, (-1, self.pipeline.transform.n_bins)),
                                  self.analyzer.flush()])
-        all_budgets = frame_budgets(header)
-        if np.any(all_budgets[:self.n_frames] != frame_bytes(self.bitrate_bps)):
+        all_rows = list(iter_layered_budgets(header))
+        if any(row != self._full_row() for row in all_rows[:self.n_frames]):
             raise ValueError("the header squeezes frames that were already coded at full size "
                              "(a streamed header too large for the file's 64-byte allowance)")
-        budgets = all_budgets[self.n_frames:]
+        budgets = all_rows[self.n_frames:]
         if len(budgets) != len(frames):
             raise ValueError(f"the header announces {self.n_frames + len(budgets)} frames, "
                              f"the signal has {self.n_frames + len(frames)}")
         return self._encode(frames, budgets)
+
+
+def normalized_residual(frame_decoder: FrameDecoder, spectrum: np.ndarray, base: bytes,
+                        frame_index: int) -> Optional[np.ndarray]:
+    """r of ``dsp.residual_ae`` (R1): what the base payload ``base`` left of ``spectrum``,
+    made scale-free by the decoded envelope and steps; None for a base below MIN_FRAME_BYTES
+    (silence: no layers either)."""
+    x_hat = frame_decoder.decode_frame(base, frame_index)
+    envelope = frame_decoder.last_envelope
+    if envelope is None:
+        return None
+    return (spectrum - x_hat) / residual_scale(envelope, frame_decoder.last_report.steps)
 
 
 class Decoder:
@@ -136,6 +194,9 @@ class Decoder:
     postfilter : str or None
         A registered post-filter (``hybridcodec components``) instead of the configuration's:
         chosen at decode time, as it costs no bits and reads none (None: the configuration's).
+    layers : int or None
+        Residual layers to decode (a layered configuration): 0 = the base alone, exactly the
+        core's output at the base rate; None = all the header names.
 
     Attributes
     ----------
@@ -146,8 +207,13 @@ class Decoder:
     """
 
     def __init__(self, header: Header, keep_reports: bool = True, seed: int = 0,
-                 lookahead: bool = True, postfilter: Optional[str] = None):
+                 lookahead: bool = True, postfilter: Optional[str] = None,
+                 layers: Optional[int] = None):
         self.header = header
+        self.layers = len(header.layer_bytes) if layers is None else int(layers)
+        if not 0 <= self.layers <= len(header.layer_bytes):
+            raise ConfigError(f"cannot decode {layers} residual layers: the stream has "
+                              f"{len(header.layer_bytes)}")
         try:
             self.pipeline = get_pipeline(header.config_name)
         except ConfigError as error:   # a file names it: one exception type for bad input
@@ -161,7 +227,10 @@ class Decoder:
         self.pitch_synthesizer = self.pipeline.pitch_filter.synthesizer()
         self.last_pitch = None
         self.concealer = Concealer(self.pipeline.transform, seed)
-        self.postfilter = self._postfilter(postfilter).stream(header.bitrate_bps)
+        self.postfilter = self._postfilter(postfilter).stream(
+            header.base_bitrate_bps
+            + LAYER_RATE_BPS_PER_BYTE * sum(header.layer_bytes[:self.layers]))
+        self.budget_rows = iter_layered_budgets(header)
         self.keep_reports = keep_reports
         self.lookahead = lookahead
         self.full_bytes = frame_bytes(header.bitrate_bps)
@@ -194,12 +263,16 @@ class Decoder:
         post-filter: the concealment continues a signal that the filter shapes."""
         t = self.n_frames
         self.n_frames += 1
+        row = next(self.budget_rows, None)
         if payload is not None:
             payload, copy = self._split(payload)
+            payload, layers = self._layers(payload, row)
             spectrum = self.frame_decoder.decode_frame(payload, t)
+            if layers and self.frame_decoder.last_valid:
+                spectrum = self._add_layers(spectrum, layers, row[1:])
             if self.keep_reports:
                 self.reports.append(self.frame_decoder.last_report)
-            if self.frame_decoder.last_valid:
+            if self.frame_decoder.last_valid and layers is not None:
                 self.last_pitch = self.frame_decoder.last_pitch
                 return (spectrum, self.frame_decoder.last_envelope, self.last_pitch), copy
             self.damaged.append(t)
@@ -207,6 +280,31 @@ class Decoder:
             self.reports.append(FrameReport(t, 0))
         self.concealed.append(t)
         return (None, None, self.last_pitch), None
+
+    def _layers(self, payload: bytes, row):
+        """(base payload, the first ``layers`` layer payloads it carries); None for the layers
+        when the payload's length is not the base's plus whole layers (damaged)."""
+        if not self.header.layer_bytes:
+            return payload, []
+        if row is None:     # past a streamed header's frames: the full row
+            row = (frame_bytes(self.header.base_bitrate_bps),) + self.header.layer_bytes
+        ends = np.cumsum(row)
+        if len(payload) not in ends:
+            return payload[:row[0]], None
+        chunks = [payload[a:b] for a, b in zip(ends[:-1], ends[1:]) if b <= len(payload)]
+        return payload[:row[0]], chunks[:self.layers]
+
+    def _add_layers(self, spectrum: np.ndarray, layers: List[bytes], budgets) -> np.ndarray:
+        """X̂ plus the layers' output (dsp.residual_ae (R1)); their bits go into the report."""
+        envelope = self.frame_decoder.last_envelope
+        report = self.frame_decoder.last_report
+        if envelope is None:
+            correction, bits = 0.0, [0] * len(layers)
+        else:
+            correction, bits = self.pipeline.residual.decode(layers)
+            correction = correction * residual_scale(envelope, report.steps)
+        self.frame_decoder.last_report = with_layer_bits(report, bits, budgets[:len(layers)])
+        return spectrum + correction
 
     def _emit(self, decoded, next_spectrum: Optional[np.ndarray] = None,
               copy: Optional[bytes] = None) -> np.ndarray:

@@ -53,6 +53,7 @@ class CodecConfig:
     source_model: ComponentSpec = ComponentSpec.of("laplacian")
     tns: ComponentSpec = ComponentSpec.of("none")
     spectrum_quantizer: ComponentSpec = ComponentSpec.of("uniform")
+    residual: ComponentSpec = ComponentSpec.of("none")
     postfilter: ComponentSpec = ComponentSpec.of("none")
 
     def override(self, name: str, description: str, **slots: ComponentSpec) -> "CodecConfig":

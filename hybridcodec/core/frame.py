@@ -7,7 +7,7 @@ Decoder: envelope (get) → pitch field → ŝ → W(f) → TNS field → spectr
 Everything that decides how bits are read (ŝ, W, allocation, tables) is computed from decoded
 values by the same functions on both sides.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -132,6 +132,15 @@ class FrameDecoder:
         finite = bool(np.all(np.isfinite(x_hat)))
         self.last_valid = finite and payload_is_consistent(payload, coder)
         return x_hat if finite else np.zeros(p.transform.n_bins)
+
+
+def with_layer_bits(report: FrameReport, bits, budgets) -> FrameReport:
+    """``report`` of a base payload extended by residual layers of ``budgets`` bytes that
+    wrote ``bits``: a field ``layer k`` each, their padding added to the frame's."""
+    fields = dict(report.bits)
+    padding = fields.pop("padding", 0) + sum(8 * int(b) for b in budgets) - sum(bits)
+    fields.update({f"layer {k + 1}": int(b) for k, b in enumerate(bits)}, padding=padding)
+    return replace(report, budget_bits=report.budget_bits + 8 * int(sum(budgets)), bits=fields)
 
 
 def payload_is_consistent(payload: bytes, coder: RangeCoder) -> bool:

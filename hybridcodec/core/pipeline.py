@@ -8,7 +8,7 @@ from ..errors import ConfigError
 from .registry import SLOTS, lookup
 
 BUILD_ORDER = ("source_model", "transform", "pitch_filter", "envelope", "perceptual", "tns",
-               "spectrum_quantizer", "postfilter")
+               "spectrum_quantizer", "residual", "postfilter")
 """Slots in construction order: components may take earlier ones (e.g. ``source_model``)."""
 assert set(BUILD_ORDER) == set(SLOTS)
 

@@ -21,6 +21,7 @@ SLOTS: Tuple[str, ...] = (
     "source_model",
     "tns",
     "spectrum_quantizer",
+    "residual",
     "postfilter",
 )
 """The slots of the frame path, in the order the encoder visits them."""

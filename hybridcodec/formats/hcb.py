@@ -10,11 +10,21 @@ Layout (little-endian)::
     n_samples        u64      samples of the original signal, at original_rate_hz
     config_name      u8 length + ASCII
     n_digests        u8, then 8 bytes each: sha256 prefix of every parameter file used
+    n_layers         u8       residual layers of a layered configuration (0: none), then, if
+                              any, base_header u8 (bytes of the core's own header at the base
+                              rate) and one u8 per layer: its bytes per full frame
     header_check     u8       CRC-8 (:func:`crc8`) of the header bytes before it, so that a
                               damaged header is refused even by a concealing decoder
     payload          the frames, back to back; frame t has exactly frame_budgets(...)[t] bytes
     n_samples        u64, only in a *streamed* file (header n_samples = 0, see below)
     crc32            u32 over everything before it
+
+Layered files (``hybridcodec.core.codec``, the ``residual`` slot): each frame is the base
+payload followed by one payload per residual layer.  The base rate is the bitrate less the
+layers' (400 bps per byte per frame); the base's budgets are exactly those of the core's own file
+at the base rate (the same pool rule with the core's header size), so the base decodes as the
+core alone.  The layers share what the file's own pool leaves after the base, frame by frame,
+in layer order (:func:`iter_layered_budgets`).
 
 Frame sizes are not stored: both sides derive them from the header (:func:`frame_budgets`), so
 each frame fits bitrate × 20 ms and the whole file fits bitrate × duration / 8 + 64 bytes.
@@ -42,13 +52,15 @@ from ..core.geometry import DELAY_SAMPLES, HOP, SAMPLE_RATE_HZ, num_frames
 from ..errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 """2: packet streams name their redundancy (bytes per packet copying the previous frame).
 3: the header ends with a CRC-8; frame packets carry a sequence number; the parameters are
 re-fitted on the many-speaker corpus (every configuration decodes differently).
 4: frames may carry a pitch field (lag, gain) and a TNS field after the envelope, and the
 spectrum coder's tables may follow the coded lag (harmonic model); the default configuration
-uses all three."""
+uses all three.
+5: the header names residual layers (their bytes per frame, the core's header size); every header
+has one byte more (n_layers), which moves the budgets of a file's last frames by up to a byte."""
 FILE_SLACK_BYTES = 64
 """A file may exceed bitrate × duration / 8 by at most this many bytes (header and CRC)."""
 CRC_BYTES = 4
@@ -89,6 +101,11 @@ class Header:
     redundancy_bytes: int = 0
     """Packet streams only: bytes at the end of each full payload that copy the previous
     frame's low band (``hybridcodec.core.redundancy``); .hcb files have none."""
+    layer_bytes: Tuple[int, ...] = ()
+    """Layered configurations: bytes per full frame of each residual layer, in order."""
+    base_header_bytes: int = 0
+    """Layered configurations: bytes of the core's own header at the base rate, which fixes the
+    base's frame budgets (those of the core's file at that rate, tail included)."""
 
     def to_bytes(self, magic: bytes = MAGIC) -> bytes:
         name = self.config_name.encode("ascii")
@@ -96,8 +113,19 @@ class Header:
                             self.original_rate_hz, self.bitrate_bps,
                             0 if self.streamed else self.n_samples)
         digests = b"".join(self.parameter_digests)
-        body = fixed + bytes([len(name)]) + name + bytes([len(self.parameter_digests)]) + digests
+        body = (fixed + bytes([len(name)]) + name + bytes([len(self.parameter_digests)]) + digests
+                + self._layer_field())
         return body + bytes([crc8(body)])
+
+    def _layer_field(self) -> bytes:
+        if not self.layer_bytes:
+            return bytes([0])
+        return bytes([len(self.layer_bytes), self.base_header_bytes, *self.layer_bytes])
+
+    @property
+    def base_bitrate_bps(self) -> int:
+        """The rate of the base payloads: the bitrate less the residual layers'."""
+        return self.bitrate_bps - LAYER_RATE_BPS_PER_BYTE * sum(self.layer_bytes)
 
     @property
     def size(self) -> int:
@@ -148,6 +176,11 @@ def check_original_rate(rate_hz: int, error=ConfigError) -> int:
     return int(rate_hz)
 
 
+LAYER_RATE_BPS_PER_BYTE = 8 * SAMPLE_RATE_HZ // HOP
+"""A byte per 20 ms frame is 400 bps."""
+MAX_LAYERS = 8
+
+
 def frame_bytes(bitrate_bps: int) -> int:
     """Bytes of a full frame: floor(bitrate × 20 ms / 8)."""
     return bitrate_bps * HOP // (8 * SAMPLE_RATE_HZ)
@@ -178,13 +211,37 @@ def frame_budgets(header: Header) -> np.ndarray:
 
 def iter_budgets(header: Header) -> Iterator[int]:
     """The budgets of :func:`frame_budgets` one at a time (no array sized by the header)."""
-    full = frame_bytes(header.bitrate_bps)
-    total = (header.bitrate_bps * header.n_samples // (8 * header.original_rate_hz)
-             + FILE_SLACK_BYTES - header.size - header.trailer_size)
+    return (sum(row) for row in iter_layered_budgets(header))
+
+
+def iter_layered_budgets(header: Header) -> Iterator[Tuple[int, ...]]:
+    """(base, layer 1, …) bytes of every frame, one frame at a time.
+
+    The base gets b_t = min(frame_bytes(base rate), P_base − Σ_{s<t} b_s), P_base as in
+    :func:`frame_budgets` with the core's header size (``base_header_bytes``; the header's own
+    size when there are no layers), so its budgets are the core's file's.  Layer k then gets
+    min(its bytes, what the file's pool P has left): only the last two frames can be short.
+    """
+    layered = bool(header.layer_bytes)
+    base_rate = header.base_bitrate_bps
+    base_left = _pool(header, base_rate,
+                      header.base_header_bytes if layered else header.size)
+    left = _pool(header, header.bitrate_bps, header.size)
+    full = frame_bytes(base_rate)
     for _ in range(header.n_frames):
-        budget = max(0, min(full, total))
-        total -= budget
-        yield budget
+        row = [max(0, min(full, base_left))]
+        base_left -= row[0]
+        left -= row[0]
+        for size in header.layer_bytes:
+            row.append(max(0, min(size, left)))
+            left -= row[-1]
+        yield tuple(row)
+
+
+def _pool(header: Header, bitrate_bps: int, header_bytes: int) -> int:
+    """P = floor(bitrate · duration / 8) + 64 − header − trailer: the bytes of all frames."""
+    return (bitrate_bps * header.n_samples // (8 * header.original_rate_hz)
+            + FILE_SLACK_BYTES - header_bytes - header.trailer_size)
 
 
 def write_hcb(header: Header, frames: List[bytes]) -> bytes:
@@ -220,10 +277,14 @@ def parse_header(stream: BinaryIO, magic: bytes = MAGIC, what: str = ".hcb") -> 
     if len(name) < fixed[-1] or not count:
         raise BitstreamError(f"truncated {what} header")
     digests = stream.read(count[0] * DIGEST_BYTES)
-    check = stream.read(1)
-    if len(digests) < count[0] * DIGEST_BYTES or not check:
+    layers = stream.read(1)
+    if len(digests) < count[0] * DIGEST_BYTES or not layers:
         raise BitstreamError(f"truncated {what} header")
-    if crc8(fixed + name + count + digests) != check[0]:
+    layers += stream.read(layers[0] + 1 if layers[0] else 0)
+    check = stream.read(1)
+    if len(layers) < (layers[0] + 2 if layers[0] else 1) or not check:
+        raise BitstreamError(f"truncated {what} header")
+    if crc8(fixed + name + count + digests + layers) != check[0]:
         raise BitstreamError(f"the {what} header is damaged (its CRC-8 fails); a damaged header "
                              "cannot be concealed")
     try:
@@ -236,9 +297,25 @@ def parse_header(stream: BinaryIO, magic: bytes = MAGIC, what: str = ".hcb") -> 
     check_original_rate(original_rate, BitstreamError)
     if not MIN_BITRATE_BPS <= bitrate <= MAX_BITRATE_BPS:
         raise BitstreamError(f"corrupted {what} header: impossible bitrate or length")
-    return Header(codec_rate, original_rate, bitrate, n_samples, config_name,
-                  tuple(digests[i:i + DIGEST_BYTES] for i in range(0, len(digests), DIGEST_BYTES)),
-                  version, streamed=n_samples == 0)
+    header = Header(codec_rate, original_rate, bitrate, n_samples, config_name,
+                    tuple(digests[i:i + DIGEST_BYTES]
+                          for i in range(0, len(digests), DIGEST_BYTES)),
+                    version, streamed=n_samples == 0, layer_bytes=tuple(layers[2:]),
+                    base_header_bytes=layers[1] if layers[0] else 0)
+    _check_layers(header, what)
+    return header
+
+
+def _check_layers(header: Header, what: str) -> None:
+    """BitstreamError unless the layer field can be right: at most MAX_LAYERS layers of 1 byte
+    or more, a base rate in the codec's range and a core header that fits the allowance."""
+    if header.layer_bytes and (len(header.layer_bytes) > MAX_LAYERS
+                               or min(header.layer_bytes) < 1
+                               or header.base_bitrate_bps < MIN_BITRATE_BPS
+                               or header.base_header_bytes > MAX_HEADER_BYTES):
+        raise BitstreamError(f"corrupted {what} header: impossible residual layers "
+                             f"{list(header.layer_bytes)} (base header "
+                             f"{header.base_header_bytes} bytes)")
 
 
 def with_length(header: Header, n_samples: int, data_bytes: Optional[int] = None,
@@ -251,7 +328,7 @@ def with_length(header: Header, n_samples: int, data_bytes: Optional[int] = None
     if n_samples == 0:
         raise BitstreamError(f"corrupted {what} file: impossible bitrate or length (0 samples)")
     header = replace(header, n_samples=n_samples)
-    most = None if data_bytes is None else data_bytes // frame_bytes(header.bitrate_bps) + 2
+    most = None if data_bytes is None else data_bytes // frame_bytes(header.base_bitrate_bps) + 2
     if most is not None and header.n_frames > most:
         raise BitstreamError(f"the {what} input is cut short: {header.n_frames} frames are "
                              f"announced, its {data_bytes} bytes hold at most {most}")

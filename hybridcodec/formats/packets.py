@@ -27,6 +27,10 @@ is, a packet up to ``LATE_WINDOW`` frames behind (duplicated or reordered) is dr
 reported.  A stream cut short simply ends.  The setup block must be intact (it names the
 configuration).  :func:`split_packets` cuts a stream into its packets (to send them one by
 one), :func:`join_packets` puts received packets back together.
+
+Layered configurations (``Header.layer_bytes``): a payload is the base followed by the residual
+layers, and a relay may cut packets to the base and the first k layers (:func:`drop_layers`,
+which recomputes each packet's CRC); the decoder uses the layers a packet carries.
 """
 import binascii
 import io
@@ -38,7 +42,7 @@ from typing import BinaryIO, Iterator, List, Optional
 import numpy as np
 
 from .hcb import (FORMAT_VERSION, Header, check_redundancy, crc8, cut_to_frames, frame_bytes,
-                  parse_header, with_length)
+                  iter_layered_budgets, parse_header, with_length)
 from ..errors import BitstreamError
 
 STREAM_MAGIC = b"HCP\x1a"
@@ -306,3 +310,27 @@ def join_packets(packets: List[bytes]) -> bytes:
     """The packet stream of ``packets`` as received: missing, duplicated or reordered frame
     packets are found by their sequence numbers when it is decoded."""
     return b"".join(packets)
+
+
+def drop_layers(packets: List[bytes], n_layers: int) -> List[bytes]:
+    """``packets`` (setup, frames in order, end: :func:`split_packets`) with every frame cut to
+    the base and its first ``n_layers`` residual layers, its CRC recomputed: what a relay
+    forwards on a narrower link.  Damaged packets and packets already as short pass as they are.
+    """
+    header, setup = _read_setup(io.BytesIO(packets[0]))
+    crc_bits = setup[-2]
+    check = crc_bits // 8
+    if not 0 <= n_layers <= len(header.layer_bytes):
+        raise BitstreamError(f"cannot keep {n_layers} residual layers: the stream has "
+                             f"{len(header.layer_bytes)}")
+    full = (frame_bytes(header.base_bitrate_bps),) + header.layer_bytes
+    rows = iter(()) if header.streamed else iter_layered_budgets(header)
+    kept = [packets[0]]
+    for packet in packets[1:-1]:
+        body = packet[:len(packet) - check]
+        size = sum(next(rows, full)[:1 + n_layers])
+        if frame_check(body, crc_bits) != packet[len(body):] or len(body) - 2 <= size:
+            kept.append(packet)
+        else:
+            kept.append(frame_packet(body[2:2 + size], crc_bits, body[1]))
+    return kept + packets[-1:]

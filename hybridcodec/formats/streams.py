@@ -335,7 +335,8 @@ def raise_problems(reader: FrameReader) -> None:
 def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None, *,
                   conceal: bool = False, loss: Optional[LossSimulator] = None, seed: int = 0,
                   size: Optional[int] = None, on_header=None,
-                  postfilter: Optional[str] = None) -> DecodeSummary:
+                  postfilter: Optional[str] = None,
+                  layers: Optional[int] = None) -> DecodeSummary:
     """Decode a .hcb file or packet stream from ``stream``, calling ``write(samples)`` per block.
 
     Without ``conceal`` any damage raises BitstreamError: before the first sample when ``size``
@@ -343,7 +344,7 @@ def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None,
     missing and lost frames are concealed and listed in the summary.  ``on_header(header, rate,
     n_out)`` is called before the first block (``n_out`` None while the length is unknown).
     ``postfilter`` names a post-filter to use instead of the configuration's (the bits are read
-    the same way whichever it is).
+    the same way whichever it is).  ``layers``: residual layers to decode (``Decoder``).
     """
     if size is not None and not conceal:
         _verify(stream, size)
@@ -353,7 +354,8 @@ def decode_stream(stream: BinaryIO, write, sample_rate_hz: Optional[int] = None,
     summary = DecodeSummary(header, rate)
     if on_header is not None:
         on_header(header, rate, _output_length(header, rate) if reader.length_known else None)
-    decoder = Decoder(header, keep_reports=False, seed=seed, postfilter=postfilter)
+    decoder = Decoder(header, keep_reports=False, seed=seed, postfilter=postfilter,
+                      layers=layers)
     resampler = StreamResampler(SAMPLE_RATE_HZ, rate)
     n16 = 0
     for payload in _frames_to_decode(reader.frames(), reader, decoder):
@@ -416,11 +418,11 @@ def encode_file(in_path, out_path, bitrate_bps: int, config: str = "default",
 def decode_file(in_path, out_path, sample_rate_hz: Optional[int] = None, *,
                 conceal: bool = False, loss: Optional[LossSimulator] = None,
                 seed: int = 0, postfilter: Optional[str] = None, float_samples: bool = False,
-                gain_db: float = 0.0) -> DecodeSummary:
+                gain_db: float = 0.0, layers: Optional[int] = None) -> DecodeSummary:
     """Decode a .hcb file or packet stream (or ``-``) to audio in the format the output's
     extension names (``writers.FORMATS``; WAV for ``-``): 16-bit, or 32-bit float WAV with
     ``float_samples``, after a gain of ``gain_db`` dB.  ``summary.n_clipped`` counts the
-    samples a fixed-point output clipped.  ``postfilter``: see :func:`decode_stream`.
+    samples a fixed-point output clipped.  ``postfilter``, ``layers``: see :func:`decode_stream`.
 
     Without ``conceal`` a damaged input leaves no output file (the audio is written to a
     temporary file and renamed at the end).
@@ -431,7 +433,7 @@ def decode_file(in_path, out_path, sample_rate_hz: Optional[int] = None, *,
         writer = open_writer(out, audio_format, float_samples)
         summary = decode_stream(stream, lambda x: writer.write(gain * x), sample_rate_hz,
                                 conceal=conceal, loss=loss, seed=seed, size=size,
-                                postfilter=postfilter,
+                                postfilter=postfilter, layers=layers,
                                 on_header=lambda header, rate, n: writer.start(rate, n))
         writer.close(summary.rate_hz)
         summary.n_clipped = writer.n_clipped
