@@ -14,7 +14,8 @@ tables the range coder uses):
 
 and the loss is MSE(y, r) + λ H (Kankanahalli's O with λ_entropy; no perceptual term: r is
 already perceptually normalized, (R1)).  Entropy control (Kankanahalli sec. 3, "Entropy
-control"): when H is above the target region λ grows by τ, below it λ shrinks by τ (λ ≥ 0).
+control"): when the entropy of the batch's hard symbols is above the target region λ grows by
+τ, below it λ shrinks by τ (λ ≥ 0); the gradient is the soft H's.
 """
 from typing import Dict
 
@@ -78,6 +79,13 @@ def entropy_bits(a: torch.Tensor) -> torch.Tensor:
     """H of (Q2): bits per frame estimated from a batch's soft assignments (B, m, L)."""
     p = a.mean(dim=0)
     return -(p * torch.log2(p + 1e-9)).sum()
+
+
+def hard_entropy_bits(a: torch.Tensor) -> float:
+    """(Q2) of the hard assignments ẑ, the symbols actually coded: what the entropy control
+    steers (the soft estimate runs above it while the assignments are soft)."""
+    one_hot = nn.functional.one_hot(torch.argmax(a, dim=-1), a.shape[-1]).to(a.dtype)
+    return float(entropy_bits(one_hot))
 
 
 class EntropyControl:

@@ -5,6 +5,7 @@ import io
 
 import numpy as np
 import pytest
+import soundfile
 
 from hybridcodec import api
 from hybridcodec.components.residual import PARAMETER_STEM, ResidualLayers
@@ -39,12 +40,29 @@ def test_layer_rates_and_budgets_are_kept(coded, clip, bitrate):
     base_bps, n_layers = RATES[bitrate]
     assert header.layer_bytes == (8,) * n_layers and header.base_bitrate_bps == base_bps
     assert [len(f) for f in frames] == list(frame_budgets(header))
-    assert len(data) <= bitrate * clip.size // (8 * FS) + 64
+    excess = header.size - header.base_header_bytes + max(header.layer_bytes)
+    assert len(data) <= bitrate * clip.size // (8 * FS) + 64 + excess
     rows = list(iter_layered_budgets(header))
     assert all(row == (base_bps // 400,) + (8,) * n_layers for row in rows[:-2])
     for report in reports:            # no field ever overruns: the fields sum to the budget
         assert sum(report.bits.values()) == report.budget_bits
-        assert all(report.bits.get(f"layer {k + 1}", 0) <= 64 for k in range(n_layers))
+        assert all(report.bits.get(f"layer{k + 1}", 0) <= 64 for k in range(n_layers))
+
+
+@pytest.mark.parametrize("bitrate", [9600, 12000, 16400, 32000])
+@pytest.mark.parametrize("rate", [16000, 44100])
+def test_only_frames_past_the_end_are_short(bitrate, rate, rng):
+    """Every frame a streaming encoder sends before it knows the length has its full base and
+    layers, and the file stays within the bound of the module doc of formats.hcb."""
+    encoder = Encoder(bitrate, CONFIG)
+    for n in rng.integers(rate // 10, 20 * rate, 150):
+        header = encoder.header(int(n), rate)
+        rows = list(iter_layered_budgets(header))
+        full = rows[0]
+        assert all(row == full for row in rows[:header.n_codec_samples // 320])
+        excess = header.size - header.base_header_bytes + max(header.layer_bytes)
+        size = header.size + sum(map(sum, rows)) + header.trailer_size
+        assert size <= bitrate * int(n) // (8 * rate) + 64 + excess
 
 
 @pytest.mark.parametrize("bitrate", sorted(RATES))
@@ -156,7 +174,8 @@ def test_numpy_inference_matches_torch(rng):
 
 def test_entropy_control_moves_the_entropy_toward_the_target(rng):
     torch = pytest.importorskip("torch")
-    from hybridcodec.learned.residual_ae import EntropyControl, ResidualAE, entropy_bits
+    from hybridcodec.learned.residual_ae import (EntropyControl, ResidualAE, entropy_bits,
+                                                 hard_entropy_bits)
 
     torch.manual_seed(1)
     torch.set_num_threads(1)
@@ -167,13 +186,12 @@ def test_entropy_control_moves_the_entropy_toward_the_target(rng):
     entropies = []
     for _ in range(300):
         y, a = net(data)
-        entropy = entropy_bits(a)
-        loss = torch.mean((data - y) ** 2) + control.weight * entropy
+        loss = torch.mean((data - y) ** 2) + control.weight * entropy_bits(a)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        control.update(float(entropy.detach()))
-        entropies.append(float(entropy.detach()))
+        entropies.append(hard_entropy_bits(a))
+        control.update(entropies[-1])
     assert entropies[0] > 12.0 and control.weight > 0.0
     assert abs(np.mean(entropies[-20:]) - 6.0) < 0.5 * abs(entropies[0] - 6.0)
 
@@ -188,3 +206,22 @@ def test_shipped_weights_are_checked(tmp_path):
     damaged.write_bytes(bytes(data))
     with pytest.raises(ConfigError, match="damaged"):
         load_parameters(damaged)
+
+
+def test_command_line_decodes_layers_and_accounts_their_bits(tmp_path, wav, capsys):
+    from hybridcodec import cli
+
+    path = tmp_path / "layered.hcb"
+    assert cli.main(["encode", str(wav()), str(path), "--bitrate", "16.4k", "--config",
+                     CONFIG]) == 0
+    assert cli.main(["decode", str(path), str(tmp_path / "base.wav"), "--layers", "0",
+                     "--float"]) == 0
+    capsys.readouterr()
+    assert cli.main(["info", str(path), "--frames"]) == 0
+    out = capsys.readouterr().out
+    assert "base 10 kbps + 3.2 + 3.2 kbps" in out
+    columns = next(line for line in out.splitlines() if line.startswith("frame budget")).split()
+    assert columns[-4:-1] == ["layer1", "layer2", "padding"]
+    base = soundfile.read(str(tmp_path / "base.wav"), dtype="float32")[0]
+    np.testing.assert_array_equal(base, api.decode(path.read_bytes(), layers=0)[0]
+                                  .astype(np.float32))

@@ -25,6 +25,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from hybridcodec.dsp.filters import HighPass50Hz
+from hybridcodec.dsp.residual_ae import residual_scale
 
 from .config import check_bitrate, get_config
 from ..errors import BitstreamError, ConfigError
@@ -32,8 +33,7 @@ from . import redundancy
 from .concealment import Concealer
 from .geometry import SAMPLE_RATE_HZ
 from ..formats.hcb import (LAYER_RATE_BPS_PER_BYTE, MAX_HEADER_BYTES, Header, check_redundancy,
-                           frame_bytes, iter_layered_budgets)
-from hybridcodec.dsp.residual_ae import residual_scale
+                           frame_bytes, full_budgets, iter_layered_budgets)
 from .frame import FrameDecoder, FrameEncoder, FrameReport, with_layer_bits
 from .pipeline import get_pipeline
 
@@ -106,11 +106,6 @@ class Encoder:
         return Header(SAMPLE_RATE_HZ, SAMPLE_RATE_HZ, base_bps, 1, core,
                       get_pipeline(core).parameter_digests()).size
 
-    def _full_row(self) -> tuple:
-        """(base, layer 1, …) bytes of a full frame."""
-        base_bps = self.bitrate_bps - LAYER_RATE_BPS_PER_BYTE * sum(self.layer_bytes)
-        return (frame_bytes(base_bps),) + self.layer_bytes
-
     def _encode(self, frames: np.ndarray, rows) -> List[bytes]:
         payloads = []
         for spectrum, row in zip(frames, rows):
@@ -146,7 +141,7 @@ class Encoder:
         samples = np.asarray(samples, dtype=np.float64)
         self.n_samples += samples.shape[0]
         frames = self.analyzer.push(self.pitch_analyzer.push(self.highpass.push(samples)))
-        return self._encode(frames, [self._full_row()] * len(frames))
+        return self._encode(frames, [full_budgets(self.header(1))] * len(frames))
 
     def finish(self, header: Header) -> List[bytes]:
         """Encode the remaining frames with the budgets that ``header`` gives the file's tail."""
@@ -154,7 +149,7 @@ class Encoder:
         frames = np.concatenate([np.reshape(held, (-1, self.pipeline.transform.n_bins)),
                                  self.analyzer.flush()])
         all_rows = list(iter_layered_budgets(header))
-        if any(row != self._full_row() for row in all_rows[:self.n_frames]):
+        if any(row != full_budgets(header) for row in all_rows[:self.n_frames]):
             raise ValueError("the header squeezes frames that were already coded at full size "
                              "(a streamed header too large for the file's 64-byte allowance)")
         budgets = all_rows[self.n_frames:]
@@ -287,7 +282,7 @@ class Decoder:
         if not self.header.layer_bytes:
             return payload, []
         if row is None:     # past a streamed header's frames: the full row
-            row = (frame_bytes(self.header.base_bitrate_bps),) + self.header.layer_bytes
+            row = full_budgets(self.header)
         ends = np.cumsum(row)
         if len(payload) not in ends:
             return payload[:row[0]], None

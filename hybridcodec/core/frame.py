@@ -136,10 +136,10 @@ class FrameDecoder:
 
 def with_layer_bits(report: FrameReport, bits, budgets) -> FrameReport:
     """``report`` of a base payload extended by residual layers of ``budgets`` bytes that
-    wrote ``bits``: a field ``layer k`` each, their padding added to the frame's."""
+    wrote ``bits``: a field ``layer<k>`` each, their padding added to the frame's."""
     fields = dict(report.bits)
     padding = fields.pop("padding", 0) + sum(8 * int(b) for b in budgets) - sum(bits)
-    fields.update({f"layer {k + 1}": int(b) for k, b in enumerate(bits)}, padding=padding)
+    fields.update({f"layer{k + 1}": int(b) for k, b in enumerate(bits)}, padding=padding)
     return replace(report, budget_bits=report.budget_bits + 8 * int(sum(budgets)), bits=fields)
 
 

@@ -24,7 +24,8 @@ payload followed by one payload per residual layer.  The base rate is the bitrat
 layers' (400 bps per byte per frame); the base's budgets are exactly those of the core's own file
 at the base rate (the same pool rule with the core's header size), so the base decodes as the
 core alone.  The layers share what the file's own pool leaves after the base, frame by frame,
-in layer order (:func:`iter_layered_budgets`).
+in layer order (:func:`iter_layered_budgets`); such a file can pass the bound below by a few
+bytes (the core's tail keeps its budgets and the frames streamed keep their layers).
 
 Frame sizes are not stored: both sides derive them from the header (:func:`frame_budgets`), so
 each frame fits bitrate × 20 ms and the whole file fits bitrate × duration / 8 + 64 bytes.
@@ -220,14 +221,16 @@ def iter_layered_budgets(header: Header) -> Iterator[Tuple[int, ...]]:
     The base gets b_t = min(frame_bytes(base rate), P_base − Σ_{s<t} b_s), P_base as in
     :func:`frame_budgets` with the core's header size (``base_header_bytes``; the header's own
     size when there are no layers), so its budgets are the core's file's.  Layer k then gets
-    min(its bytes, what the file's pool P has left): only the last two frames can be short.
+    min(its bytes, what the file's pool P of :func:`frame_budgets` has left).  As P holds every
+    full frame that does not need samples past the end, only those can be short (a streaming
+    encoder has sent the others).  The core's tail keeps its own budgets, so a layered file can
+    pass bitrate × duration / 8 + 64 by a few bytes: at most its header's excess over the
+    core's plus one layer's bytes.
     """
-    layered = bool(header.layer_bytes)
-    base_rate = header.base_bitrate_bps
-    base_left = _pool(header, base_rate,
-                      header.base_header_bytes if layered else header.size)
+    base_left = _pool(header, header.base_bitrate_bps,
+                      header.base_header_bytes if header.layer_bytes else header.size)
     left = _pool(header, header.bitrate_bps, header.size)
-    full = frame_bytes(base_rate)
+    full = full_budgets(header)[0]
     for _ in range(header.n_frames):
         row = [max(0, min(full, base_left))]
         base_left -= row[0]
@@ -236,6 +239,11 @@ def iter_layered_budgets(header: Header) -> Iterator[Tuple[int, ...]]:
             row.append(max(0, min(size, left)))
             left -= row[-1]
         yield tuple(row)
+
+
+def full_budgets(header: Header) -> Tuple[int, ...]:
+    """(base, layer 1, …) bytes of a full frame (the base alone without layers)."""
+    return (frame_bytes(header.base_bitrate_bps),) + header.layer_bytes
 
 
 def _pool(header: Header, bitrate_bps: int, header_bytes: int) -> int:
@@ -260,7 +268,7 @@ def write_hcb(header: Header, frames: List[bytes]) -> bytes:
 def parse_header(stream: BinaryIO, magic: bytes = MAGIC, what: str = ".hcb") -> Header:
     """Read and check a header from ``stream``; a streamed header gets ``n_samples`` = 0.
 
-    Reads only the header's own bytes (at most 22 + 256 + 256 × 8), so it serves files in
+    Reads only the header's own bytes (at most 22 + 256 + 256 × 8 + 257), so it serves files in
     memory and pipes alike; every malformed field is a BitstreamError naming it.
     """
     fixed = stream.read(_FIXED.size + 1)

@@ -42,7 +42,7 @@ from typing import BinaryIO, Iterator, List, Optional
 import numpy as np
 
 from .hcb import (FORMAT_VERSION, Header, check_redundancy, crc8, cut_to_frames, frame_bytes,
-                  iter_layered_budgets, parse_header, with_length)
+                  full_budgets, iter_layered_budgets, parse_header, with_length)
 from ..errors import BitstreamError
 
 STREAM_MAGIC = b"HCP\x1a"
@@ -323,7 +323,7 @@ def drop_layers(packets: List[bytes], n_layers: int) -> List[bytes]:
     if not 0 <= n_layers <= len(header.layer_bytes):
         raise BitstreamError(f"cannot keep {n_layers} residual layers: the stream has "
                              f"{len(header.layer_bytes)}")
-    full = (frame_bytes(header.base_bitrate_bps),) + header.layer_bytes
+    full = full_budgets(header)
     rows = iter(()) if header.streamed else iter_layered_budgets(header)
     kept = [packets[0]]
     for packet in packets[1:-1]:

@@ -10,7 +10,7 @@ Loop (CMRL sec. 3.3: greedy, then fine-tuning together):
 1. for each layer in turn, on the residual the layers below leave (in hard quantization):
    ``PRETRAIN_STEPS`` without quantization (Kankanahalli's stage 1), centers set to quantiles of
    the latents (for k-means), then ``LAYER_STEPS`` with (Q1), loss MSE + λ H and the entropy
-   control steering H of (Q2) to ``TARGET_BITS`` ± ``TOLERANCE_BITS``;
+   control steering the hard symbols' H of (Q2) to ``TARGET_BITS`` ± ``TOLERANCE_BITS``;
 2. ``JOINT_STEPS`` on all layers at once: Σ_i MSE after layer i + Σ_i λ_i H_i (every prefix of
    layers is a decodable stream, so each one's error counts).
 
@@ -36,9 +36,9 @@ BASE_BPS = (6400, 10000, 18000)
 TRAIN_CLIPS = 120
 VALIDATION_CLIPS = 6
 N_LAYERS = 2
-TARGET_BITS = 56.0
-"""Entropy target of a layer per frame: its 64 bits less a byte for the coder's flush and the
-frames that would overrun."""
+TARGET_BITS = 60.0
+"""Entropy target of a layer per frame (hard symbols): its 64 bits less about the coder's flush;
+the frames that would still overrun are fitted by the encoder (``components.residual``)."""
 TOLERANCE_BITS = 1.0
 ENTROPY_STEP = 2e-5
 BATCH = 256
@@ -46,6 +46,7 @@ PRETRAIN_STEPS = 400
 LAYER_STEPS = 1600
 JOINT_STEPS = 1200
 LEARNING_RATE = 1e-3
+JOINT_LEARNING_RATE = 3e-4
 CACHE_VERSION = "residual-v1"
 
 
@@ -116,7 +117,8 @@ def train_residual(corpus=None, max_files: int = TRAIN_CLIPS, steps_scale: float
         controls.append(control)
         _train(nets[i:], controls[i:], target, rng, int(LAYER_STEPS * steps_scale), torch, log,
                f"layer {i + 1}")
-    _train(nets, controls, train, rng, int(JOINT_STEPS * steps_scale), torch, log, "joint")
+    _train(nets, controls, train, rng, int(JOINT_STEPS * steps_scale), torch, log, "joint",
+           JOINT_LEARNING_RATE)
     _report(nets, validation, torch, log)
     log(f"{time.monotonic() - start:.0f} s")
     return export(nets, train, validation)
@@ -149,11 +151,12 @@ def _pretrain(net, r, rng, steps, torch) -> None:
         net.centers.copy_(torch.quantile(z, (torch.arange(levels) + 0.5) / levels))
 
 
-def _train(nets, controls, r, rng, steps, torch, log, what: str) -> None:
+def _train(nets, controls, r, rng, steps, torch, log, what: str,
+           learning_rate: float = LEARNING_RATE) -> None:
     """Adam on Σ_i MSE after layer i + Σ_i λ_i H_i, with the entropy control of each layer."""
-    from ..learned.residual_ae import entropy_bits
+    from ..learned.residual_ae import entropy_bits, hard_entropy_bits
 
-    optimizer = torch.optim.Adam([p for n in nets for p in n.parameters()], lr=LEARNING_RATE)
+    optimizer = torch.optim.Adam([p for n in nets for p in n.parameters()], lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, steps))
     for step in range(1, steps + 1):
         residual = r[rng.integers(r.shape[0], size=BATCH)]
@@ -161,9 +164,8 @@ def _train(nets, controls, r, rng, steps, torch, log, what: str) -> None:
         for net, control in zip(nets, controls):
             y, a = net(residual)
             residual = residual - y
-            entropy = entropy_bits(a)
-            entropies.append(float(entropy.detach()))
-            loss = loss + torch.mean(residual ** 2) + control.weight * entropy
+            entropies.append(hard_entropy_bits(a))
+            loss = loss + torch.mean(residual ** 2) + control.weight * entropy_bits(a)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -171,7 +173,7 @@ def _train(nets, controls, r, rng, steps, torch, log, what: str) -> None:
         for control, entropy in zip(controls, entropies):
             control.update(entropy)
         if step % 400 == 0 or step == steps:
-            log(f"{what} step {step}: loss {float(loss):.4f} H "
+            log(f"{what} step {step}: loss {float(loss.detach()):.4f} H "
                 + " ".join(f"{h:.1f}" for h in entropies) + " λ "
                 + " ".join(f"{c.weight:.2e}" for c in controls))
 
