@@ -29,7 +29,7 @@ from ..components.residual import ResidualLayers
 from ..core.codec import Encoder, normalized_residual
 from ..core.frame import FrameDecoder, FrameEncoder
 from ..table_cache import default_cache_dir
-from .corpus import SAMPLE_RATE_HZ, load_clips
+from .corpus import load_clips
 
 SEED = 20261414
 BASE_BPS = (6400, 10000, 18000)
