@@ -89,7 +89,7 @@ def test_components_lists_every_slot(capsys):
     assert status == 0 and err == ""
     lines = dict(line.split(": ", 1) for line in out.splitlines())
     assert set(lines) == {"transform", "pitch_filter", "envelope", "perceptual", "source_model",
-                          "tns", "spectrum_quantizer", "postfilter"}
+                          "tns", "spectrum_quantizer", "residual", "postfilter"}
     assert {"evs-lpc", "flat"} <= set(lines["perceptual"].split(", "))
 
 

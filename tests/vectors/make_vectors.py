@@ -33,6 +33,7 @@ VECTORS = (
     ("laplacian-13k2-streamed", "tcx-laplacian", 13200, "streamed"),
     ("laplacian-16k4-packets", "tcx-laplacian", 16400, "packets"),
     ("default-16k4-redundancy", "default", 16400, "redundancy"),
+    ("residual-16k4", "tcx-residual", 16400, "hcb"),
 )
 
 
