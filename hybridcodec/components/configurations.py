@@ -125,4 +125,13 @@ CONFIGURATIONS += (
         "harmonic model of the spectrum coder and TNS"),
 )
 
+CONFIGURATIONS += tuple(
+    MIXTURE.override(
+        f"tcx-psq-{realization}", f"tcx-mixture with projected scalar quantization of the "
+        f"weighted spectrum (learned band projections, one step per frame, rate loop), trained "
+        f"with the {label} (PSQ sec. III-A)",
+        spectrum_quantizer=ComponentSpec.of("psq", realization=realization))
+    for realization, label in (("st", "straight-through gradient"),
+                               ("noise", "pseudo-quantization noise")))
+
 DEFAULT = "tcx-mixture-pitch"
