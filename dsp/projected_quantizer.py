@@ -22,16 +22,20 @@ The rate loop searches i for the finest step whose coded size fits the bits left
 uniform quantizer's loop does (estimated size with a margin, then coded for real one index
 coarser at a time until it fits).  Frame fields, in order: step index i (8 bits), noise level
 (3 bits), the latent indices.  Latents quantized to zero are noise-filled in the latent domain
-(``dsp.quantization.noise_fill``) before the back-projection.
+(``dsp.quantization.noise_fill``) before the back-projection, by the uniform quantizer's rule
+in the flattened domain: one coded level ℓ, the rms of the zeroed latents each divided by its
+band's weight W̄_b, and latent d at ±min(ℓ W̄_b, zero-bin half-width).  In the weighted domain
+itself the latents' scales spread over about 2^-6 … 2^7, and one level there would let the
+loud low bands set the fill of the quiet high ones.
 """
 import numpy as np
 from numba import njit
 
 from .quantization import noise_fill, quantize
 from .range_coder import MAX_ABS_VALUE, rc_decode_bits, rc_decode_value, rc_tell
-from .spectrum_coder import (NOISE_LEVEL_BITS, RATE_LOOP_MARGIN_BITS, RATIO_MAX, RATIO_MIN,
-                             STEPS_PER_OCTAVE, TARGET_BITS, _write_frame_spectrum, estimated_bits,
-                             noise_level, noise_level_index)
+from .spectrum_coder import (NOISE_LEVEL_BITS, RATE_LOOP_MARGIN_BITS, RATIO_MAX,
+                             RATIO_MIN, STEPS_PER_OCTAVE, TARGET_BITS, _write_frame_spectrum,
+                             estimated_bits, noise_level, noise_level_index)
 
 LOG2_STEP_MAX = 12
 """Coarsest step Δ = 4096 (index 0, which codes nothing); index 255 gives Δ ≈ 2^-20."""
@@ -71,34 +75,27 @@ def latent_tables(index, scale_eighths):
 
 
 @njit(cache=True)
-def quantize_latents(index, z, scale_eighths):
-    """Tables and indices q (eq. 6, 0 where a dimension is not coded) at step index ``index``."""
+def quantize_latents(index, z, scale_eighths, rounding_offset):
+    """Tables and indices q = sign(z) floor(|z| / Δ + θ) at step index ``index`` (0 where a
+    dimension is not coded); θ = ``rounding_offset``, 1/2 is eq. 6, less a dead zone."""
     table = latent_tables(index, scale_eighths)
     n = z.shape[0]
-    q = quantize(z, np.full(n, step_size(index)), 0.5, np.zeros(n))
+    q = quantize(z, np.full(n, step_size(index)), rounding_offset, np.zeros(n))
     for d in range(n):
         q[d] = 0 if table[d] < 0 else min(max(q[d], -MAX_ABS_VALUE), MAX_ABS_VALUE)
     return table, q
 
 
 @njit(cache=True)
-def fill_halfwidth(index, scale_eighths):
-    """Largest noise-fill amplitude of each latent: min(Δ / 2, σ_d)."""
-    half = np.empty(scale_eighths.shape[0])
-    for d in range(scale_eighths.shape[0]):
-        half[d] = min(0.5 * step_size(index), 2.0 ** (scale_eighths[d] / STEPS_PER_OCTAVE))
-    return half
-
-
-@njit(cache=True)
 def encode_latents(state, buf, z, scale_eighths, budget_bits, cdf, length, offset, cdf_bits,
-                   nf_gain):
+                   rounding_offset, fill_weight, nf_first, nf_gain):
     """Rate loop: quantize and write the latents in the bits left in the frame.
 
     Bisection on the estimated size (ideal code lengths) for the largest step index that
     leaves RATE_LOOP_MARGIN_BITS, then coding for real and, while ``rc_tell`` exceeds
     ``budget_bits``, again one index lower (index 0 codes nothing, so the loop ends).  The
-    noise level is ``nf_gain`` × the rms of the latents quantized to zero (0: no filling).
+    noise level is ``nf_gain`` × the rms of z_d / ``fill_weight``[d] (W̄_b of the module
+    docstring) over the latents from ``nf_first`` on quantized to zero (0: no filling).
 
     Returns
     -------
@@ -109,7 +106,7 @@ def encode_latents(state, buf, z, scale_eighths, budget_bits, cdf, length, offse
     low, high = 0, (1 << TARGET_BITS) - 1
     while low < high:
         middle = (low + high + 1) // 2
-        table, q = quantize_latents(middle, z, scale_eighths)
+        table, q = quantize_latents(middle, z, scale_eighths, rounding_offset)
         if estimated_bits(table, q, cdf_bits, length, offset) + RATE_LOOP_MARGIN_BITS <= available:
             low = middle
         else:
@@ -118,8 +115,8 @@ def encode_latents(state, buf, z, scale_eighths, budget_bits, cdf, length, offse
     saved_buf = buf.copy()
     index = low
     while True:
-        table, q = quantize_latents(index, z, scale_eighths)
-        nf_index = noise_level_index(z, q, 0, nf_gain) if nf_gain > 0.0 else 0
+        table, q = quantize_latents(index, z, scale_eighths, rounding_offset)
+        nf_index = noise_level_index(z / fill_weight, q, nf_first, nf_gain) if nf_gain > 0.0 else 0
         _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset)
         if rc_tell(state) <= budget_bits or index == 0:
             return index, nf_index, q
@@ -129,14 +126,18 @@ def encode_latents(state, buf, z, scale_eighths, budget_bits, cdf, length, offse
 
 
 @njit(cache=True)
-def dequantize_latents(index, nf_index, q, scale_eighths, seed):
-    """ẑ = q Δ (eq. 6), zeros noise-filled at the coded level with signs seeded by ``seed``."""
+def dequantize_latents(index, nf_index, q, rounding_offset, fill_weight, nf_first, seed):
+    """ẑ = q Δ (eq. 6); zeros from latent ``nf_first`` on noise-filled at ±min(ℓ
+    ``fill_weight``[d], (1 − θ) Δ), ℓ the coded level, with signs seeded by ``seed``."""
     z_hat = q * step_size(index)
-    return noise_fill(z_hat, fill_halfwidth(index, scale_eighths), noise_level(nf_index), seed, 0)
+    half_width = (1.0 - rounding_offset) * step_size(index)
+    return noise_fill(z_hat, np.minimum(noise_level(nf_index) * fill_weight, half_width),
+                      np.inf, seed, nf_first)
 
 
 @njit(cache=True)
-def decode_latents(state, buf, scale_eighths, cdf, length, offset, seed):
+def decode_latents(state, buf, scale_eighths, cdf, length, offset, rounding_offset, fill_weight,
+                   nf_first, seed):
     """Decoder side of :func:`encode_latents`: ẑ (D,), indices q (D,), step index and noise
     level index."""
     index = rc_decode_bits(state, buf, TARGET_BITS)
@@ -146,4 +147,5 @@ def decode_latents(state, buf, scale_eighths, cdf, length, offset, seed):
     for d in range(q.shape[0]):
         if table[d] >= 0:
             q[d] = rc_decode_value(state, buf, cdf, length, offset, table[d])
-    return dequantize_latents(index, nf_index, q, scale_eighths, seed), q, index, nf_index
+    z_hat = dequantize_latents(index, nf_index, q, rounding_offset, fill_weight, nf_first, seed)
+    return z_hat, q, index, nf_index

@@ -6,9 +6,9 @@ realizations (PSQ sec. III-A), a linear back-projection D_b and per-dimension La
   quantizer the codec runs, the backward pass the identity.
 * "noise": pseudo-quantization noise, ẑ = z + ε, ε ~ U(−Δ/2, Δ/2)   (PSQ eq. 7).
 
-The rate of ẑ is its code length under latent d's zero-mean Laplacian of scale σ_d, the mass
-of the bin [ẑ − Δ/2, ẑ + Δ/2) (the table the codec codes q with; for "noise" the density of
-z + ε, PSQ sec. III-B2).
+The rate of ẑ is its code length under latent d's zero-mean Laplacian of scale σ_d W̄_b (σ_d
+learned, W̄_b the frame's band weight), the mass of the bin [ẑ − Δ/2, ẑ + Δ/2) (the table the
+codec codes q with; for "noise" the density of z + ε, PSQ sec. III-B2).
 """
 import math
 
@@ -35,14 +35,14 @@ def laplace_cdf(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 
 
 class ProjectedScalarQuantizer(nn.Module):
-    """E (B, R, L), D (B, L, R) and log σ (B, R), initialized from a KLT of the bands.
+    """E (B, R, L), D (B, L, R) and log σ (B, R).
 
     Parameters
     ----------
     basis : ndarray, shape (B, L, R)
-        Per band, the R leading eigenvectors of the band vectors' covariance (columns).
+        Start of D (E starts as its transpose).
     latent_scale : ndarray, shape (B, R)
-        Initial Laplacian scales (mean |z| of the KLT latents).
+        Initial Laplacian scales σ (in the flattened domain: the codec uses σ W̄_b).
     """
 
     def __init__(self, basis: np.ndarray, latent_scale: np.ndarray):
@@ -60,22 +60,26 @@ class ProjectedScalarQuantizer(nn.Module):
     def back_project(self, z_hat: torch.Tensor) -> torch.Tensor:
         return torch.einsum("nbr,blr->nbl", z_hat, self.decoder)
 
-    def bits(self, z_hat: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
-        """Code length of ẑ (N, B, R) in bits under the Laplacians at step Δ."""
-        scale = torch.exp(self.log_scale)
+    def bits(self, z_hat: torch.Tensor, band_weight: torch.Tensor,
+             step: torch.Tensor) -> torch.Tensor:
+        """Code length of ẑ (N, B, R) in bits under the Laplacians (scales σ W̄, W̄ (N, B, 1))
+        at step Δ."""
+        scale = torch.exp(self.log_scale) * band_weight
         mass = laplace_cdf(z_hat + 0.5 * step, scale) - laplace_cdf(z_hat - 0.5 * step, scale)
         return -torch.log2(torch.clamp(mass, min=MIN_PROBABILITY))
 
-    def forward(self, v: torch.Tensor, step: torch.Tensor, realization: str):
+    def forward(self, v: torch.Tensor, band_weight: torch.Tensor, step: torch.Tensor,
+                realization: str):
         """v̂ (N, B, L) and the bits of ẑ (N, B, R) at steps Δ (N, 1, 1)."""
         z_hat = scalar_quantize(self.project(v), step, realization)
-        return self.back_project(z_hat), self.bits(z_hat, step)
+        return self.back_project(z_hat), self.bits(z_hat, band_weight, step)
 
-    def loss(self, v: torch.Tensor, step: torch.Tensor, realization: str) -> torch.Tensor:
+    def loss(self, v: torch.Tensor, band_weight: torch.Tensor, step: torch.Tensor,
+             realization: str) -> torch.Tensor:
         """E[‖v − v̂‖² / Δ²] + (ln 2 / 6) E[bits], per element: the Lagrangian D + λ R at
         the slope λ = (ln 2 / 6) Δ² of a uniform quantizer at high rate (D = Δ²/12,
         dD/dR = −2 ln 2 D), so that every sampled Δ trains at its own operating point."""
-        v_hat, bits = self(v, step, realization)
+        v_hat, bits = self(v, band_weight, step, realization)
         distortion = ((v - v_hat) ** 2 / step ** 2).mean()
         return distortion + math.log(2.0) / 6.0 * bits.mean()
 

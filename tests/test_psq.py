@@ -67,7 +67,7 @@ def _coded_latents(z, budget_bits):
     tables = quantizer.tables
     index, nf_index, q = pq.encode_latents(
         coder.state, coder.buf, z, quantizer.parameters["scale_eighths"], budget_bits,
-        tables.cdf, tables.length, tables.offset, tables.bits, 0.7)
+        tables.cdf, tables.length, tables.offset, tables.bits, 0.5, np.ones(z.size), 8, 0.7)
     return index, q, coder.tell()
 
 
@@ -95,11 +95,28 @@ def test_step_index_zero_codes_nothing_and_tables_follow_the_scales():
     assert pq.step_size(i) == 2.0 ** 0.5
 
 
+def test_latent_models_follow_the_band_weights():
+    """Latent d of band b is coded with the table of σ_d W̄_b: a band weighted one octave up
+    moves its tables 8 grid columns, one an octave down 8 the other way, the others stay."""
+    quantizer = ProjectedScalarQuantizer("st")
+    log2_weights = np.zeros(320)
+    _, flat, _ = quantizer.frame_model(log2_weights)
+    log2_weights[60:80], log2_weights[80:100] = 1.0, -1.0      # bands 3 and 4
+    w_weights, scale, band_weight = quantizer.frame_model(log2_weights)
+    np.testing.assert_array_equal(flat, quantizer.parameters["scale_eighths"])
+    band = np.arange(320) // 20
+    np.testing.assert_array_equal(scale - flat, np.select([band == 3, band == 4], [8, -8], 0))
+    assert np.prod(w_weights) == pytest.approx(1.0)
+    np.testing.assert_allclose(band_weight[60:80] / band_weight[0], 2.0)
+
+
 def _tiny_model(rng, steps=20):
     from hybridcodec.training.psq_training import train_realization
 
     v = rng.laplace(size=(64, 16, 20)) * np.linspace(4.0, 1.0, 20)
-    return train_realization(v, "st", steps, log=lambda _: None)
+    band_weight = 2.0 ** rng.standard_normal((64, 16, 1))
+    return train_realization((v, band_weight), (v[:8], band_weight[:8]), "st", steps,
+                             log=lambda _: None)
 
 
 def test_numpy_kernels_match_the_torch_model(rng):
@@ -112,7 +129,8 @@ def test_numpy_kernels_match_the_torch_model(rng):
         model.encoder.copy_(torch.as_tensor(arrays["encoder"]))
         v = rng.laplace(size=(3, 16, 20)) * 5.0
         index = 8 * pq.LOG2_STEP_MAX - 8           # Δ = 2
-        expected, _ = model(torch.as_tensor(v), torch.tensor(pq.step_size(index)), "st")
+        expected, _ = model(torch.as_tensor(v), torch.ones(3, 16, 1),
+                            torch.tensor(pq.step_size(index)), "st")
     for frame, target in zip(v, expected.numpy()):
         z = pq.band_transform(frame.reshape(-1), arrays["encoder"])
         q = np.floor(z / pq.step_size(index) + 0.5)
@@ -164,14 +182,28 @@ def test_shipped_parameters_load_and_a_damaged_file_is_refused(tmp_path, realiza
     arrays = load_parameters(path)
     assert arrays["encoder"].shape == (16, 20, 20) and arrays["decoder"].shape == (16, 20, 20)
     assert ProjectedScalarQuantizer(realization).parameter_digests() == (digest(path),)
-    damaged = tmp_path / path.name
-    data = bytearray(path.read_bytes())
-    data[-100] ^= 1
-    damaged.write_bytes(bytes(data))
+    # one flipped bit in the middle of the matrices: the digest in the name no longer matches
+    content = np.frombuffer(path.read_bytes(), dtype=np.uint8).copy()
+    content[content.size // 2] ^= 4
+    (tmp_path / path.name).write_bytes(content.tobytes())
     with pytest.raises(ConfigError, match="damaged"):
-        load_parameters(damaged)
+        load_parameters(tmp_path / path.name)
 
 
 def test_unknown_realization_is_refused():
     with pytest.raises(ValueError, match="realization"):
         ProjectedScalarQuantizer("vq")
+
+
+def test_split_vq_spends_the_bits_it_is_given_and_improves_with_them(rng):
+    pytest.importorskip("sklearn")
+    from hybridcodec.research.latent_vq import vq_code
+
+    z_train, z = rng.standard_normal((3000, 20)), rng.standard_normal((500, 20))
+    errors = []
+    for bits in (4.0, 8.0, 16.0):
+        z_hat, spent = vq_code(z, z_train, bits, 8, np.random.default_rng(0))
+        assert spent == bits
+        errors.append(np.mean((z - z_hat) ** 2))
+    assert errors[0] > errors[1] > errors[2]
+    assert vq_code(z, z_train, 0.3, 8, np.random.default_rng(0))[1] == 0
