@@ -393,6 +393,24 @@ def cmd_train_residual(args) -> None:
     print(f"{time.monotonic() - start:.0f} s; wrote {path}")
 
 
+def cmd_train_psq(args) -> None:
+    import time
+
+    from .components.psq import parameter_stem
+    from .parameters import save_parameters
+
+    _learned("psq")
+    from .training.psq_training import train_psq
+
+    start = time.monotonic()
+    given = {"max_files": args.max_files, "steps": args.steps}
+    trained = train_psq(args.corpus, **{k: v for k, v in given.items() if v is not None})
+    for realization, arrays in trained.items():
+        path = save_parameters(parameter_stem(realization), arrays, _parameter_dir(args))
+        print(f"wrote {path}")
+    print(f"{time.monotonic() - start:.0f} s")
+
+
 def cmd_train_constants(args) -> None:
     from .training.tune import format_rows, tune
 
@@ -597,6 +615,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.add_argument("--max-files", type=int, default=None, help="training clips (default 120)")
     p.set_defaults(run=cmd_train_residual)
+    p = train.add_parser("psq", help="train the projected scalar quantizer psq in both "
+                                     "realizations, ST and noise (needs PyTorch)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    p.add_argument("--max-files", type=int, default=None, help="training clips (default 300)")
+    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 3000)")
+    p.set_defaults(run=cmd_train_psq)
     p = train.add_parser("constants", help="choose γ1, β, the dead zone, the noise-fill gain and "
                                            "the envelope step scale by PESQ-WB + ViSQOL on the "
                                            "validation split (prints the search)")

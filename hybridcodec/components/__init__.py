@@ -19,7 +19,7 @@ BUILTIN: Dict[str, Dict[str, str]] = {
     "source_model": {"laplacian": "source_model", "logistic-mixture": "learned_source_models",
                      "gaussian": "learned_source_models", "gmm": "learned_source_models"},
     "tns": {"none": "tns", "lpc": "tns"},
-    "spectrum_quantizer": {"uniform": "spectrum_quantizer"},
+    "spectrum_quantizer": {"uniform": "spectrum_quantizer", "psq": "psq"},
     "residual": {"none": "residual", "cmrl": "residual"},
     "postfilter": {"none": "postfilter", "classical": "postfilter", "lace": "lace"},
 }

@@ -125,6 +125,19 @@ CONFIGURATIONS += (
         "harmonic model of the spectrum coder and TNS"),
 )
 
+# Projected scalar quantization (issue 14) against its counterpart tcx-mixture, 6 validation
+# utterances, PESQ-WB / ViSQOL at 9.6 / 16.4 / 24.4 kbps: tcx-mixture 2.02 / 3.25, 2.99 / 3.76,
+# 3.66 / 4.11; tcx-psq-st 1.87 / 3.18, 2.72 / 3.64, 3.44 / 3.90; tcx-psq-noise 1.86 / 3.20,
+# 2.71 / 3.62, 3.44 / 3.92 (noise-fill gain 0.7 from 0.5 / 0.7 / 0.9 on 4 of them).
+CONFIGURATIONS += tuple(
+    MIXTURE.override(
+        f"tcx-psq-{realization}", f"tcx-mixture with projected scalar quantization of the "
+        f"weighted spectrum (learned band projections, one step per frame, rate loop), trained "
+        f"with the {label} (PSQ sec. III-A)",
+        spectrum_quantizer=ComponentSpec.of("psq", realization=realization))
+    for realization, label in (("st", "straight-through gradient"),
+                               ("noise", "pseudo-quantization noise")))
+
 DEFAULT = "tcx-mixture-pitch"
 
 CONFIGURATIONS += (
