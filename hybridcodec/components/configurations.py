@@ -120,10 +120,11 @@ CONFIGURATIONS += (
         BASE, "tcx-dsp", "the best configuration without a neural network or logistic mixture: "
         "tcx-laplacian with CELT's pitch pre-filter, the harmonic model of the spectrum coder and "
         "TNS"),
-    _with_pitch_tools(
-        MIXTURE, "tcx-mixture-pitch", "tcx-mixture with CELT's pitch pre-filter, the "
-        "harmonic model of the spectrum coder and TNS"),
 )
+MIXTURE_PITCH = _with_pitch_tools(
+    MIXTURE, "tcx-mixture-pitch", "tcx-mixture with CELT's pitch pre-filter, the harmonic model "
+    "of the spectrum coder and TNS")
+CONFIGURATIONS += (MIXTURE_PITCH,)
 
 # Projected scalar quantization (issue 14) against its counterpart tcx-mixture, 6 validation
 # utterances, PESQ-WB / ViSQOL at 9.6 / 16.4 / 24.4 kbps: tcx-mixture 2.02 / 3.25, 2.99 / 3.76,
@@ -138,12 +139,12 @@ CONFIGURATIONS += tuple(
     for realization, label in (("st", "straight-through gradient"),
                                ("noise", "pseudo-quantization noise")))
 
-DEFAULT = "tcx-mixture-pitch"
-
 CONFIGURATIONS += (
-    CONFIGURATIONS[-1].override(
+    MIXTURE_PITCH.override(
         "tcx-residual", "tcx-mixture-pitch at a base rate plus up to two CMRL residual layers "
         "of 3.2 kbps (autoencoders with softmax quantization on the MDCT residual): a layered "
         "bitstream whose base alone decodes as tcx-mixture-pitch",
         residual=ComponentSpec.of("cmrl")),
 )
+
+DEFAULT = "tcx-mixture-pitch"

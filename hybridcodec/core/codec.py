@@ -60,12 +60,12 @@ class Encoder:
         self.bitrate_bps = check_bitrate(bitrate_bps)
         self.redundancy_bytes = check_redundancy(redundancy_bytes, self.bitrate_bps)
         self.pipeline = get_pipeline(config)
+        self.config_name = self.pipeline.config.name
         self.layer_bytes = self.pipeline.residual.layer_bytes(self.bitrate_bps)
         if self.layer_bytes and self.redundancy_bytes:
             raise ConfigError("residual layers and redundant copies do not combine")
         self.base_header_bytes = self._core_header_bytes()
         self.previous_spectrum = np.zeros(self.pipeline.transform.n_bins)
-        self.config_name = self.pipeline.config.name
         self.highpass = HighPass50Hz()
         self.pitch_analyzer = self.pipeline.pitch_filter.analyzer()
         self.analyzer = self.pipeline.transform.analyzer()
