@@ -372,6 +372,21 @@ def cmd_train_postfilter(args) -> None:
     print(f"{time.monotonic() - start:.0f} s; wrote {path}")
 
 
+def cmd_train_e2e(args) -> None:
+    import time
+
+    from .parameters import save_parameters
+    from .components.e2e_ae import PARAMETER_STEM
+
+    _learned("e2e_ae")
+    from .training.e2e_training import train_e2e
+
+    start = time.monotonic()
+    arrays = train_e2e(args.corpus)
+    path = save_parameters(PARAMETER_STEM, arrays, _parameter_dir(args))
+    print(f"{time.monotonic() - start:.0f} s; wrote {path}")
+
+
 def cmd_train_constants(args) -> None:
     from .training.tune import format_rows, tune
 
@@ -566,6 +581,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-files", type=int, default=None, help="training clips (default 160)")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 800)")
     p.set_defaults(run=cmd_train_postfilter)
+    p = train.add_parser("e2e-ae", help="train the end-to-end autoencoders of e2e-ae (one per "
+                                        "rate, entropy control) on the train split (needs PyTorch)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    p.set_defaults(run=cmd_train_e2e)
     p = train.add_parser("constants", help="choose γ1, β, the dead zone, the noise-fill gain and "
                                            "the envelope step scale by PESQ-WB + ViSQOL on the "
                                            "validation split (prints the search)")
