@@ -22,11 +22,15 @@ KERNEL = 9
 
 
 def conv1d(x, weight, bias, stride=1):
-    """torch.nn.Conv1d with padding KERNEL // 2: x (C_in, L) → (C_out, ceil(L / stride))."""
+    """torch.nn.Conv1d with padding KERNEL // 2: x (C_in, L) → (C_out, ceil(L / stride)), as
+    one matrix product per tap (no copy of the input per tap)."""
     pad = weight.shape[2] // 2
-    windows = np.lib.stride_tricks.sliding_window_view(
-        np.pad(x, ((0, 0), (pad, pad))), weight.shape[2], axis=1)[:, ::stride]
-    return np.tensordot(weight, windows, axes=([1, 2], [0, 2])) + bias[:, None]
+    padded = np.pad(x, ((0, 0), (pad, pad)))
+    n = -(-x.shape[1] // stride)
+    out = bias[:, None] + weight[:, :, 0] @ padded[:, 0:stride * n:stride]
+    for k in range(1, weight.shape[2]):
+        out += weight[:, :, k] @ padded[:, k:k + stride * n:stride]
+    return out
 
 
 def prelu(x, slope):

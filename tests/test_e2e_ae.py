@@ -77,9 +77,10 @@ def test_round_trip_keeps_the_budget_and_decodes_bit_exactly(speech, coded, rate
     header, frames = read_hcb(data)
     assert all(r.bits["padding"] >= 0 for r in reports)
     assert all(len(f) == rate // 400 for f in frames[:-2])
-    # the model of the frame's rate codes every full frame
+    # full frames take the model of their rate or, when it does not fit uncut, a lower one
     quantizer = get_pipeline("e2e-ae").spectrum_quantizer
-    assert {r.target_index for r in reports[:-2]} == {RATES_BPS.index(rate)}
+    used = [r.target_index for r in reports[:-2]]
+    assert max(used) == RATES_BPS.index(rate) and min(used) >= 0
     decoder = Decoder(header)
     decoder.push(frames)
     assert [r.final_state for r in decoder.reports] == [r.final_state for r in reports]
@@ -92,13 +93,10 @@ def test_decoder_gives_the_encoders_reconstruction(speech):
     frames = mdct.analyze(speech[FS:FS + 8 * 320], forward=mdct.fold)
     encoder, decoder = FrameEncoder(pipeline), FrameDecoder(pipeline)
     for t, frame in enumerate(frames):
-        payload, _ = encoder.encode_frame(frame, t, 24)
-        model = quantizer.models[quantizer.model_index(192)]
-        coded, symbols = quantizer.fit(RangeCoder.encoder(64), model,
-                                       quantizer.symbols(model, frame), 192)
-        assert coded
+        payload, _ = encoder.encode_frame(frame, t, 41)
+        index, symbols = quantizer.choose(RangeCoder.encoder(64), frame, 328)
         np.testing.assert_array_equal(decoder.decode_frame(payload, t),
-                                      quantizer.frame(model, symbols))
+                                      quantizer.frame(quantizer.models[index], symbols))
 
 
 def test_streaming_in_odd_chunks_equals_whole_signal(speech, coded):
@@ -132,9 +130,9 @@ def test_a_loud_frame_is_cut_to_fit_any_budget(rng, budget_bits):
     assert read == report and np.all(np.isfinite(decoded))
 
 
-def test_every_bitrate_from_9k6_to_32k_round_trips(speech):
-    x = speech[FS:FS + FS // 2]
-    for rate in (9600, 12000, 20000, 32000):
+def test_bitrates_between_and_above_the_models_round_trip(speech):
+    x = speech[FS:FS + FS // 4]
+    for rate in (12000, 20000, 32000):
         data, reports = api.encode_with_reports(x, FS, rate, config="e2e-ae")
         y = api.decode(data)[0]
         assert y.shape == x.shape and np.all(np.isfinite(y))
@@ -150,8 +148,8 @@ def test_lambda_rule_moves_toward_the_target_region():
 
 
 def test_entropy_control_lowers_the_entropy_toward_a_low_target(speech):
-    frames = mdct.analyze(speech[:4 * FS], forward=mdct.fold)
-    settings = e2e_training.tiny_settings(steps=60, adjust_every=5, tau_change=0.5)
+    frames = mdct.analyze(speech[:2 * FS], forward=mdct.fold)
+    settings = e2e_training.tiny_settings(steps=20, adjust_every=4, tau_change=0.5)
     trainer = e2e_training.Trainer(frames, settings)
     pretrained = trainer.pretrain()
     _, low = trainer.train_rate(pretrained, 500.0)
@@ -187,3 +185,16 @@ def test_header_records_the_weights_digest(coded):
     header, _ = read_hcb(coded[9600][0])
     path = find_parameter_file(PARAMETER_STEM)
     assert path.stem.rsplit("-", 1)[-1] in [d.hex() for d in header.parameter_digests]
+
+
+def test_rate_table_counts_full_frames_within_their_budget(tmp_path, speech):
+    from hybridcodec.research.e2e_rates import e2e_rate_table, format_rate_table
+
+    soundfile = pytest.importorskip("soundfile")
+    soundfile.write(tmp_path / "a.wav", speech[FS:FS + FS + FS // 2], FS)
+    rows = e2e_rate_table("heldout", 1, corpus=tmp_path)
+    assert [r["rate_kbps"] for r in rows] == [9.6, 16.4, 24.4]
+    for r in rows:
+        assert 0 < r["measured_kbps"] <= r["rate_kbps"] and r["uncut_kbps"] > 0
+        assert r["within_0.45"] == (abs(r["measured_kbps"] - r["target_kbps"]) <= 0.45)
+    assert format_rate_table(rows).count("\n") == 4

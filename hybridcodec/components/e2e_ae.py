@@ -1,19 +1,20 @@
 """The end-to-end autoencoder ``e2e-ae`` (``spectrum_quantizer`` slot): Kankanahalli's speech
 autoencoder codes the frame's 320 time samples (the ``folded-time`` transform, no envelope).
 
-Field layout: a flag (coded / silent; silent only when not even the all-mode latent fits the
-frame), then the L = 160 latent symbols, each range-coded with the learned table of its model
-(the hard-assignment histogram h of eq. 6 on the training frames).  One model per target rate
-(``hybridcodec train e2e-ae``, entropy-controlled toward its target, sec. 2.3); a frame uses the
-model of the largest rate ≤ its budget (the lowest below 9.6 kbps), so both sides pick it from
-the budget alone.  Budget rule: while the code would overrun the frame, the encoder replaces the
-least important symbols — the smallest latent distortion (B_s − B_mode)² per bit saved — by the
-most probable one; every step is a deterministic function of the frame.  NumPy inference only
-(``dsp.e2e_ae``); weights in ``hybridcodec/data/e2e-ae-<digest>.npz``.
+One model per target rate (``hybridcodec train e2e-ae``, entropy-controlled toward its target,
+sec. 2.3).  Field layout: the model index m + 1 (0: a silent frame, nothing else coded), then
+the L = 160 latent symbols, range-coded with model m's learned table (the hard-assignment
+histogram h of eq. 6 on the training frames).  Budget rule: the encoder takes the model of the
+largest rate ≤ the frame's budget, or the next lower one whose code fits uncut (the entropy
+control holds the rate on average, a loud frame takes more); when not even the lowest fits, it
+replaces that model's least important symbols — the smallest latent distortion (B_s − B_mode)²
+per bit saved — by the most probable one until the frame fits, and codes a silent frame if
+even the all-mode latent overruns.  Every step is a deterministic function of the frame.
+NumPy inference only (``dsp.e2e_ae``); weights in ``hybridcodec/data/e2e-ae-<digest>.npz``.
 """
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -27,8 +28,8 @@ from ..parameters import digest, find_parameter_file, load_parameters
 from .spectrum_quantizer import SpectrumReport
 
 PARAMETER_STEM = "e2e-ae"
-FLAG_CDF = quantize_cdf(np.array([1.0, 1023.0]), precision_bits=10)
-"""Flag 0: a silent frame (nothing else coded), 1: the latent follows (~0.0014 bits)."""
+MODEL_PROBABILITIES = np.array([1.0, 1000.0, 1000.0, 1000.0])
+"""Of the coded index m + 1: 0 a silent frame (rare), else model m (≤ 1.6 bits a frame)."""
 ESTIMATE_MARGIN_BITS = 16
 FRAMES_PER_SECOND = 1000 // FRAME_DURATION_MS
 
@@ -117,17 +118,24 @@ class EndToEndAutoencoder:
                            1e-9)
         return candidates[np.argsort(distortion / saved, kind="stable")]
 
-    def _trial(self, coder: RangeCoder, model: RateModel, symbols: np.ndarray) -> RangeCoder:
+    @cached_property
+    def model_cdf(self) -> np.ndarray:
+        return quantize_cdf(MODEL_PROBABILITIES[:len(self.models) + 1])
+
+    def _trial(self, coder: RangeCoder, index: int, symbols: np.ndarray) -> RangeCoder:
+        """A copy of ``coder`` with model ``index`` and ``symbols`` written."""
         trial = RangeCoder(coder.state.copy(), coder.buf.copy(), True)
-        trial.encode_symbol(FLAG_CDF, 1)
-        e2e_ae.encode_symbols(trial.state, trial.buf, model.cdf, symbols)
+        trial.encode_symbol(self.model_cdf, index + 1)
+        e2e_ae.encode_symbols(trial.state, trial.buf, self.models[index].cdf, symbols)
         return trial
 
-    def fit(self, coder: RangeCoder, model: RateModel, symbols: np.ndarray,
+    def fit(self, coder: RangeCoder, index: int, symbols: np.ndarray,
             budget_bits: int) -> Tuple[bool, np.ndarray]:
-        """(coded, symbols) that fit ``budget_bits`` after what ``coder`` holds: the fewest
-        least important symbols replaced by the mode (estimated from the table costs, then
-        checked by coding), or not coded when even the all-mode latent overruns."""
+        """(coded, symbols) of model ``index`` that fit ``budget_bits`` after what ``coder``
+        holds: the fewest least important symbols replaced by the mode (estimated from the
+        table costs, then checked by coding), or not coded when even the all-mode latent
+        overruns."""
+        model = self.models[index]
         order = self._replacement_order(model, symbols)
         savings = np.cumsum(model.cost_bits[symbols[order]] - model.cost_bits[model.mode])
         excess = (coder.tell_frac() + model.cost_bits[symbols].sum()
@@ -136,36 +144,46 @@ class EndToEndAutoencoder:
         while True:
             fitted = symbols.copy()
             fitted[order[:n]] = model.mode
-            if self._trial(coder, model, fitted).tell() <= budget_bits:
+            if self._trial(coder, index, fitted).tell() <= budget_bits:
                 return True, fitted
             if n >= order.size:
                 return False, fitted
             n = min(order.size, n + 4)
 
+    def choose(self, coder: RangeCoder, w: np.ndarray,
+               budget_bits: int) -> Tuple[Optional[int], np.ndarray]:
+        """(model index or None for a silent frame, symbols) of frame ``w`` (module doc)."""
+        for index in range(self.model_index(budget_bits), 0, -1):
+            symbols = self.symbols(self.models[index], w)
+            if self._trial(coder, index, symbols).tell() <= budget_bits:
+                return index, symbols
+        coded, symbols = self.fit(coder, 0, self.symbols(self.models[0], w), budget_bits)
+        return (0 if coded else None), symbols
+
     def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
                budget_bits: int, frame_index: int, harmonic_lag: float = 0.0) -> SpectrumReport:
-        """Write the flag and the latent symbols so that the frame fits ``budget_bits``."""
-        index = self.model_index(budget_bits)
-        model = self.models[index]
-        coded, symbols = self.fit(coder, model, self.symbols(model, w), budget_bits)
-        coder.encode_symbol(FLAG_CDF, int(coded))
-        if coded:
-            e2e_ae.encode_symbols(coder.state, coder.buf, model.cdf, symbols)
-        return self._report(index, model, symbols if coded else None)
+        """Write the model index and the latent symbols so that the frame fits ``budget_bits``."""
+        index, symbols = self.choose(coder, w, budget_bits)
+        coder.encode_symbol(self.model_cdf, 0 if index is None else index + 1)
+        if index is None:
+            return self._report(None, None)
+        e2e_ae.encode_symbols(coder.state, coder.buf, self.models[index].cdf, symbols)
+        return self._report(index, symbols)
 
     def decode(self, coder: RangeCoder, log2_weights: np.ndarray, budget_bits: int,
                frame_index: int, harmonic_lag: float = 0.0) -> Tuple[np.ndarray, SpectrumReport]:
-        """Read the flag and the symbols; return the decoded frame and what was read."""
-        index = self.model_index(budget_bits)
-        model = self.models[index]
-        if not coder.decode_symbol(FLAG_CDF):
-            return np.zeros(self.n_bins), self._report(index, model, None)
-        n_symbols = self.n_bins // 2
-        symbols = e2e_ae.decode_symbols(coder.state, coder.buf, model.cdf, n_symbols)
-        return self.frame(model, symbols), self._report(index, model, symbols)
+        """Read the model index and the symbols; return the decoded frame and what was read."""
+        coded = coder.decode_symbol(self.model_cdf)
+        if not coded:
+            return np.zeros(self.n_bins), self._report(None, None)
+        model = self.models[coded - 1]
+        symbols = e2e_ae.decode_symbols(coder.state, coder.buf, model.cdf, self.n_bins // 2)
+        return self.frame(model, symbols), self._report(coded - 1, symbols)
 
-    def _report(self, index: int, model: RateModel, symbols) -> SpectrumReport:
-        """target_index: the model; coded_bins: symbols coded; nonzero_bins: those ≠ the mode."""
-        coded = 0 if symbols is None else symbols.size
-        differ = 0 if symbols is None else int(np.count_nonzero(symbols != model.mode))
-        return SpectrumReport(index, 0, coded, differ, np.full(self.n_bins, np.inf))
+    def _report(self, index: Optional[int], symbols) -> SpectrumReport:
+        """target_index: the model (−1 for a silent frame); coded_bins: symbols coded;
+        nonzero_bins: those that are not the model's mode."""
+        if index is None:
+            return SpectrumReport(-1, 0, 0, 0, np.full(self.n_bins, np.inf))
+        differ = int(np.count_nonzero(symbols != self.models[index].mode))
+        return SpectrumReport(index, 0, symbols.size, differ, np.full(self.n_bins, np.inf))

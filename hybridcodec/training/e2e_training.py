@@ -66,6 +66,11 @@ class E2eSettings:
     seed: int = 14
 
 
+def folded_frames(clip: np.ndarray) -> np.ndarray:
+    """Folded-time frames (T, 320) of a 16 kHz clip, high-passed as the encoder does."""
+    return mdct.analyze(highpass_50hz(clip), forward=mdct.fold)
+
+
 def training_frames(split: str = "train", max_files: int = E2eSettings.max_files, corpus=None,
                     cache_dir: Optional[Path] = None) -> np.ndarray:
     """Folded-time frames (T, 320) of the high-passed clips, as the encoder sees them; cached."""
@@ -74,8 +79,7 @@ def training_frames(split: str = "train", max_files: int = E2eSettings.max_files
     if corpus is None and path.exists():
         return np.load(path)
     clips = load_clips(split, corpus, max_files=max_files)
-    frames = np.concatenate([mdct.analyze(highpass_50hz(clip), forward=mdct.fold)
-                             for clip in clips])
+    frames = np.concatenate([folded_frames(clip) for clip in clips])
     frames = frames[np.any(frames != 0.0, axis=1)]
     if corpus is None:
         path.parent.mkdir(parents=True, exist_ok=True)
