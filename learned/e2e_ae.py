@@ -5,10 +5,10 @@ NumPy), its softmax quantization and the losses of the objective (eq. 3):
 
 * softmax quantization (eq. 1-2): D = |z − B|, S = softmax(−σ D), ẑ = S · B, with the centers
   B trainable.  Deviation: σ is fixed (a buffer) at a few center spacings (training sets it
-  after the k-means initialization); trainable, it only grows, which lowers the soft entropy
-  estimate without changing the hard assignments, and at the paper's σ = 300 E(c) has no
-  gradient at our latent's scale.  Deviation: the forward pass uses the hard assignment
-  and the gradient the soft one (straight-through), so the decoder trains on what it receives;
+  when it places the centers); at the paper's σ = 300 the assignments are hard at our
+  latent's scale and E(c) has no gradient, and a trainable σ only lowers the soft estimate.
+  Deviation: the forward pass uses the hard assignment and the gradient the soft one
+  (straight-through), so the decoder trains on what it receives;
 * P (eq. 4): the ℓ2 distance between the MFCCs of four mel filterbanks (8, 16, 32, 128
   filters), computed on the unfolded, windowed time block of the frame.  With every cepstral
   coefficient kept, the orthonormal DCT leaves ℓ2 unchanged, so the distance of log-mel energies

@@ -10,9 +10,10 @@ kbps) raises λ_entropy by τ_change, below lowers it.  Deviation: the entropy t
 · L · E(c), the estimated bits of a frame, not of a symbol: at the paper's λ scale the
 per-symbol term lost to our reconstruction losses and the rate did not move.  And E in eq. 7
 is the entropy of the hard assignments' histogram (what the range coder spends), not of the
-soft ones, which overestimates it by ~30 % at our σ; the gradient still comes from E(c).  Learning rate: cosine annealing from
-α_initial to α_final.  Loss weights, σ_initial, τ, N = 32 centers: the paper's table (sec. 5);
-the network (channels), the steps, the batch and α are scaled down.  Deterministic: fixed seeds,
+soft ones, which overestimates it by ~30 % at our σ; the gradient still comes from E(c).
+Learning rate: cosine annealing from α_initial to α_final.  Loss weights and N = 32 centers:
+the paper's table (sec. 5); the network (channels), the steps, the batch, α and τ are scaled
+down (``E2eSettings`` marks each).  Deterministic: fixed seeds,
 one torch thread, batches drawn by a seeded generator.
 
 Export (stem ``e2e-ae``): ``rates_bps``, ``input_scale`` and per rate ``r<rate>_`` + every
