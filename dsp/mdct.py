@@ -181,6 +181,40 @@ def mdct(blocks):
     return _dct4(_fold(rows, _WINDOW)).reshape(leading + (HOP,))
 
 
+def fold(blocks):
+    """Window and TDAC fold of 640-sample blocks: :func:`mdct` without its DCT-IV.
+
+    Parameters
+    ----------
+    blocks : array_like, shape (..., 640)
+
+    Returns
+    -------
+    u : ndarray, shape (..., 320)
+        (-c_r - d, a - b_r) of the windowed block (a, b, c, d); an orthogonal map up to the
+        aliasing that :func:`unfold` and overlap-add cancel (TDAC), so folded frames are
+        time-domain samples that reconstruct perfectly.
+    """
+    rows, leading = _rows(blocks, BLOCK, "blocks")
+    return _fold(rows, _WINDOW).reshape(leading + (HOP,))
+
+
+def unfold(u):
+    """Transpose of :func:`fold` (windowed blocks ready for overlap-add): :func:`imdct` without
+    its DCT-IV.
+
+    Parameters
+    ----------
+    u : array_like, shape (..., 320)
+
+    Returns
+    -------
+    blocks : ndarray, shape (..., 640)
+    """
+    rows, leading = _rows(u, HOP, "u")
+    return _unfold(rows, _WINDOW).reshape(leading + (BLOCK,))
+
+
 def imdct(coeffs):
     """Windowed inverse MDCT, ready for overlap-add (the transpose of :func:`mdct`).
 
@@ -203,13 +237,15 @@ def _frame_blocks(padded, n_frames):
     return np.lib.stride_tricks.sliding_window_view(padded, BLOCK)[::HOP][:n_frames]
 
 
-def analyze(x):
+def analyze(x, forward=mdct):
     """MDCT of a whole signal, frame by frame (framing convention in the module docstring).
 
     Parameters
     ----------
     x : array_like, shape (n,)
         Signal at 16 kHz.
+    forward : callable, optional
+        The per-block transform (default :func:`mdct`; :func:`fold` gives folded-time frames).
 
     Returns
     -------
@@ -222,7 +258,7 @@ def analyze(x):
     n_frames = num_frames(x.size)
     padded = np.zeros(_LEAD + n_frames * HOP + BLOCK)
     padded[_LEAD:_LEAD + x.size] = x
-    return mdct(_frame_blocks(padded, n_frames))
+    return forward(_frame_blocks(padded, n_frames))
 
 
 def _overlap_add(blocks, tail):
@@ -263,9 +299,11 @@ class MdctAnalyzer:
 
     The last 80 samples of a block fall under the zero part of the window, so they are not waited
     for; :func:`mdct` never reads them, which keeps the result identical to :func:`analyze`.
+    ``forward`` replaces :func:`mdct` as the per-block transform (e.g. :func:`fold`).
     """
 
-    def __init__(self):
+    def __init__(self, forward=mdct):
+        self._forward = forward
         self._buffer = np.zeros(_LEAD)   # signal from index 320 t - 240 on, t = next frame
         self._n_pushed = 0
         self._n_frames = 0
@@ -306,13 +344,17 @@ class MdctAnalyzer:
         padded[:available] = self._buffer[:available]
         self._buffer = self._buffer[count * HOP:]
         self._n_frames += count
-        return mdct(_frame_blocks(padded, count))
+        return self._forward(_frame_blocks(padded, count))
 
 
 class MdctSynthesizer:
-    """Streaming :func:`synthesize`: after frame t, gives the output samples up to 320 t + 160."""
+    """Streaming :func:`synthesize`: after frame t, gives the output samples up to 320 t + 160.
 
-    def __init__(self):
+    ``inverse`` replaces :func:`imdct` as the per-block transform (e.g. :func:`unfold`).
+    """
+
+    def __init__(self, inverse=imdct):
+        self._inverse = inverse
         self._tail = np.zeros(HOP)   # second half of the last block: signal from 320 t - 240 on
         self._n_frames = 0
         self._n_emitted = 0
@@ -334,7 +376,7 @@ class MdctSynthesizer:
         if frames.ndim != 2 or frames.shape[1] != HOP:
             raise ValueError(f"frames must have shape (k, {HOP}), got {frames.shape}")
         start = self._n_frames * HOP - _LEAD          # signal index of the tail's first sample
-        summed = _overlap_add(imdct(frames), self._tail)
+        summed = _overlap_add(self._inverse(frames), self._tail)
         self._tail = summed[-HOP:]
         self._n_frames += frames.shape[0]
         stop = (self._n_frames - 1) * HOP + DELAY_SAMPLES

@@ -361,53 +361,35 @@ def cmd_train_lsf_codebook(args) -> None:
     print(f"{summary}\n{time.monotonic() - start:.0f} s; wrote {path}")
 
 
-def cmd_train_postfilter(args) -> None:
+LEARNED_TRAINING = {
+    "postfilter": ("postfilter_net", "postfilter_training", "train_postfilter", "lace"),
+    "residual": ("residual_ae", "residual_training", "train_residual", "residual"),
+    "psq": ("psq", "psq_training", "train_psq", "psq"),
+    "e2e-ae": ("e2e_ae", "e2e_training", "train_e2e", "e2e_ae"),
+}
+"""train command → (torch model in ``learned``, module in ``hybridcodec.training``, its train
+function, the component module whose PARAMETER_STEM names the file; a stem with "{}" takes the
+name of each file when the function trains several and returns them by name)."""
+
+
+def cmd_train_learned(args) -> None:
+    """Train a learned component in PyTorch and save its parameter file(s)."""
+    import importlib
     import time
 
     from .parameters import save_parameters
-    from .components.lace import PARAMETER_STEM
 
-    _learned("postfilter_net")
-    from .training.postfilter_training import train_postfilter
-
+    learned, module, function, component = LEARNED_TRAINING[args.train_command]
+    _learned(learned)
+    train = getattr(importlib.import_module(f"{__package__}.training.{module}"), function)
+    stem = importlib.import_module(f"{__package__}.components.{component}").PARAMETER_STEM
+    options = {name: getattr(args, name, None) for name in ("max_files", "steps")}
     start = time.monotonic()
-    given = {"max_files": args.max_files, "steps": args.steps}
-    arrays = train_postfilter(args.corpus, **{k: v for k, v in given.items() if v is not None})
-    path = save_parameters(PARAMETER_STEM, arrays, _parameter_dir(args))
-    print(f"{time.monotonic() - start:.0f} s; wrote {path}")
-
-
-def cmd_train_residual(args) -> None:
-    import time
-
-    from .parameters import save_parameters
-    from .components.residual import PARAMETER_STEM
-
-    _learned("residual_ae")
-    from .training.residual_training import train_residual
-
-    start = time.monotonic()
-    given = {"max_files": args.max_files}
-    arrays = train_residual(args.corpus, **{k: v for k, v in given.items() if v is not None})
-    path = save_parameters(PARAMETER_STEM, arrays, _parameter_dir(args))
-    print(f"{time.monotonic() - start:.0f} s; wrote {path}")
-
-
-def cmd_train_psq(args) -> None:
-    import time
-
-    from .components.psq import parameter_stem
-    from .parameters import save_parameters
-
-    _learned("psq")
-    from .training.psq_training import train_psq
-
-    start = time.monotonic()
-    given = {"max_files": args.max_files, "steps": args.steps}
-    trained = train_psq(args.corpus, **{k: v for k, v in given.items() if v is not None})
-    for realization, arrays in trained.items():
-        path = save_parameters(parameter_stem(realization), arrays, _parameter_dir(args))
-        print(f"wrote {path}")
+    trained = train(args.corpus, **{k: v for k, v in options.items() if v is not None})
+    files = {stem.format(key): arrays for key, arrays in trained.items()} if "{}" in stem \
+        else {stem: trained}
+    for name, arrays in files.items():
+        print(f"wrote {save_parameters(name, arrays, _parameter_dir(args))}")
     print(f"{time.monotonic() - start:.0f} s")
 
 
@@ -607,21 +589,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.add_argument("--max-files", type=int, default=None, help="training clips (default 160)")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 800)")
-    p.set_defaults(run=cmd_train_postfilter)
+    p.set_defaults(run=cmd_train_learned)
     p = train.add_parser("residual", help="train the residual layers of tcx-residual (CMRL "
                                           "autoencoders) on the core's train-split residuals "
                                           "(needs PyTorch)")
     p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.add_argument("--max-files", type=int, default=None, help="training clips (default 120)")
-    p.set_defaults(run=cmd_train_residual)
+    p.set_defaults(run=cmd_train_learned)
     p = train.add_parser("psq", help="train the projected scalar quantizer psq in both "
                                      "realizations, ST and noise (needs PyTorch)")
     p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
     p.add_argument("--max-files", type=int, default=None, help="training clips (default 300)")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 3000)")
-    p.set_defaults(run=cmd_train_psq)
+    p.set_defaults(run=cmd_train_learned)
+    p = train.add_parser("e2e-ae", help="train the end-to-end autoencoders of e2e-ae (one per "
+                                        "rate, entropy control) on the train split (needs PyTorch)")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    p.set_defaults(run=cmd_train_learned)
     p = train.add_parser("constants", help="choose γ1, β, the dead zone, the noise-fill gain and "
                                            "the envelope step scale by PESQ-WB + ViSQOL on the "
                                            "validation split (prints the search)")

@@ -11,15 +11,15 @@ configurations are one table (``configurations.CONFIGURATIONS``) that
 from typing import Dict
 
 BUILTIN: Dict[str, Dict[str, str]] = {
-    "transform": {"mdct": "transform"},
+    "transform": {"mdct": "transform", "folded-time": "transform"},
     "pitch_filter": {"none": "pitch_filter", "ltpf": "pitch_filter",
                      "celt-prefilter": "pitch_filter"},
-    "envelope": {"cepstral": "envelope", "lsf-vq": "lsf_envelope", "lsf-softmax": "lsf_envelope"},
+    "envelope": {"cepstral": "envelope", "none": "envelope", "lsf-vq": "lsf_envelope", "lsf-softmax": "lsf_envelope"},
     "perceptual": {"evs-lpc": "perceptual", "flat": "perceptual"},
     "source_model": {"laplacian": "source_model", "logistic-mixture": "learned_source_models",
                      "gaussian": "learned_source_models", "gmm": "learned_source_models"},
     "tns": {"none": "tns", "lpc": "tns"},
-    "spectrum_quantizer": {"uniform": "spectrum_quantizer", "psq": "psq"},
+    "spectrum_quantizer": {"uniform": "spectrum_quantizer", "psq": "psq", "e2e-ae": "e2e_ae"},
     "residual": {"none": "residual", "cmrl": "residual"},
     "postfilter": {"none": "postfilter", "classical": "postfilter", "lace": "lace"},
 }

@@ -147,4 +147,13 @@ CONFIGURATIONS += (
         residual=ComponentSpec.of("cmrl")),
 )
 
+CONFIGURATIONS += (
+    BASE.override(
+        "e2e-ae", "Kankanahalli's end-to-end autoencoder: folded time-domain frames, no "
+        "envelope, conv encoder/decoder, softmax quantization to 32 learned centers, range-coded "
+        "symbols, one model per rate trained with entropy control",
+        transform=ComponentSpec.of("folded-time"), envelope=ComponentSpec.of("none"),
+        perceptual=ComponentSpec.of("flat"), spectrum_quantizer=ComponentSpec.of("e2e-ae")),
+)
+
 DEFAULT = "tcx-mixture-pitch"

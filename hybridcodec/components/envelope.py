@@ -107,3 +107,35 @@ class CepstralEnvelope:
         y = cepstral.cepstrum(spectrum, self.n_cepstra)
         envelope = cepstral.envelope_from_cepstrum(y, self.n_bins)
         return float(cepstral.spectral_distortion_db(envelope, self.synthesize(side)))
+
+
+@dataclass(frozen=True)
+class NoSide:
+    """The empty side information of :class:`NoEnvelope` (``shift`` for the frame report)."""
+
+    shift: int = 0
+
+
+@register("envelope", "none")
+class NoEnvelope:
+    """No envelope: 0 bits, ŝ = 1, so flatten and unflatten are identities.  For quantizers that
+    code the frame themselves (the end-to-end autoencoder ``e2e-ae``)."""
+
+    def __init__(self, n_bins: int = N_BINS):
+        self.n_bins = n_bins
+
+    def put(self, coder: RangeCoder, side: NoSide) -> None:
+        """Nothing is written."""
+
+    def get(self, coder: RangeCoder) -> NoSide:
+        return NoSide()
+
+    def synthesize(self, side: NoSide) -> np.ndarray:
+        return np.ones(self.n_bins)
+
+    def encode(self, spectrum: np.ndarray, capacity_bytes: int, max_bits: int):
+        """A fresh coder with nothing in it, and the empty side."""
+        return RangeCoder.encoder(capacity_bytes), NoSide()
+
+    def spectral_distortion_db(self, spectrum: np.ndarray, side: NoSide) -> float:
+        return float("nan")

@@ -34,8 +34,12 @@ REALIZATIONS = ("st", "noise")
 """PSQ sec. III-A: straight-through gradient, pseudo-quantization noise."""
 
 
+PARAMETER_STEM = "psq-{}"
+"""Stem of a realization's parameter file (``str.format`` with the realization)."""
+
+
 def parameter_stem(realization: str) -> str:
-    return f"psq-{realization}"
+    return PARAMETER_STEM.format(realization)
 
 
 def frame_weights(log2_weights: np.ndarray, n_bands: int):

@@ -1,0 +1,189 @@
+"""The end-to-end autoencoder ``e2e-ae`` (``spectrum_quantizer`` slot): Kankanahalli's speech
+autoencoder codes the frame's 320 time samples (the ``folded-time`` transform, no envelope).
+
+One model per target rate (``hybridcodec train e2e-ae``, entropy-controlled toward its target,
+sec. 2.3).  Field layout: the model index m + 1 (0: a silent frame, nothing else coded), then
+the L = 160 latent symbols, range-coded with model m's learned table (the hard-assignment
+histogram h of eq. 6 on the training frames).  Budget rule: the encoder takes the model of the
+largest rate ≤ the frame's budget, or the next lower one whose code fits uncut (the entropy
+control holds the rate on average, a loud frame takes more); when not even the lowest fits, it
+replaces that model's least important symbols — the smallest latent distortion (B_s − B_mode)²
+per bit saved — by the most probable one until the frame fits, and codes a silent frame if
+even the all-mode latent overruns.  Every step is a deterministic function of the frame.
+NumPy inference only (``dsp.e2e_ae``); weights in ``hybridcodec/data/e2e-ae-<digest>.npz``.
+"""
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from hybridcodec.dsp import e2e_ae
+from hybridcodec.dsp.entropy_models import quantize_cdf
+from hybridcodec.dsp.range_coder import RangeCoder
+
+from ..core.geometry import FRAME_DURATION_MS, N_BINS
+from ..core.registry import register
+from ..parameters import digest, find_parameter_file, load_parameters
+from .spectrum_quantizer import SpectrumReport
+
+PARAMETER_STEM = "e2e-ae"
+MODEL_PROBABILITIES = np.array([1.0, 1000.0, 1000.0, 1000.0])
+"""Of the coded index m + 1: 0 a silent frame (rare), else model m (≤ 1.6 bits a frame)."""
+ESTIMATE_MARGIN_BITS = 16
+FRAMES_PER_SECOND = 1000 // FRAME_DURATION_MS
+
+
+@dataclass(frozen=True)
+class RateModel:
+    """One trained autoencoder: its weights (float64), centers B, symbol table and target."""
+
+    rate_bps: int
+    target_bps: float
+    params: Dict[str, np.ndarray]
+    cdf: np.ndarray
+
+    @cached_property
+    def centers(self) -> np.ndarray:
+        return self.params["quantizer.centers"]
+
+    @cached_property
+    def cost_bits(self) -> np.ndarray:
+        """−log2 of each symbol's coded probability."""
+        return np.log2(float(self.cdf[-1])) - np.log2(np.diff(self.cdf).astype(np.float64))
+
+    @cached_property
+    def mode(self) -> int:
+        return int(np.argmax(np.diff(self.cdf)))
+
+
+def rate_models(arrays: Dict[str, np.ndarray]) -> List[RateModel]:
+    """The models of a parameter file, lowest rate first (layout: learned.e2e_ae export)."""
+    models = []
+    for rate in sorted(int(r) for r in arrays["rates_bps"]):
+        prefix = f"r{rate}_"
+        params = {name[len(prefix):]: value for name, value in arrays.items()
+                  if name.startswith(prefix)}
+        models.append(RateModel(rate, float(params.pop("target_bps")), params,
+                                quantize_cdf(params.pop("probabilities"))))
+    return models
+
+
+@register("spectrum_quantizer", "e2e-ae")
+class EndToEndAutoencoder:
+    """Codes the folded-time frame with the autoencoder of the frame's rate (module doc)."""
+
+    def __init__(self, n_bins: int = N_BINS):
+        self.n_bins = n_bins
+
+    @cached_property
+    def path(self):
+        return find_parameter_file(PARAMETER_STEM)
+
+    @cached_property
+    def _arrays(self) -> Dict[str, np.ndarray]:
+        return load_parameters(self.path)
+
+    @cached_property
+    def models(self) -> List[RateModel]:
+        return rate_models(self._arrays)
+
+    @cached_property
+    def input_scale(self) -> float:
+        return float(self._arrays["input_scale"])
+
+    def parameter_digests(self) -> tuple:
+        """The shipped weights' digest (recorded in the header)."""
+        return (digest(self.path),)
+
+    def model_index(self, budget_bits: int) -> int:
+        """The model of the largest rate ≤ the frame's budget (0 below the lowest)."""
+        rates = np.array([m.rate_bps for m in self.models])
+        return max(0, int(np.searchsorted(rates, budget_bits * FRAMES_PER_SECOND, "right")) - 1)
+
+    def symbols(self, model: RateModel, w: np.ndarray) -> np.ndarray:
+        """Latent symbols of frame ``w``: encoder, then the nearest center (eq. 1-2, σ → ∞)."""
+        z = e2e_ae.encode(model.params, self.input_scale * w)
+        return e2e_ae.nearest_center(z, model.centers)
+
+    def frame(self, model: RateModel, symbols: np.ndarray) -> np.ndarray:
+        """The decoded frame of ``symbols``."""
+        return e2e_ae.decode(model.params, model.centers[symbols]) / self.input_scale
+
+    def _replacement_order(self, model: RateModel, symbols: np.ndarray) -> np.ndarray:
+        """Symbols that are not the mode, least latent distortion per bit saved first."""
+        candidates = np.flatnonzero(symbols != model.mode)
+        distortion = (model.centers[symbols[candidates]] - model.centers[model.mode]) ** 2
+        saved = np.maximum(model.cost_bits[symbols[candidates]] - model.cost_bits[model.mode],
+                           1e-9)
+        return candidates[np.argsort(distortion / saved, kind="stable")]
+
+    @cached_property
+    def model_cdf(self) -> np.ndarray:
+        return quantize_cdf(MODEL_PROBABILITIES[:len(self.models) + 1])
+
+    def _trial(self, coder: RangeCoder, index: int, symbols: np.ndarray) -> RangeCoder:
+        """A copy of ``coder`` with model ``index`` and ``symbols`` written."""
+        trial = RangeCoder(coder.state.copy(), coder.buf.copy(), True)
+        trial.encode_symbol(self.model_cdf, index + 1)
+        e2e_ae.encode_symbols(trial.state, trial.buf, self.models[index].cdf, symbols)
+        return trial
+
+    def fit(self, coder: RangeCoder, index: int, symbols: np.ndarray,
+            budget_bits: int) -> Tuple[bool, np.ndarray]:
+        """(coded, symbols) of model ``index`` that fit ``budget_bits`` after what ``coder``
+        holds: the fewest least important symbols replaced by the mode (estimated from the
+        table costs, then checked by coding), or not coded when even the all-mode latent
+        overruns."""
+        model = self.models[index]
+        order = self._replacement_order(model, symbols)
+        savings = np.cumsum(model.cost_bits[symbols[order]] - model.cost_bits[model.mode])
+        excess = (coder.tell_frac() + model.cost_bits[symbols].sum()
+                  - (budget_bits - ESTIMATE_MARGIN_BITS))
+        n = int(np.searchsorted(savings, excess)) if excess > 0 else 0
+        while True:
+            fitted = symbols.copy()
+            fitted[order[:n]] = model.mode
+            if self._trial(coder, index, fitted).tell() <= budget_bits:
+                return True, fitted
+            if n >= order.size:
+                return False, fitted
+            n = min(order.size, n + 4)
+
+    def choose(self, coder: RangeCoder, w: np.ndarray,
+               budget_bits: int) -> Tuple[Optional[int], np.ndarray]:
+        """(model index or None for a silent frame, symbols) of frame ``w`` (module doc)."""
+        for index in range(self.model_index(budget_bits), 0, -1):
+            symbols = self.symbols(self.models[index], w)
+            if self._trial(coder, index, symbols).tell() <= budget_bits:
+                return index, symbols
+        coded, symbols = self.fit(coder, 0, self.symbols(self.models[0], w), budget_bits)
+        return (0 if coded else None), symbols
+
+    def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
+               budget_bits: int, frame_index: int, harmonic_lag: float = 0.0) -> SpectrumReport:
+        """Write the model index and the latent symbols so that the frame fits ``budget_bits``."""
+        index, symbols = self.choose(coder, w, budget_bits)
+        coder.encode_symbol(self.model_cdf, 0 if index is None else index + 1)
+        if index is None:
+            return self._report(None, None)
+        e2e_ae.encode_symbols(coder.state, coder.buf, self.models[index].cdf, symbols)
+        return self._report(index, symbols)
+
+    def decode(self, coder: RangeCoder, log2_weights: np.ndarray, budget_bits: int,
+               frame_index: int, harmonic_lag: float = 0.0) -> Tuple[np.ndarray, SpectrumReport]:
+        """Read the model index and the symbols; return the decoded frame and what was read."""
+        coded = coder.decode_symbol(self.model_cdf)
+        if not coded:
+            return np.zeros(self.n_bins), self._report(None, None)
+        model = self.models[coded - 1]
+        symbols = e2e_ae.decode_symbols(coder.state, coder.buf, model.cdf, self.n_bins // 2)
+        return self.frame(model, symbols), self._report(coded - 1, symbols)
+
+    def _report(self, index: Optional[int], symbols) -> SpectrumReport:
+        """target_index: the model (−1 for a silent frame); coded_bins: symbols coded;
+        nonzero_bins: those that are not the model's mode."""
+        if index is None:
+            return SpectrumReport(-1, 0, 0, 0, np.full(self.n_bins, np.inf))
+        differ = int(np.count_nonzero(symbols != self.models[index].mode))
+        return SpectrumReport(index, 0, symbols.size, differ, np.full(self.n_bins, np.inf))

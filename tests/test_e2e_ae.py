@@ -1,0 +1,200 @@
+"""Tests of the end-to-end autoencoder configuration ``e2e-ae``: the folded-time transform, the
+empty envelope, the NumPy inference against torch, the budget rule, bit-exact round trips at the
+three rates, streaming, entropy control and the shipped weights."""
+import numpy as np
+import pytest
+
+from hybridcodec import api
+from hybridcodec.components.e2e_ae import PARAMETER_STEM, EndToEndAutoencoder
+from hybridcodec.core.codec import Decoder, Encoder
+from hybridcodec.core.frame import FrameDecoder, FrameEncoder
+from hybridcodec.core.pipeline import get_pipeline
+from hybridcodec.dsp import e2e_ae, mdct
+from hybridcodec.dsp.range_coder import RangeCoder
+from hybridcodec.errors import ConfigError
+from hybridcodec.formats.hcb import read_hcb, write_hcb
+from hybridcodec.parameters import find_parameter_file, load_parameters
+
+torch = pytest.importorskip("torch")
+from hybridcodec.learned.e2e_ae import SpeechAutoencoder  # noqa: E402
+from hybridcodec.training import e2e_training  # noqa: E402
+
+RATES_BPS = (9600, 16400, 24400)
+FS = 16000
+
+
+@pytest.fixture(scope="module")
+def coded(speech):
+    """{bitrate: (bytes, encoder reports)} of 1 s of the demo clip with e2e-ae."""
+    return {rate: api.encode_with_reports(speech[FS:2 * FS], FS, rate, config="e2e-ae")
+            for rate in RATES_BPS}
+
+
+def test_folded_time_frames_reconstruct_the_signal_perfectly(rng):
+    x = rng.standard_normal(5 * mdct.HOP + 77)
+    frames = mdct.analyze(x, forward=mdct.fold)
+    synthesizer = mdct.MdctSynthesizer(mdct.unfold)
+    y = synthesizer.push(frames)[:x.size]
+    np.testing.assert_allclose(y, x, atol=1e-12)
+    # the MDCT is the DCT-IV of the folded frame: folding alone is not the MDCT
+    assert not np.allclose(frames, mdct.analyze(x))
+
+
+def test_mdct_is_still_the_dct4_of_the_fold(rng):
+    blocks = rng.standard_normal((3, mdct.BLOCK))
+    np.testing.assert_array_equal(mdct.mdct(blocks), mdct._dct4(mdct.fold(blocks)))
+    np.testing.assert_array_equal(mdct.imdct(blocks[:, :mdct.HOP]),
+                                  mdct.unfold(mdct._dct4(blocks[:, :mdct.HOP])))
+
+
+def test_empty_envelope_costs_no_bits_and_is_flat():
+    envelope = get_pipeline("e2e-ae").envelope
+    coder, side = envelope.encode(np.ones(320), 64, 100)
+    assert coder.tell_frac() == pytest.approx(RangeCoder.encoder(64).tell_frac())
+    np.testing.assert_array_equal(envelope.synthesize(side), np.ones(320))
+
+
+def test_numpy_inference_matches_the_torch_model(rng):
+    torch.manual_seed(3)
+    model = SpeechAutoencoder(channels=6, n_centers=8)
+    for parameter in model.parameters():        # PReLU slopes off their 0.25 start too
+        parameter.data += 0.1 * torch.randn_like(parameter)
+    params = model.export()
+    x = rng.standard_normal((2, 320))
+    with torch.no_grad():
+        z = model.encoder(torch.tensor(x, dtype=torch.float32)).double().numpy()
+        y = model.decoder(torch.tensor(z, dtype=torch.float32)).double().numpy()
+    for i in range(2):
+        np.testing.assert_allclose(e2e_ae.encode(params, x[i]), z[i], rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(e2e_ae.decode(params, z[i]), y[i], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("rate", RATES_BPS)
+def test_round_trip_keeps_the_budget_and_decodes_bit_exactly(speech, coded, rate):
+    data, reports = coded[rate]
+    reference = api.encode(speech[FS:2 * FS], FS, rate, config="tcx-laplacian")
+    assert len(data) == len(reference)          # the file size of every configuration
+    header, frames = read_hcb(data)
+    assert all(r.bits["padding"] >= 0 for r in reports)
+    assert all(len(f) == rate // 400 for f in frames[:-2])
+    # full frames take the model of their rate or, when it does not fit uncut, a lower one
+    quantizer = get_pipeline("e2e-ae").spectrum_quantizer
+    used = [r.target_index for r in reports[:-2]]
+    assert max(used) == RATES_BPS.index(rate) and min(used) >= 0
+    decoder = Decoder(header)
+    decoder.push(frames)
+    assert [r.final_state for r in decoder.reports] == [r.final_state for r in reports]
+    assert quantizer.models[RATES_BPS.index(rate)].rate_bps == rate
+
+
+def test_decoder_gives_the_encoders_reconstruction(speech):
+    pipeline = get_pipeline("e2e-ae")
+    quantizer = pipeline.spectrum_quantizer
+    frames = mdct.analyze(speech[FS:FS + 8 * 320], forward=mdct.fold)
+    encoder, decoder = FrameEncoder(pipeline), FrameDecoder(pipeline)
+    for t, frame in enumerate(frames):
+        payload, _ = encoder.encode_frame(frame, t, 41)
+        index, symbols = quantizer.choose(RangeCoder.encoder(64), frame, 328)
+        np.testing.assert_array_equal(decoder.decode_frame(payload, t),
+                                      quantizer.frame(quantizer.models[index], symbols))
+
+
+def test_streaming_in_odd_chunks_equals_whole_signal(speech, coded):
+    x = speech[FS:2 * FS]
+    encoder = Encoder(16400, config="e2e-ae")
+    frames = []
+    for start in range(0, x.size, 777):
+        frames += encoder.push(x[start:start + 777])
+    header = encoder.header(x.size, FS)
+    frames += encoder.finish(header)
+    assert write_hcb(header, frames) == coded[16400][0]
+    whole = api.decode(coded[16400][0])[0]
+    decoder = Decoder(header)
+    pieces = [decoder.push(frames[i:i + 3]) for i in range(0, len(frames), 3)]
+    streamed = np.concatenate(pieces + [decoder.finish()])[:whole.size]
+    np.testing.assert_array_equal(streamed, whole)
+
+
+@pytest.mark.parametrize("budget_bits", [64, 120, 192])
+def test_a_loud_frame_is_cut_to_fit_any_budget(rng, budget_bits):
+    quantizer = EndToEndAutoencoder()
+    w = 0.5 * rng.standard_normal(320)           # far louder than speech at -26 dBov
+    coder = RangeCoder.encoder(256)
+    report = quantizer.encode(coder, w, np.zeros(320), budget_bits, 0)
+    assert coder.tell() <= budget_bits
+    model = quantizer.models[report.target_index]
+    full = model.cost_bits[quantizer.symbols(model, w)].sum()
+    assert full > budget_bits                     # the rule had to act
+    decoded, read = quantizer.decode(RangeCoder.decoder(coder.finish()), np.zeros(320),
+                                     budget_bits, 0)
+    assert read == report and np.all(np.isfinite(decoded))
+
+
+def test_bitrates_between_and_above_the_models_round_trip(speech):
+    x = speech[FS:FS + FS // 4]
+    for rate in (12000, 20000, 32000):
+        data, reports = api.encode_with_reports(x, FS, rate, config="e2e-ae")
+        y = api.decode(data)[0]
+        assert y.shape == x.shape and np.all(np.isfinite(y))
+        assert all(r.bits["padding"] >= 0 for r in reports)
+
+
+def test_lambda_rule_moves_toward_the_target_region():
+    rule = e2e_training.adjust_lambda
+    assert rule(0.5, 10000.0, 9000.0, 0.025) == pytest.approx(0.525)
+    assert rule(0.5, 8000.0, 9000.0, 0.025) == pytest.approx(0.475)
+    assert rule(0.5, 9400.0, 9000.0, 0.025) == 0.5          # inside ± 0.45 kbps
+    assert rule(0.01, 1000.0, 9000.0, 0.025) == 0.0
+
+
+def test_entropy_control_lowers_the_entropy_toward_a_low_target(speech):
+    frames = mdct.analyze(speech[:2 * FS], forward=mdct.fold)
+    settings = e2e_training.tiny_settings(steps=20, adjust_every=4, tau_change=0.5)
+    trainer = e2e_training.Trainer(frames, settings)
+    pretrained = trainer.pretrain()
+    _, low = trainer.train_rate(pretrained, 500.0)
+    _, high = trainer.train_rate(pretrained, 40000.0)
+    assert low[-1][2] > low[0][2] and high[-1][2] == 0.0       # λ up for low, down for high
+    assert low[-1][1] < low[0][1] - 300.0                       # the estimated rate fell
+    assert low[-1][1] < high[-1][1]
+
+
+def test_tiny_training_is_deterministic(speech):
+    frames = mdct.analyze(speech[:2 * FS], forward=mdct.fold)
+    settings = e2e_training.tiny_settings()
+    first = e2e_training.train_models(frames, (9600,), settings)
+    second = e2e_training.train_models(frames, (9600,), settings)
+    assert first.keys() == second.keys()
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name])
+
+
+def test_shipped_weights_load_and_a_damaged_file_is_refused(tmp_path):
+    path = find_parameter_file(PARAMETER_STEM)
+    arrays = load_parameters(path)
+    assert list(arrays["rates_bps"]) == list(RATES_BPS)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged = tmp_path / path.name
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ConfigError, match="damaged"):
+        load_parameters(damaged)
+
+
+def test_header_records_the_weights_digest(coded):
+    header, _ = read_hcb(coded[9600][0])
+    path = find_parameter_file(PARAMETER_STEM)
+    assert path.stem.rsplit("-", 1)[-1] in [d.hex() for d in header.parameter_digests]
+
+
+def test_rate_table_counts_full_frames_within_their_budget(tmp_path, speech):
+    from hybridcodec.research.e2e_rates import e2e_rate_table, format_rate_table
+
+    soundfile = pytest.importorskip("soundfile")
+    soundfile.write(tmp_path / "a.wav", speech[FS:FS + FS + FS // 2], FS)
+    rows = e2e_rate_table("heldout", 1, corpus=tmp_path)
+    assert [r["rate_kbps"] for r in rows] == [9.6, 16.4, 24.4]
+    for r in rows:
+        assert 0 < r["measured_kbps"] <= r["rate_kbps"] and r["uncut_kbps"] > 0
+        assert r["within_0.45"] == (abs(r["measured_kbps"] - r["target_kbps"]) <= 0.45)
+    assert format_rate_table(rows).count("\n") == 4
