@@ -410,6 +410,16 @@ def cmd_study_envelope(args) -> None:
     print(f"written to {args.out}/")
 
 
+def cmd_study_quantizers(args) -> None:
+    from .research.quantizer_study import run_quantizer_study
+
+    out_dir = Path(args.out)
+    if (out_dir / "quantizers.md").exists() and not args.force:
+        raise HybridCodecError(f"{out_dir / 'quantizers.md'} exists; pass --force to overwrite it")
+    print(run_quantizer_study(out_dir, args.corpus, max_files=args.max_files, n_jobs=args.jobs))
+    print(f"written to {out_dir}/")
+
+
 CORPUS_HELP = ("a fetched corpus folder, or any folder of your own audio files (prepared and cached); "
                "default: the fetched corpus")
 
@@ -634,6 +644,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="envelope-study", help="folder for the table and plot")
     p.add_argument("--max-files", type=int, default=None, help="held-out clips (default: all)")
     p.set_defaults(run=cmd_study_envelope)
+    p = study.add_parser("quantizers", help="the learned quantizers (PSQ, residual AE layers, "
+                                            "e2e-ae) beside their DSP counterparts at equal bits")
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
+    p.add_argument("--out", default="quantizer-study", help="folder for the tables")
+    p.add_argument("--max-files", type=int, default=8, help="held-out clips (default 8)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--force", action="store_true", help="overwrite an earlier study in --out")
+    p.set_defaults(run=cmd_study_quantizers)
     return parser
 
 
