@@ -424,6 +424,20 @@ CORPUS_HELP = ("a fetched corpus folder, or any folder of your own audio files (
                "default: the fetched corpus")
 
 
+def _add_train_parser(train, name, help_text, run, max_files=None, steps=None) -> None:
+    """A ``train`` subcommand with --corpus and --out, and --max-files / --steps when the
+    trainer takes them (their defaults, as text, given)."""
+    p = train.add_parser(name, help=help_text)
+    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
+    p.add_argument("--out", default=None, help="output folder (default: the package data)")
+    if max_files:
+        p.add_argument("--max-files", type=int, default=None,
+                       help=f"training clips (default: {max_files})")
+    if steps:
+        p.add_argument("--steps", type=int, default=None, help=f"optimizer steps (default {steps})")
+    p.set_defaults(run=run)
+
+
 def _add_encode_parser(sub) -> None:
     p = sub.add_parser(
         "encode", help="encode audio files to .hcb (or packet streams)",
@@ -573,52 +587,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="fit or train parameter files")
     train = p.add_subparsers(dest="train_command", required=True)
-    p = train.add_parser("laplacian", help="fit the Laplacian source model and 1 dB Δq")
-    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--out", default=None, help="output folder (default: the package data)")
-    p.set_defaults(run=cmd_train_laplacian)
-    p = train.add_parser("source-model", help="train the logistic-mixture source models and Δq "
-                                              "(eq. 6) and fit the baselines (needs PyTorch)")
-    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--out", default=None, help="output folder (default: the package data)")
-    p.set_defaults(run=cmd_train_source_model)
-    p = train.add_parser("lsf-vq", help="train the k-means LSF vector quantizer (lsf-vq)")
-    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--out", default=None, help="output folder (default: the package data)")
-    p.add_argument("--max-files", type=int, default=None, help="training clips (default: all)")
-    p.set_defaults(run=cmd_train_lsf_vq)
-    p = train.add_parser("lsf-codebook", help="train the softmax LSP codebook (lsf-softmax) "
-                                              "against the frame cost (needs PyTorch)")
-    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--out", default=None, help="output folder (default: the package data)")
-    p.add_argument("--max-files", type=int, default=None, help="training clips (default: all)")
-    p.set_defaults(run=cmd_train_lsf_codebook)
-    p = train.add_parser("postfilter", help="train the learned post-filter lace on the codec's "
-                                            "decoded train split (needs PyTorch)")
-    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--out", default=None, help="output folder (default: the package data)")
-    p.add_argument("--max-files", type=int, default=None, help="training clips (default 160)")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 800)")
-    p.set_defaults(run=cmd_train_learned)
-    p = train.add_parser("residual", help="train the residual layers of tcx-residual (CMRL "
-                                          "autoencoders) on the core's train-split residuals "
-                                          "(needs PyTorch)")
-    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--out", default=None, help="output folder (default: the package data)")
-    p.add_argument("--max-files", type=int, default=None, help="training clips (default 120)")
-    p.set_defaults(run=cmd_train_learned)
-    p = train.add_parser("psq", help="train the projected scalar quantizer psq in both "
-                                     "realizations, ST and noise (needs PyTorch)")
-    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--out", default=None, help="output folder (default: the package data)")
-    p.add_argument("--max-files", type=int, default=None, help="training clips (default 300)")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 3000)")
-    p.set_defaults(run=cmd_train_learned)
-    p = train.add_parser("e2e-ae", help="train the end-to-end autoencoders of e2e-ae (one per "
-                                        "rate, entropy control) on the train split (needs PyTorch)")
-    p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--out", default=None, help="output folder (default: the package data)")
-    p.set_defaults(run=cmd_train_learned)
+    _add_train_parser(train, "laplacian", "fit the Laplacian source model and 1 dB Δq",
+                      cmd_train_laplacian)
+    _add_train_parser(train, "source-model", "train the logistic-mixture source models and Δq "
+                      "(eq. 6) and fit the baselines (needs PyTorch)", cmd_train_source_model)
+    _add_train_parser(train, "lsf-vq", "train the k-means LSF vector quantizer (lsf-vq)",
+                      cmd_train_lsf_vq, max_files="all")
+    _add_train_parser(train, "lsf-codebook", "train the softmax LSP codebook (lsf-softmax) against "
+                      "the frame cost (needs PyTorch)", cmd_train_lsf_codebook, max_files="all")
+    _add_train_parser(train, "postfilter", "train the learned post-filter lace on the codec's "
+                      "decoded train split (needs PyTorch)", cmd_train_learned, max_files="160",
+                      steps="800")
+    _add_train_parser(train, "residual", "train the residual layers of tcx-residual (CMRL "
+                      "autoencoders) on the core's train-split residuals (needs PyTorch)",
+                      cmd_train_learned, max_files="120")
+    _add_train_parser(train, "psq", "train the projected scalar quantizer psq in both "
+                      "realizations, ST and noise (needs PyTorch)", cmd_train_learned,
+                      max_files="300", steps="3000")
+    _add_train_parser(train, "e2e-ae", "train the end-to-end autoencoders of e2e-ae (one per rate, "
+                      "entropy control) on the train split (needs PyTorch)", cmd_train_learned)
     p = train.add_parser("constants", help="choose γ1, β, the dead zone, the noise-fill gain and "
                                            "the envelope step scale by PESQ-WB + ViSQOL on the "
                                            "validation split (prints the search)")

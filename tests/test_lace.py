@@ -10,7 +10,6 @@ from hybridcodec.components.lace import (PARAMETER_STEM, LacePostfilter, LaceStr
 from hybridcodec.core.codec import Decoder
 from hybridcodec.dsp import lace
 from hybridcodec.dsp.postfilter import SUBFRAME
-from hybridcodec.errors import ConfigError
 from hybridcodec.formats.packets import LossSimulator
 from hybridcodec.parameters import digest, find_parameter_file, load_parameters
 
@@ -131,17 +130,11 @@ def test_a_block_that_is_not_whole_sub_frames_is_left_alone(rng):
     assert np.array_equal(LacePostfilter().stream(9600).push(x, None), x)
 
 
-def test_shipped_weights_load_and_their_digest_is_checked(tmp_path):
+def test_shipped_weights_load_and_their_digest_is_in_the_header():
     path = find_parameter_file(PARAMETER_STEM)
     arrays = load_parameters(path)
     assert arrays["gru_w_hh"].shape[1] <= 48 and arrays["feature_mean"].size == 20
     assert LacePostfilter().parameter_digests() == (digest(path),)
-    damaged = tmp_path / path.name
-    data = bytearray(path.read_bytes())
-    data[-100] ^= 1
-    damaged.write_bytes(bytes(data))
-    with pytest.raises(ConfigError, match="damaged"):
-        load_parameters(damaged)
 
 
 def test_cli_decodes_with_lace(tmp_path, capsys, hcb):

@@ -1,6 +1,5 @@
 """Tests of the learned source models: training (learned/), the shipped parameter file, the
 registered components (logistic-mixture and the baselines) and the tcx-mixture configuration."""
-import shutil
 
 import numpy as np
 import pytest
@@ -78,17 +77,10 @@ def test_exported_mixtures_are_valid_distributions(speech):
 
 # --- shipped parameters -------------------------------------------------------------------------
 
-def test_shipped_parameters_load_with_their_digest_checked(tmp_path):
+def test_shipped_parameters_hold_both_envelope_steps():
     path = find_parameter_file(PARAMETER_STEM)
     arrays = load_parameters(path)
     assert arrays["trained_envelope_step"] > arrays["conventional_envelope_step"] > 0
-    damaged = tmp_path / path.name
-    shutil.copyfile(path, damaged)
-    data = bytearray(damaged.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    damaged.write_bytes(bytes(data))
-    with pytest.raises(ConfigError, match="damaged"):
-        load_parameters(damaged)
 
 
 def test_tcx_mixture_decodes_bit_exactly(speech):

@@ -9,7 +9,6 @@ from hybridcodec.components.psq import ProjectedScalarQuantizer, parameter_stem
 from hybridcodec.core.codec import Decoder
 from hybridcodec.dsp import projected_quantizer as pq
 from hybridcodec.dsp.range_coder import RangeCoder
-from hybridcodec.errors import ConfigError
 from hybridcodec.formats.hcb import frame_budgets, read_hcb
 from hybridcodec.parameters import digest, find_parameter_file, load_parameters
 from hybridcodec.tools.metrics import segmental_snr_db
@@ -177,17 +176,11 @@ def test_tiny_training_is_deterministic_and_moves_the_parameters(rng):
 
 
 @pytest.mark.parametrize("realization", ["st", "noise"])
-def test_shipped_parameters_load_and_a_damaged_file_is_refused(tmp_path, realization):
+def test_shipped_parameters_load_and_their_digest_is_in_the_header(realization):
     path = find_parameter_file(parameter_stem(realization))
     arrays = load_parameters(path)
     assert arrays["encoder"].shape == (16, 20, 20) and arrays["decoder"].shape == (16, 20, 20)
     assert ProjectedScalarQuantizer(realization).parameter_digests() == (digest(path),)
-    # one flipped bit in the middle of the matrices: the digest in the name no longer matches
-    content = np.frombuffer(path.read_bytes(), dtype=np.uint8).copy()
-    content[content.size // 2] ^= 4
-    (tmp_path / path.name).write_bytes(content.tobytes())
-    with pytest.raises(ConfigError, match="damaged"):
-        load_parameters(tmp_path / path.name)
 
 
 def test_unknown_realization_is_refused():
