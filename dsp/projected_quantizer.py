@@ -33,9 +33,9 @@ from numba import njit
 
 from .quantization import noise_fill, quantize
 from .range_coder import MAX_ABS_VALUE, rc_decode_bits, rc_decode_value, rc_tell
-from .spectrum_coder import (NOISE_LEVEL_BITS, RATIO_MAX, RATIO_MIN, STEPS_PER_OCTAVE,
-                             TARGET_BITS, estimated_bits, largest_fitting_index, noise_level,
-                             noise_level_index, write_frame_spectrum)
+from .spectrum_coder import (NOISE_LEVEL_BITS, RATE_LOOP_MARGIN_BITS, RATIO_MAX,
+                             RATIO_MIN, STEPS_PER_OCTAVE, TARGET_BITS, _write_frame_spectrum,
+                             estimated_bits, noise_level, noise_level_index)
 
 LOG2_STEP_MAX = 12
 """Coarsest step Δ = 4096 (index 0, which codes nothing); index 255 gives Δ ≈ 2^-20."""
@@ -87,13 +87,6 @@ def quantize_latents(index, z, scale_eighths, rounding_offset):
 
 
 @njit(cache=True)
-def _estimated_bits_at(index, z, scale_eighths, rounding_offset, cdf_bits, length, offset):
-    """Estimated size of the latents quantized at step index ``index``."""
-    table, q = quantize_latents(index, z, scale_eighths, rounding_offset)
-    return estimated_bits(table, q, cdf_bits, length, offset)
-
-
-@njit(cache=True)
 def encode_latents(state, buf, z, scale_eighths, budget_bits, cdf, length, offset, cdf_bits,
                    rounding_offset, fill_weight, nf_first, nf_gain):
     """Rate loop: quantize and write the latents in the bits left in the frame.
@@ -109,15 +102,22 @@ def encode_latents(state, buf, z, scale_eighths, budget_bits, cdf, length, offse
     index, nf_index : int
     q : ndarray of int64, shape (D,)
     """
-    index = largest_fitting_index(
-        _estimated_bits_at, budget_bits - rc_tell(state) - TARGET_BITS - NOISE_LEVEL_BITS, z,
-        scale_eighths, rounding_offset, cdf_bits, length, offset)
+    available = budget_bits - rc_tell(state) - TARGET_BITS - NOISE_LEVEL_BITS
+    low, high = 0, (1 << TARGET_BITS) - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        table, q = quantize_latents(middle, z, scale_eighths, rounding_offset)
+        if estimated_bits(table, q, cdf_bits, length, offset) + RATE_LOOP_MARGIN_BITS <= available:
+            low = middle
+        else:
+            high = middle - 1
     saved_state = state.copy()
     saved_buf = buf.copy()
+    index = low
     while True:
         table, q = quantize_latents(index, z, scale_eighths, rounding_offset)
         nf_index = noise_level_index(z / fill_weight, q, nf_first, nf_gain) if nf_gain > 0.0 else 0
-        write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset)
+        _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset)
         if rc_tell(state) <= budget_bits or index == 0:
             return index, nf_index, q
         state[:] = saved_state

@@ -163,32 +163,7 @@ def noise_level(index):
 
 
 @njit(cache=True)
-def largest_fitting_index(estimate, available_bits, *args):
-    """The largest index i of the 8-bit index field whose ``estimate(i, *args)`` (ideal code
-    length in bits, rising with i) leaves RATE_LOOP_MARGIN_BITS of ``available_bits``, by
-    bisection (0 when none does): the first half of every rate loop."""
-    low, high = 0, (1 << TARGET_BITS) - 1
-    while low < high:
-        middle = (low + high + 1) // 2
-        if estimate(middle, *args) + RATE_LOOP_MARGIN_BITS <= available_bits:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-@njit(cache=True)
-def _estimated_bits_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_base,
-                       table_shift, rounding_offset, dither, cdf_bits, length, offset):
-    """Estimated size of the bins quantized at target index ``index``."""
-    table, _, q = quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_base,
-                              table_shift, rounding_offset, dither)
-    return estimated_bits(table, q, cdf_bits, length, offset)
-
-
-@njit(cache=True)
-def write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset):
-    """The spectrum fields: index (8 bits), noise level (3 bits), the coded bins' values."""
+def _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset):
     rc_encode_bits(state, buf, index, TARGET_BITS)
     rc_encode_bits(state, buf, nf_index, NOISE_LEVEL_BITS)
     for f in range(q.shape[0]):
@@ -218,17 +193,24 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
     step : ndarray, shape (F,)
         Step per bin (inf for bins not coded).
     """
-    index = largest_fitting_index(
-        _estimated_bits_at, budget_bits - rc_tell(state) - TARGET_BITS - NOISE_LEVEL_BITS, w,
-        relative_bits, budget_bits, log2_scale, h1, table_base, table_shift, rounding_offset,
-        dither, cdf_bits, length, offset)
+    available = budget_bits - rc_tell(state) - TARGET_BITS - NOISE_LEVEL_BITS
+    low, high = 0, (1 << TARGET_BITS) - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        table, step, q = quantize_at(middle, w, relative_bits, budget_bits, log2_scale, h1,
+                                      table_base, table_shift, rounding_offset, dither)
+        if estimated_bits(table, q, cdf_bits, length, offset) + RATE_LOOP_MARGIN_BITS <= available:
+            low = middle
+        else:
+            high = middle - 1
     saved_state = state.copy()
     saved_buf = buf.copy()
+    index = low
     while True:
         table, step, q = quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1,
                                       table_base, table_shift, rounding_offset, dither)
         nf_index = noise_level_index(w, q, nf_first_bin, nf_gain)
-        write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset)
+        _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset)
         if rc_tell(state) <= budget_bits or index == 0:
             return index, nf_index, q, step
         state[:] = saved_state
