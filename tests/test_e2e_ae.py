@@ -158,6 +158,27 @@ def test_a_costly_frame_is_cut_to_fit_any_budget(rng, budget_bits):
     assert read == report and np.all(np.isfinite(decoded))
 
 
+def test_a_frame_over_its_budget_takes_the_fitted_model_that_decodes_closest(speech):
+    quantizer = EndToEndAutoencoder()
+    frames = mdct.analyze(speech[FS:2 * FS], forward=mdct.fold)
+    checked = 0
+    for w in frames:
+        g = e2e_ae.gain_index(w)
+        top = quantizer.models[1]
+        if g < 0 or top.cost_bits[quantizer.symbols(top, w, g)].sum() < 328 - 8:
+            continue                              # fits the 16.4 kbps budget uncut
+        index, gain_index, symbols = quantizer.choose(RangeCoder.encoder(64), w, 328)
+        errors = []
+        for m in range(2):                        # each model cut to fit, decoded
+            coded, fitted = quantizer.fit(RangeCoder.encoder(64), m, g,
+                                          quantizer.symbols(quantizer.models[m], w, g), 328)
+            assert coded
+            errors.append(np.sum((w - quantizer.frame(quantizer.models[m], fitted, g)) ** 2))
+        assert index == int(np.argmin(errors)) and gain_index == g
+        checked += 1
+    assert checked >= 2
+
+
 def test_bitrates_between_and_above_the_models_round_trip(speech):
     x = speech[FS:FS + FS // 4]
     for rate in (12000, 20000, 32000):

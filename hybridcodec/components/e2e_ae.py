@@ -7,11 +7,12 @@ frame's gain index (``dsp.e2e_ae.GAIN_BITS`` raw bits; the autoencoder codes the
 by that gain, so the code length hardly depends on the level or the speaker), then
 the L = 160 latent symbols, range-coded with model m's learned table (the hard-assignment
 histogram h of eq. 6 on the training frames).  Budget rule: the encoder takes the model of the
-largest rate ≤ the frame's budget, or the next lower one whose code fits uncut (the entropy
-control holds the rate on average, a loud frame takes more); when not even the lowest fits, it
-replaces that model's least important symbols — the smallest latent distortion (B_s − B_mode)²
-per bit saved — by the most probable one until the frame fits, and codes a silent frame if
-even the all-mode latent overruns (or the frame lies below the gain grid).  Every step is a deterministic function of the frame.
+largest rate ≤ the frame's budget when its code fits (the entropy control holds the rate on
+average, a costly frame takes more); otherwise, by analysis by synthesis, the model whose
+fitted code decodes closest to the frame, where fitting replaces the model's least important
+symbols — the smallest latent distortion (B_s − B_mode)² per bit saved — by the most probable
+one until the frame fits.  A silent frame when no model fits even with the all-mode latent,
+or when the frame lies below the gain grid.  Every step is a deterministic function of the frame.
 NumPy inference only (``dsp.e2e_ae``); weights in ``hybridcodec/data/e2e-ae-<digest>.npz``.
 """
 from dataclasses import dataclass
@@ -167,13 +168,25 @@ class EndToEndAutoencoder:
         gain_index = e2e_ae.gain_index(w)
         if gain_index < 0:
             return None, gain_index, np.zeros(0, dtype=np.int64)
-        for index in range(self.model_index(budget_bits), 0, -1):
-            symbols = self.symbols(self.models[index], w, gain_index)
-            if self._trial(coder, index, gain_index, symbols).tell() <= budget_bits:
-                return index, gain_index, symbols
-        coded, symbols = self.fit(coder, 0, gain_index,
-                                  self.symbols(self.models[0], w, gain_index), budget_bits)
-        return (0 if coded else None), gain_index, symbols
+        top = self.model_index(budget_bits)
+        symbols = self.symbols(self.models[top], w, gain_index)
+        if self._trial(coder, top, gain_index, symbols).tell() <= budget_bits:
+            return top, gain_index, symbols
+        return self._closest_fit(coder, w, gain_index, budget_bits, top)
+
+    def _closest_fit(self, coder: RangeCoder, w: np.ndarray, gain_index: int,
+                     budget_bits: int, top: int) -> Tuple[Optional[int], int, np.ndarray]:
+        """Analysis by synthesis: of the models ``top`` … 0, each cut to fit by :meth:`fit`,
+        the one whose decoded frame is closest to ``w`` (squared error); silent if none fits."""
+        best, best_error = (None, gain_index, np.zeros(0, dtype=np.int64)), np.inf
+        for index in range(top, -1, -1):
+            model = self.models[index]
+            coded, symbols = self.fit(coder, index, gain_index,
+                                      self.symbols(model, w, gain_index), budget_bits)
+            error = np.sum((w - self.frame(model, symbols, gain_index)) ** 2)
+            if coded and error < best_error:
+                best, best_error = (index, gain_index, symbols), error
+        return best
 
     def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
                budget_bits: int, frame_index: int, harmonic_lag: float = 0.0) -> SpectrumReport:
