@@ -12,6 +12,12 @@ with res(h) = h + conv(PReLU(conv(h))) (the paper's residual blocks, Fig. 2), ev
 convolution of width 9 (sec. 2: "1D filters of size 9 and PReLU activations"; the upsampling is
 a subpixel convolution).  ``params`` are the arrays of the torch model
 ``learned.e2e_ae.SpeechAutoencoder`` by their ``state_dict`` names (float64 here).
+
+Per-frame gain normalization (deviation, in the spirit of the paper's normalized speech
+frames): the frame's RMS is coded as ``GAIN_BITS`` raw bits on a grid of ``GAIN_STEP_LOG2``
+octaves (≈ 1.5 dB) and the autoencoder sees the frame divided by the quantized gain, so every
+frame's latent has about the same entropy whatever its level or speaker; the decoder multiplies
+back.  A frame below the grid's floor is silent.
 """
 import numpy as np
 from numba import njit
@@ -19,6 +25,24 @@ from numba import njit
 from .range_coder import rc_decode_symbol, rc_encode_symbol
 
 KERNEL = 9
+GAIN_BITS = 6
+GAIN_STEP_LOG2 = 0.25
+GAIN_FLOOR_LOG2 = -14.0
+"""Gain grid: log2 RMS from −14 (≈ −84 dBFS) in steps of 0.25 octave, 64 levels up to +1.75."""
+
+
+def gain_index(frame: np.ndarray) -> int:
+    """Index of the frame's RMS on the gain grid (clipped at the top), −1 below its floor."""
+    rms = np.sqrt(np.mean(frame ** 2))
+    if rms == 0.0:
+        return -1
+    index = int(np.round((np.log2(rms) - GAIN_FLOOR_LOG2) / GAIN_STEP_LOG2))
+    return -1 if index < 0 else min(index, (1 << GAIN_BITS) - 1)
+
+
+def gain(index: int) -> float:
+    """The quantized gain of ``index`` (the decoder multiplies the normalized frame by it)."""
+    return float(2.0 ** (GAIN_FLOOR_LOG2 + GAIN_STEP_LOG2 * index))
 
 
 def conv1d(x, weight, bias, stride=1):

@@ -93,9 +93,37 @@ def test_decoder_gives_the_encoders_reconstruction(speech):
     encoder, decoder = FrameEncoder(pipeline), FrameDecoder(pipeline)
     for t, frame in enumerate(frames):
         payload, _ = encoder.encode_frame(frame, t, 41)
-        index, symbols = quantizer.choose(RangeCoder.encoder(64), frame, 328)
+        index, gain_index, symbols = quantizer.choose(RangeCoder.encoder(64), frame, 328)
         np.testing.assert_array_equal(decoder.decode_frame(payload, t),
-                                      quantizer.frame(quantizer.models[index], symbols))
+                                      quantizer.frame(quantizer.models[index], symbols,
+                                                      gain_index))
+
+
+def test_gain_normalization_makes_the_code_independent_of_the_level(speech):
+    quantizer = EndToEndAutoencoder()
+    frame = mdct.analyze(speech[FS:FS + 4 * 320], forward=mdct.fold)[2]
+    index, gain_index, symbols = quantizer.choose(RangeCoder.encoder(64), frame, 328)
+    # 2× louder is 4 steps of 0.25 octave up the gain grid, the same latent, 2× the output
+    louder = quantizer.choose(RangeCoder.encoder(64), 2.0 * frame, 328)
+    assert louder[:2] == (index, gain_index + 4)
+    np.testing.assert_array_equal(louder[2], symbols)
+    model = quantizer.models[index]
+    np.testing.assert_allclose(quantizer.frame(model, symbols, gain_index + 4),
+                               2.0 * quantizer.frame(model, symbols, gain_index), rtol=1e-12)
+    # the quantized gain lies within half a step (0.75 dB) of the frame's RMS
+    rms = np.sqrt(np.mean(frame ** 2))
+    assert abs(np.log2(e2e_ae.gain(gain_index) / rms)) <= e2e_ae.GAIN_STEP_LOG2 / 2
+
+
+def test_a_frame_below_the_gain_grid_is_silent_and_costs_one_symbol():
+    quantizer = EndToEndAutoencoder()
+    w = np.full(320, 2.0 ** (e2e_ae.GAIN_FLOOR_LOG2 - 1.0))
+    coder = RangeCoder.encoder(64)
+    report = quantizer.encode(coder, w, np.zeros(320), 328, 0)
+    assert report.target_index == -1           # only the index 0 (p = 1/3001): no gain, no latent
+    assert coder.tell_frac() - RangeCoder.encoder(64).tell_frac() < np.log2(3001.0) + 0.01
+    decoded, read = quantizer.decode(RangeCoder.decoder(coder.finish()), np.zeros(320), 328, 0)
+    assert read == report and not decoded.any()
 
 
 def test_streaming_in_odd_chunks_equals_whole_signal(speech, coded):
@@ -114,19 +142,40 @@ def test_streaming_in_odd_chunks_equals_whole_signal(speech, coded):
     np.testing.assert_array_equal(streamed, whole)
 
 
-@pytest.mark.parametrize("budget_bits", [64, 120, 192])
-def test_a_loud_frame_is_cut_to_fit_any_budget(rng, budget_bits):
+@pytest.mark.parametrize("budget_bits", [64, 120, 150])
+def test_a_costly_frame_is_cut_to_fit_any_budget(rng, budget_bits):
     quantizer = EndToEndAutoencoder()
-    w = 0.5 * rng.standard_normal(320)           # far louder than speech at -26 dBov
+    w = 0.5 * rng.standard_normal(320)           # white noise: no structure the latent knows
     coder = RangeCoder.encoder(256)
     report = quantizer.encode(coder, w, np.zeros(320), budget_bits, 0)
     assert coder.tell() <= budget_bits
     model = quantizer.models[report.target_index]
-    full = model.cost_bits[quantizer.symbols(model, w)].sum()
+    full = model.cost_bits[quantizer.symbols(model, w, e2e_ae.gain_index(w))].sum()
     assert full > budget_bits                     # the rule had to act
     decoded, read = quantizer.decode(RangeCoder.decoder(coder.finish()), np.zeros(320),
                                      budget_bits, 0)
     assert read == report and np.all(np.isfinite(decoded))
+
+
+def test_a_frame_over_its_budget_takes_the_fitted_model_that_decodes_closest(speech):
+    quantizer = EndToEndAutoencoder()
+    frames = mdct.analyze(speech[FS:2 * FS], forward=mdct.fold)
+    checked = 0
+    for w in frames:
+        g = e2e_ae.gain_index(w)
+        top = quantizer.models[1]
+        if g < 0 or top.cost_bits[quantizer.symbols(top, w, g)].sum() < 328 - 8:
+            continue                              # fits the 16.4 kbps budget uncut
+        index, gain_index, symbols = quantizer.choose(RangeCoder.encoder(64), w, 328)
+        errors = []
+        for m in range(2):                        # each model cut to fit, decoded
+            coded, fitted = quantizer.fit(RangeCoder.encoder(64), m, g,
+                                          quantizer.symbols(quantizer.models[m], w, g), 328)
+            assert coded
+            errors.append(np.sum((w - quantizer.frame(quantizer.models[m], fitted, g)) ** 2))
+        assert index == int(np.argmin(errors)) and gain_index == g
+        checked += 1
+    assert checked >= 2
 
 
 def test_bitrates_between_and_above_the_models_round_trip(speech):
@@ -188,6 +237,8 @@ def test_rate_table_counts_full_frames_within_their_budget(tmp_path, speech):
     rows = e2e_rate_table("heldout", 1, corpus=tmp_path)
     assert [r["rate_kbps"] for r in rows] == [9.6, 16.4, 24.4]
     for r in rows:
-        assert 0 < r["measured_kbps"] <= r["rate_kbps"] and r["uncut_kbps"] > 0
-        assert r["within_0.45"] == (abs(r["measured_kbps"] - r["target_kbps"]) <= 0.45)
+        assert 0 < r["written_kbps"] <= r["rate_kbps"]
+        assert r["within_0.45"] == (abs(r["uncut_kbps"] - r["target_kbps"]) <= 0.45)
+    # the criterion on this clip (out of corpus): the 9.6 kbps model lands on its target
+    assert rows[0]["within_0.45"]
     assert format_rate_table(rows).count("\n") == 4

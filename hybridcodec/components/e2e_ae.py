@@ -2,14 +2,17 @@
 autoencoder codes the frame's 320 time samples (the ``folded-time`` transform, no envelope).
 
 One model per target rate (``hybridcodec train e2e-ae``, entropy-controlled toward its target,
-sec. 2.3).  Field layout: the model index m + 1 (0: a silent frame, nothing else coded), then
+sec. 2.3).  Field layout: the model index m + 1 (0: a silent frame, nothing else coded), the
+frame's gain index (``dsp.e2e_ae.GAIN_BITS`` raw bits; the autoencoder codes the frame divided
+by that gain, so the code length hardly depends on the level or the speaker), then
 the L = 160 latent symbols, range-coded with model m's learned table (the hard-assignment
 histogram h of eq. 6 on the training frames).  Budget rule: the encoder takes the model of the
-largest rate ≤ the frame's budget, or the next lower one whose code fits uncut (the entropy
-control holds the rate on average, a loud frame takes more); when not even the lowest fits, it
-replaces that model's least important symbols — the smallest latent distortion (B_s − B_mode)²
-per bit saved — by the most probable one until the frame fits, and codes a silent frame if
-even the all-mode latent overruns.  Every step is a deterministic function of the frame.
+largest rate ≤ the frame's budget when its code fits (the entropy control holds the rate on
+average, a costly frame takes more); otherwise, by analysis by synthesis, the model whose
+fitted code decodes closest to the frame, where fitting replaces the model's least important
+symbols — the smallest latent distortion (B_s − B_mode)² per bit saved — by the most probable
+one until the frame fits.  A silent frame when no model fits even with the all-mode latent,
+or when the frame lies below the gain grid.  Every step is a deterministic function of the frame.
 NumPy inference only (``dsp.e2e_ae``); weights in ``hybridcodec/data/e2e-ae-<digest>.npz``.
 """
 from dataclasses import dataclass
@@ -101,14 +104,16 @@ class EndToEndAutoencoder:
         rates = np.array([m.rate_bps for m in self.models])
         return max(0, int(np.searchsorted(rates, budget_bits * FRAMES_PER_SECOND, "right")) - 1)
 
-    def symbols(self, model: RateModel, w: np.ndarray) -> np.ndarray:
-        """Latent symbols of frame ``w``: encoder, then the nearest center (eq. 1-2, σ → ∞)."""
-        z = e2e_ae.encode(model.params, self.input_scale * w)
+    def symbols(self, model: RateModel, w: np.ndarray, gain_index: int) -> np.ndarray:
+        """Latent symbols of frame ``w`` divided by its gain: encoder, then the nearest center
+        (eq. 1-2, σ → ∞)."""
+        z = e2e_ae.encode(model.params, self.input_scale / e2e_ae.gain(gain_index) * w)
         return e2e_ae.nearest_center(z, model.centers)
 
-    def frame(self, model: RateModel, symbols: np.ndarray) -> np.ndarray:
-        """The decoded frame of ``symbols``."""
-        return e2e_ae.decode(model.params, model.centers[symbols]) / self.input_scale
+    def frame(self, model: RateModel, symbols: np.ndarray, gain_index: int) -> np.ndarray:
+        """The decoded frame of ``symbols``, multiplied back by its gain."""
+        y = e2e_ae.decode(model.params, model.centers[symbols])
+        return e2e_ae.gain(gain_index) / self.input_scale * y
 
     def _replacement_order(self, model: RateModel, symbols: np.ndarray) -> np.ndarray:
         """Symbols that are not the mode, least latent distortion per bit saved first."""
@@ -122,14 +127,20 @@ class EndToEndAutoencoder:
     def model_cdf(self) -> np.ndarray:
         return quantize_cdf(MODEL_PROBABILITIES[:len(self.models) + 1])
 
-    def _trial(self, coder: RangeCoder, index: int, symbols: np.ndarray) -> RangeCoder:
-        """A copy of ``coder`` with model ``index`` and ``symbols`` written."""
+    def _write(self, coder: RangeCoder, index: int, gain_index: int, symbols: np.ndarray):
+        """Model ``index``, the gain index and the ``symbols`` (module doc: field layout)."""
+        coder.encode_symbol(self.model_cdf, index + 1)
+        coder.encode_bits(gain_index, e2e_ae.GAIN_BITS)
+        e2e_ae.encode_symbols(coder.state, coder.buf, self.models[index].cdf, symbols)
+
+    def _trial(self, coder: RangeCoder, index: int, gain_index: int,
+               symbols: np.ndarray) -> RangeCoder:
+        """A copy of ``coder`` with the frame's fields written."""
         trial = RangeCoder(coder.state.copy(), coder.buf.copy(), True)
-        trial.encode_symbol(self.model_cdf, index + 1)
-        e2e_ae.encode_symbols(trial.state, trial.buf, self.models[index].cdf, symbols)
+        self._write(trial, index, gain_index, symbols)
         return trial
 
-    def fit(self, coder: RangeCoder, index: int, symbols: np.ndarray,
+    def fit(self, coder: RangeCoder, index: int, gain_index: int, symbols: np.ndarray,
             budget_bits: int) -> Tuple[bool, np.ndarray]:
         """(coded, symbols) of model ``index`` that fit ``budget_bits`` after what ``coder``
         holds: the fewest least important symbols replaced by the mode (estimated from the
@@ -138,47 +149,67 @@ class EndToEndAutoencoder:
         model = self.models[index]
         order = self._replacement_order(model, symbols)
         savings = np.cumsum(model.cost_bits[symbols[order]] - model.cost_bits[model.mode])
-        excess = (coder.tell_frac() + model.cost_bits[symbols].sum()
+        excess = (coder.tell_frac() + e2e_ae.GAIN_BITS + model.cost_bits[symbols].sum()
                   - (budget_bits - ESTIMATE_MARGIN_BITS))
         n = int(np.searchsorted(savings, excess)) if excess > 0 else 0
         while True:
             fitted = symbols.copy()
             fitted[order[:n]] = model.mode
-            if self._trial(coder, index, fitted).tell() <= budget_bits:
+            if self._trial(coder, index, gain_index, fitted).tell() <= budget_bits:
                 return True, fitted
             if n >= order.size:
                 return False, fitted
             n = min(order.size, n + 4)
 
     def choose(self, coder: RangeCoder, w: np.ndarray,
-               budget_bits: int) -> Tuple[Optional[int], np.ndarray]:
-        """(model index or None for a silent frame, symbols) of frame ``w`` (module doc)."""
-        for index in range(self.model_index(budget_bits), 0, -1):
-            symbols = self.symbols(self.models[index], w)
-            if self._trial(coder, index, symbols).tell() <= budget_bits:
-                return index, symbols
-        coded, symbols = self.fit(coder, 0, self.symbols(self.models[0], w), budget_bits)
-        return (0 if coded else None), symbols
+               budget_bits: int) -> Tuple[Optional[int], int, np.ndarray]:
+        """(model index or None for a silent frame, gain index, symbols) of frame ``w``
+        (module doc)."""
+        gain_index = e2e_ae.gain_index(w)
+        if gain_index < 0:
+            return None, gain_index, np.zeros(0, dtype=np.int64)
+        top = self.model_index(budget_bits)
+        symbols = self.symbols(self.models[top], w, gain_index)
+        if self._trial(coder, top, gain_index, symbols).tell() <= budget_bits:
+            return top, gain_index, symbols
+        return self._closest_fit(coder, w, gain_index, budget_bits, top)
+
+    def _closest_fit(self, coder: RangeCoder, w: np.ndarray, gain_index: int,
+                     budget_bits: int, top: int) -> Tuple[Optional[int], int, np.ndarray]:
+        """Analysis by synthesis: of the models ``top`` … 0, each cut to fit by :meth:`fit`,
+        the one whose decoded frame is closest to ``w`` (squared error); silent if none fits."""
+        best, best_error = (None, gain_index, np.zeros(0, dtype=np.int64)), np.inf
+        for index in range(top, -1, -1):
+            model = self.models[index]
+            coded, symbols = self.fit(coder, index, gain_index,
+                                      self.symbols(model, w, gain_index), budget_bits)
+            error = np.sum((w - self.frame(model, symbols, gain_index)) ** 2)
+            if coded and error < best_error:
+                best, best_error = (index, gain_index, symbols), error
+        return best
 
     def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
                budget_bits: int, frame_index: int, harmonic_lag: float = 0.0) -> SpectrumReport:
-        """Write the model index and the latent symbols so that the frame fits ``budget_bits``."""
-        index, symbols = self.choose(coder, w, budget_bits)
-        coder.encode_symbol(self.model_cdf, 0 if index is None else index + 1)
+        """Write the model index, the gain and the latent symbols so that the frame fits
+        ``budget_bits``."""
+        index, gain_index, symbols = self.choose(coder, w, budget_bits)
         if index is None:
+            coder.encode_symbol(self.model_cdf, 0)
             return self._report(None, None)
-        e2e_ae.encode_symbols(coder.state, coder.buf, self.models[index].cdf, symbols)
+        self._write(coder, index, gain_index, symbols)
         return self._report(index, symbols)
 
     def decode(self, coder: RangeCoder, log2_weights: np.ndarray, budget_bits: int,
                frame_index: int, harmonic_lag: float = 0.0) -> Tuple[np.ndarray, SpectrumReport]:
-        """Read the model index and the symbols; return the decoded frame and what was read."""
+        """Read the model index, the gain and the symbols; return the decoded frame and what
+        was read."""
         coded = coder.decode_symbol(self.model_cdf)
         if not coded:
             return np.zeros(self.n_bins), self._report(None, None)
         model = self.models[coded - 1]
+        gain_index = coder.decode_bits(e2e_ae.GAIN_BITS)
         symbols = e2e_ae.decode_symbols(coder.state, coder.buf, model.cdf, self.n_bins // 2)
-        return self.frame(model, symbols), self._report(coded - 1, symbols)
+        return self.frame(model, symbols, gain_index), self._report(coded - 1, symbols)
 
     def _report(self, index: Optional[int], symbols) -> SpectrumReport:
         """target_index: the model (−1 for a silent frame); coded_bins: symbols coded;

@@ -1,7 +1,8 @@
 """``hybridcodec train e2e-ae``: train the end-to-end autoencoders (one per target rate) on the
 train split's folded-time frames, and export them for ``hybridcodec/data``.
 
-Training (Kankanahalli sec. 2.3, scaled down to two CPU cores): stage 1, quantization off
+Training (Kankanahalli sec. 2.3, scaled down to two CPU cores) on gain-normalized frames (each
+frame divided by its quantized gain, as the encoder codes it; silent frames left out): stage 1, quantization off
 (ℓ2 + perceptual losses) for ``pretrain_steps``, shared by every rate; then the centers are
 spread evenly over the latent's range, λ_entropy = τ_initial, and each rate trains on with
 quantization, its λ_entropy adjusted every ``adjust_every`` steps by the λ-adjustment rule: the
@@ -27,7 +28,7 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from hybridcodec.dsp import mdct
+from hybridcodec.dsp import e2e_ae, mdct
 from hybridcodec.dsp.filters import highpass_50hz
 from ..learned.e2e_ae import (PerceptualLoss, SpeechAutoencoder, entropy_bits,
                             quantization_penalty)
@@ -37,8 +38,10 @@ from ..table_cache import default_cache_dir
 from .corpus import load_clips
 
 RATES_BPS = (9600, 16400, 24400)
-TARGET_MARGIN_BPS = 400
-"""Entropy target = rate − 400 bps (8 bits a frame: the range coder's flush byte)."""
+TARGET_MARGIN_BPS = 1000
+"""Entropy target of the symbols = rate − 1000 bps, 20 bits a frame: the range coder's flush
+byte (8), the gain (e2e_ae.GAIN_BITS = 6) and 6 bits of headroom for the frames' spread around
+the mean, so that few frames need the budget rule."""
 TARGET_REGION_BPS = 450
 CENTER_QUANTILE = 0.001
 
@@ -88,6 +91,14 @@ def training_frames(split: str = "train", max_files: int = E2eSettings.max_files
     return frames
 
 
+def normalized_frames(frames: np.ndarray) -> np.ndarray:
+    """The frames that are not silent, each divided by its quantized gain (what the encoder's
+    autoencoder sees)."""
+    indices = np.array([e2e_ae.gain_index(frame) for frame in frames])
+    gains = np.array([e2e_ae.gain(i) for i in indices[indices >= 0]])
+    return frames[indices >= 0] / gains[:, None]
+
+
 def uniform_centers(z: np.ndarray, n_centers: int) -> np.ndarray:
     """N centers evenly spaced over the latent's 0.1 … 99.9 % quantiles (deviation from the
     paper's k-means: 1-D k-means balances the centers' use, and at a uniform histogram E(c) is
@@ -108,6 +119,7 @@ class Trainer:
     def __init__(self, frames: np.ndarray, settings: E2eSettings):
         torch.set_num_threads(1)
         self.settings = settings
+        frames = normalized_frames(frames)
         self.input_scale = float(1.0 / np.sqrt(np.mean(frames ** 2)))
         self.frames = torch.tensor(frames * self.input_scale, dtype=torch.float32)
         self.perceptual = PerceptualLoss()
@@ -207,8 +219,9 @@ def train_models(frames: np.ndarray, rates_bps=RATES_BPS, settings: E2eSettings 
         target = float(rate - TARGET_MARGIN_BPS)
         model, log = trainer.train_rate(pretrained, target)
         if verbose:
-            print(f"{rate} bps: target {target:.0f}, estimated rate / λ_entropy "
-                  + ", ".join(f"{r:.0f}/{lam:.3f}" for _, r, lam in log[-3:]), flush=True)
+            print(f"{rate} bps: target {target:.0f}; step: estimated rate / λ_entropy "
+                  + ", ".join(f"{step}: {r:.0f}/{lam:.3f}" for step, r, lam in log[9::10]),
+                  flush=True)
         prefix = f"r{rate}_"
         arrays.update({prefix + name: value for name, value in model.export().items()})
         arrays[prefix + "target_bps"] = np.array(target)
