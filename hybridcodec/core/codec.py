@@ -32,8 +32,8 @@ from ..errors import BitstreamError, ConfigError
 from . import redundancy
 from .concealment import Concealer
 from .geometry import SAMPLE_RATE_HZ
-from ..formats.hcb import (LAYER_RATE_BPS_PER_BYTE, MAX_HEADER_BYTES, Header, check_redundancy,
-                           frame_bytes, full_budgets, iter_layered_budgets)
+from ..formats.hcb import (MAX_HEADER_BYTES, Header, check_redundancy,
+                           frame_bytes, full_budgets, iter_layered_budgets, rate_without_layers)
 from .frame import FrameDecoder, FrameEncoder, FrameReport, with_layer_bits
 from .pipeline import get_pipeline
 
@@ -65,6 +65,8 @@ class Encoder:
         if self.layer_bytes and self.redundancy_bytes:
             raise ConfigError("residual layers and redundant copies do not combine")
         self.base_header_bytes = self._core_header_bytes()
+        self.full_row = full_budgets(self.header(1))
+        """(base, layer 1, …) bytes of a full frame."""
         self.previous_spectrum = np.zeros(self.pipeline.transform.n_bins)
         self.highpass = HighPass50Hz()
         self.pitch_analyzer = self.pipeline.pitch_filter.analyzer()
@@ -102,8 +104,8 @@ class Encoder:
         if slots != get_config(core).slots():
             raise ConfigError(f"configuration {self.config_name!r} must equal its core {core!r} "
                               "apart from the residual layers")
-        base_bps = self.bitrate_bps - LAYER_RATE_BPS_PER_BYTE * sum(self.layer_bytes)
-        return Header(SAMPLE_RATE_HZ, SAMPLE_RATE_HZ, base_bps, 1, core,
+        return Header(SAMPLE_RATE_HZ, SAMPLE_RATE_HZ,
+                      rate_without_layers(self.bitrate_bps, self.layer_bytes), 1, core,
                       get_pipeline(core).parameter_digests()).size
 
     def _encode(self, frames: np.ndarray, rows) -> List[bytes]:
@@ -141,7 +143,7 @@ class Encoder:
         samples = np.asarray(samples, dtype=np.float64)
         self.n_samples += samples.shape[0]
         frames = self.analyzer.push(self.pitch_analyzer.push(self.highpass.push(samples)))
-        return self._encode(frames, [full_budgets(self.header(1))] * len(frames))
+        return self._encode(frames, [self.full_row] * len(frames))
 
     def finish(self, header: Header) -> List[bytes]:
         """Encode the remaining frames with the budgets that ``header`` gives the file's tail."""
@@ -149,7 +151,7 @@ class Encoder:
         frames = np.concatenate([np.reshape(held, (-1, self.pipeline.transform.n_bins)),
                                  self.analyzer.flush()])
         all_rows = list(iter_layered_budgets(header))
-        if any(row != full_budgets(header) for row in all_rows[:self.n_frames]):
+        if any(row != self.full_row for row in all_rows[:self.n_frames]):
             raise ValueError("the header squeezes frames that were already coded at full size "
                              "(a streamed header too large for the file's 64-byte allowance)")
         budgets = all_rows[self.n_frames:]
@@ -223,8 +225,7 @@ class Decoder:
         self.last_pitch = None
         self.concealer = Concealer(self.pipeline.transform, seed)
         self.postfilter = self._postfilter(postfilter).stream(
-            header.base_bitrate_bps
-            + LAYER_RATE_BPS_PER_BYTE * sum(header.layer_bytes[:self.layers]))
+            rate_without_layers(header.bitrate_bps, header.layer_bytes[self.layers:]))
         self.budget_rows = iter_layered_budgets(header)
         self.keep_reports = keep_reports
         self.lookahead = lookahead

@@ -126,7 +126,7 @@ class Header:
     @property
     def base_bitrate_bps(self) -> int:
         """The rate of the base payloads: the bitrate less the residual layers'."""
-        return self.bitrate_bps - LAYER_RATE_BPS_PER_BYTE * sum(self.layer_bytes)
+        return rate_without_layers(self.bitrate_bps, self.layer_bytes)
 
     @property
     def size(self) -> int:
@@ -239,6 +239,11 @@ def iter_layered_budgets(header: Header) -> Iterator[Tuple[int, ...]]:
             row.append(max(0, min(size, left)))
             left -= row[-1]
         yield tuple(row)
+
+
+def rate_without_layers(bitrate_bps: int, layer_bytes: Tuple[int, ...]) -> int:
+    """``bitrate_bps`` less the rate of residual layers of ``layer_bytes`` bytes per frame."""
+    return bitrate_bps - LAYER_RATE_BPS_PER_BYTE * sum(layer_bytes)
 
 
 def full_budgets(header: Header) -> Tuple[int, ...]:
