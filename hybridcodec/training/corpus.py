@@ -331,6 +331,23 @@ def load_clips(split, corpus_dir=None, max_files=None, min_duration_s=1.0):
     return [read_audio(path)[0] for path in paths[:max_files]]
 
 
+def cached_training_array(name, build, corpus_dir=None):
+    """``build()`` (an array derived from the fetched corpus), kept in ``<cache>/<name>.npy``
+    and read from there on later calls; written atomically.  Arrays from a user's
+    ``corpus_dir`` are built every time, never cached under the fetched corpus's name."""
+    if corpus_dir is not None:
+        return build()
+    path = default_cache_dir() / f"{name}.npy"
+    if path.exists():
+        return np.load(path)
+    array = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as handle:
+        np.save(handle, array)
+    os.replace(handle.name, path)
+    return array
+
+
 def resolve_corpus(corpus_dir=None):
     """The corpus folder for ``corpus_dir``.
 

@@ -22,7 +22,6 @@ parameter of the model, ``r<rate>_target_bps`` and ``r<rate>_probabilities`` (th
 the hard assignments over the training frames, the range coder's table).
 """
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Dict, Optional
 
 import numpy as np
@@ -34,8 +33,7 @@ from ..learned.e2e_ae import (PerceptualLoss, SpeechAutoencoder, entropy_bits,
                             quantization_penalty)
 
 from ..components.e2e_ae import FRAMES_PER_SECOND
-from ..table_cache import default_cache_dir
-from .corpus import load_clips
+from .corpus import cached_training_array, load_clips
 
 RATES_BPS = (9600, 16400, 24400)
 TARGET_MARGIN_BPS = 1000
@@ -75,20 +73,15 @@ def folded_frames(clip: np.ndarray) -> np.ndarray:
     return mdct.analyze(highpass_50hz(clip), forward=mdct.fold)
 
 
-def training_frames(split: str = "train", max_files: int = E2eSettings.max_files, corpus=None,
-                    cache_dir: Optional[Path] = None) -> np.ndarray:
+def training_frames(split: str = "train", max_files: int = E2eSettings.max_files,
+                    corpus=None) -> np.ndarray:
     """Folded-time frames (T, 320) of the high-passed clips, as the encoder sees them; cached."""
-    path = (Path(cache_dir or default_cache_dir())
-            / "e2e-ae" / f"frames-{split}-{max_files}.npy")
-    if corpus is None and path.exists():
-        return np.load(path)
-    clips = load_clips(split, corpus, max_files=max_files)
-    frames = np.concatenate([folded_frames(clip) for clip in clips])
-    frames = frames[np.any(frames != 0.0, axis=1)]
-    if corpus is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, frames)
-    return frames
+    def build():
+        clips = load_clips(split, corpus, max_files=max_files)
+        frames = np.concatenate([folded_frames(clip) for clip in clips])
+        return frames[np.any(frames != 0.0, axis=1)]
+
+    return cached_training_array(f"e2e-ae/frames-{split}-{max_files}", build, corpus)
 
 
 def normalized_frames(frames: np.ndarray) -> np.ndarray:

@@ -15,8 +15,7 @@ command gives the same parameter files (on one machine and torch version).
 """
 import math
 import time
-from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy as np
 
@@ -28,8 +27,7 @@ from ..dsp import mdct
 from ..dsp.filters import highpass_50hz
 from ..dsp.spectrum_coder import STEPS_PER_OCTAVE
 from ..formats.hcb import frame_bytes
-from ..table_cache import default_cache_dir
-from .corpus import load_clips
+from .corpus import cached_training_array, load_clips
 from .fit import is_active
 
 DATA_CONFIG = "tcx-mixture"
@@ -76,17 +74,13 @@ def weighted_spectra(clips, config: str = DATA_CONFIG, bitrate_bps: int = DATA_B
     return np.array(recorder.rows)
 
 
-def band_vectors(split: str, max_files: int, corpus=None, cache_dir: Optional[Path] = None):
+def band_vectors(split: str, max_files: int, corpus=None):
     """Weighted band vectors v (n, N_BANDS, BAND_WIDTH) of ``split`` and their band weights
-    W̄_b (n, N_BANDS, 1), cached as .npz."""
-    path = (Path(cache_dir or default_cache_dir())
-            / f"psq-frames-v2-{DATA_CONFIG}-{DATA_BPS}-{split}-{max_files}.npz")
-    if not path.exists():
-        v = weighted_spectra(load_clips(split, corpus, max_files))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, v=v)
-    with np.load(path) as data:
-        v, band_log2 = np.split(data["v"], [N_BANDS * BAND_WIDTH], axis=1)
+    W̄_b (n, N_BANDS, 1); cached."""
+    rows = cached_training_array(f"psq-frames-v2-{DATA_CONFIG}-{DATA_BPS}-{split}-{max_files}",
+                                 lambda: weighted_spectra(load_clips(split, corpus, max_files)),
+                                 corpus)
+    v, band_log2 = np.split(rows, [N_BANDS * BAND_WIDTH], axis=1)
     return v.reshape(-1, N_BANDS, BAND_WIDTH), 2.0 ** band_log2[:, :, None]
 
 

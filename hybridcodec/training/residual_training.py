@@ -20,16 +20,14 @@ takes its most probable symbol (the encoder's fitting rule replaces the last one
 Seeded, one thread, fixed data order: the same command gives the same file.
 """
 import time
-from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
 from ..components.residual import ResidualLayers
 from ..core.codec import Encoder, normalized_residual
 from ..core.frame import FrameDecoder, FrameEncoder
-from ..table_cache import default_cache_dir
-from .corpus import load_clips
+from .corpus import cached_training_array, load_clips
 
 SEED = 20261414
 BASE_BPS = (6400, 10000, 18000)
@@ -76,19 +74,14 @@ def clip_residuals(clip: np.ndarray, base_bps: int) -> np.ndarray:
     return np.stack(recorder.rows)
 
 
-def residual_examples(split: str, max_files: int, corpus=None,
-                      cache_dir: Optional[Path] = None) -> np.ndarray:
+def residual_examples(split: str, max_files: int, corpus=None) -> np.ndarray:
     """Residuals of ``max_files`` clips of ``split`` at every base rate (cached), float32."""
-    folder = Path(cache_dir or default_cache_dir()) / CACHE_VERSION
-    path = folder / f"{split}-{max_files}-{'-'.join(map(str, BASE_BPS))}.npy"
-    if corpus is None and path.exists():
-        return np.load(path)
-    clips = load_clips(split, corpus, max_files=max_files)
-    rows = np.concatenate([clip_residuals(c, bps) for bps in BASE_BPS for c in clips])
-    if corpus is None:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(path, rows)
-    return rows
+    def build():
+        clips = load_clips(split, corpus, max_files=max_files)
+        return np.concatenate([clip_residuals(c, bps) for bps in BASE_BPS for c in clips])
+
+    name = f"{CACHE_VERSION}/{split}-{max_files}-{'-'.join(map(str, BASE_BPS))}"
+    return cached_training_array(name, build, corpus)
 
 
 def train_residual(corpus=None, max_files: int = TRAIN_CLIPS, steps_scale: float = 1.0,
