@@ -25,6 +25,9 @@ from numba import njit
 from .range_coder import rc_decode_symbol, rc_encode_symbol
 
 KERNEL = 9
+RESAMPLING = 2
+"""The encoder's stride and the decoder's subpixel factor: a frame of N samples has N / 2
+latents."""
 GAIN_BITS = 6
 GAIN_STEP_LOG2 = 0.25
 GAIN_FLOOR_LOG2 = -14.0
@@ -63,9 +66,11 @@ def prelu(x, slope):
 
 
 def subpixel(x):
-    """Subpixel upsampling ×2 (Shi et al.): (2C, L) → (C, 2L), out[c, 2l + r] = x[2c + r, l]."""
+    """Subpixel upsampling × R = RESAMPLING (Shi et al.): (RC, L) → (C, RL),
+    out[c, Rl + r] = x[Rc + r, l]."""
     channels, length = x.shape
-    return x.reshape(channels // 2, 2, length).transpose(0, 2, 1).reshape(channels // 2, 2 * length)
+    c = channels // RESAMPLING
+    return x.reshape(c, RESAMPLING, length).transpose(0, 2, 1).reshape(c, RESAMPLING * length)
 
 
 def _conv(params, name, x, stride=1):
@@ -82,7 +87,8 @@ def encode(params, x):
     """Latent z (L,) of one frame x (320,) (already multiplied by the input scale)."""
     h = prelu(_conv(params, "encoder.inp", x[None, :]), params["encoder.inp_act.weight"])
     h = residual(params, "encoder.res1", h)
-    h = prelu(_conv(params, "encoder.down", h, stride=2), params["encoder.down_act.weight"])
+    h = prelu(_conv(params, "encoder.down", h, stride=RESAMPLING),
+              params["encoder.down_act.weight"])
     h = residual(params, "encoder.res2", h)
     return _conv(params, "encoder.out", h)[0]
 

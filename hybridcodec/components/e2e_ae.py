@@ -208,7 +208,8 @@ class EndToEndAutoencoder:
             return np.zeros(self.n_bins), self._report(None, None)
         model = self.models[coded - 1]
         gain_index = coder.decode_bits(e2e_ae.GAIN_BITS)
-        symbols = e2e_ae.decode_symbols(coder.state, coder.buf, model.cdf, self.n_bins // 2)
+        symbols = e2e_ae.decode_symbols(coder.state, coder.buf, model.cdf,
+                                         self.n_bins // e2e_ae.RESAMPLING)
         return self.frame(model, symbols, gain_index), self._report(coded - 1, symbols)
 
     def _report(self, index: Optional[int], symbols) -> SpectrumReport:
