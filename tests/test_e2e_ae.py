@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from hybridcodec import api
-from hybridcodec.components.e2e_ae import PARAMETER_STEM, EndToEndAutoencoder
+from hybridcodec.components.e2e_ae import (MAX_GAIN_OFFSET, PARAMETER_STEM, EndToEndAutoencoder,
+                                          EntropyControl, RateModel)
+from hybridcodec.dsp.entropy_models import quantize_cdf
 from hybridcodec.core.codec import Decoder, Encoder
 from hybridcodec.core.frame import FrameDecoder, FrameEncoder
 from hybridcodec.core.pipeline import get_pipeline
@@ -91,9 +93,11 @@ def test_decoder_gives_the_encoders_reconstruction(speech):
     quantizer = pipeline.spectrum_quantizer
     frames = mdct.analyze(speech[FS:FS + 8 * 320], forward=mdct.fold)
     encoder, decoder = FrameEncoder(pipeline), FrameDecoder(pipeline)
+    control = EntropyControl()                    # the stream's, followed alongside
     for t, frame in enumerate(frames):
         payload, _ = encoder.encode_frame(frame, t, 41)
-        index, gain_index, symbols = quantizer.choose(RangeCoder.encoder(64), frame, 328)
+        index, gain_index, symbols = quantizer.choose(RangeCoder.encoder(64), frame, 328,
+                                                      control)
         np.testing.assert_array_equal(decoder.decode_frame(payload, t),
                                       quantizer.frame(quantizer.models[index], symbols,
                                                       gain_index))
@@ -205,6 +209,40 @@ def test_entropy_control_lowers_the_entropy_toward_a_low_target(speech):
     assert low[-1][2] > low[0][2] and high[-1][2] == 0.0       # λ up for low, down for high
     assert low[-1][1] < low[0][1] - 300.0                       # the estimated rate fell
     assert low[-1][1] < high[-1][1]
+
+
+def _uniform_model(target_bps: float) -> RateModel:
+    """A model whose 32 symbols cost 5 bits each (only its table and target are used)."""
+    return RateModel(16400, target_bps, {}, quantize_cdf(np.full(32, 1 / 32)))
+
+
+def test_run_time_control_raises_the_offset_while_frames_are_cheap_and_does_not_wind_up():
+    model, control = _uniform_model(10 * 50 * 5.0), EntropyControl()   # target: 10 symbols
+    offsets = []
+    for _ in range(60):                            # frames at half the target
+        control.update(model, np.zeros(5, dtype=np.int64))
+        offsets.append(control.offset())
+    assert offsets == sorted(offsets) and offsets[0] == 0 and offsets[-1] == MAX_GAIN_OFFSET
+    for _ in range(3):                             # then at twice the target: down at once
+        control.update(model, np.zeros(20, dtype=np.int64))
+    assert control.offset() < MAX_GAIN_OFFSET
+    # the coded gain is k steps below the frame's, on the grid
+    assert control.coded_gain_index(40) == 40 - control.offset()
+    assert control.coded_gain_index(0) == 0
+
+
+def test_run_time_control_brings_the_rate_to_the_target_where_training_alone_misses(speech):
+    from hybridcodec.research.e2e_rates import uncut_bps
+
+    quantizer = EndToEndAutoencoder()
+    gains = [(w, e2e_ae.gain_index(w)) for w in mdct.analyze(speech, forward=mdct.fold)]
+    clips_gains = [[(w, g) for w, g in gains if g >= 0]]
+    top = quantizer.models[-1]
+    # this clip's latent is cheaper than the training speech's at 24.4 kbps
+    assert uncut_bps(quantizer, top, clips_gains, controlled=False) < top.target_bps - 450
+    for model in quantizer.models:
+        controlled = uncut_bps(quantizer, model, clips_gains, controlled=True)
+        assert abs(controlled - model.target_bps) <= 450
 
 
 def test_tiny_training_is_deterministic(speech):

@@ -12,7 +12,16 @@ average, a costly frame takes more); otherwise, by analysis by synthesis, the mo
 fitted code decodes closest to the frame, where fitting replaces the model's least important
 symbols — the smallest latent distortion (B_s − B_mode)² per bit saved — by the most probable
 one until the frame fits.  A silent frame when no model fits even with the all-mode latent,
-or when the frame lies below the gain grid.  Every step is a deterministic function of the frame.
+or when the frame lies below the gain grid.
+
+Run-time entropy control (extension of sec. 2.3 to the encoder, :class:`EntropyControl`): the
+λ-adjustment rule sets a model's rate on the training speech, but a speaker whose latent is
+cheaper or dearer moves it (on held-out speakers the rate fell 1.3-2.1 kbps below the target at
+16.4 and 24.4 kbps).  So each stream's encoder codes the gain index k steps below the frame's
+(the autoencoder sees a frame 2^(k/4) louder, which spreads its latent over more centers, and
+the decoder multiplies back by the coded gain), with k steered frame by frame toward the
+model's target.  The decoder is unchanged: it reads the coded gain.  Every step is a
+deterministic function of the frames so far.
 NumPy inference only (``dsp.e2e_ae``); weights in ``hybridcodec/data/e2e-ae-<digest>.npz``.
 """
 from dataclasses import dataclass
@@ -35,6 +44,10 @@ MODEL_PROBABILITIES = np.array([1.0, 1000.0, 1000.0, 1000.0])
 """Of the coded index m + 1: 0 a silent frame (rare), else model m (≤ 1.6 bits a frame)."""
 ESTIMATE_MARGIN_BITS = 16
 FRAMES_PER_SECOND = 1000 // FRAME_DURATION_MS
+CONTROL_RATE = 0.4
+"""η of the run-time entropy control: gain steps per unit of a frame's relative rate error."""
+MAX_GAIN_OFFSET = 8
+"""|k| ≤ 8 gain steps (2 octaves)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,32 @@ class RateModel:
     @cached_property
     def mode(self) -> int:
         return int(np.argmax(np.diff(self.cdf)))
+
+
+@dataclass
+class EntropyControl:
+    """The run-time entropy control of one stream (module doc): the gain offset k = round(u),
+    |k| ≤ MAX_GAIN_OFFSET, where u integrates each frame's relative rate error,
+
+        u ← u + η (target − bits) / target,    bits = Σ −log2 h(s_i) of the frame's symbols,
+
+    the λ-adjustment rule's feedback with the gain in place of λ (u is held within the
+    offsets' range, so that it does not wind up)."""
+
+    u: float = 0.0
+
+    def offset(self) -> int:
+        return int(np.floor(self.u + 0.5))
+
+    def coded_gain_index(self, gain_index: int) -> int:
+        """The gain index to code for a frame at ``gain_index``: k steps lower, on the grid."""
+        return int(np.clip(gain_index - self.offset(), 0, (1 << e2e_ae.GAIN_BITS) - 1))
+
+    def update(self, model: RateModel, symbols: np.ndarray):
+        """Take the code length of a frame's ``symbols`` under ``model`` into account."""
+        target = model.target_bps / FRAMES_PER_SECOND
+        error = (target - model.cost_bits[symbols].sum()) / target
+        self.u = float(np.clip(self.u + CONTROL_RATE * error, -MAX_GAIN_OFFSET, MAX_GAIN_OFFSET))
 
 
 def rate_models(arrays: Dict[str, np.ndarray]) -> List[RateModel]:
@@ -103,6 +142,10 @@ class EndToEndAutoencoder:
         """The model of the largest rate ≤ the frame's budget (0 below the lowest)."""
         rates = np.array([m.rate_bps for m in self.models])
         return max(0, int(np.searchsorted(rates, budget_bits * FRAMES_PER_SECOND, "right")) - 1)
+
+    def encoder(self) -> "StreamEncoder":
+        """The encoder side of one stream, with its own run-time entropy control."""
+        return StreamEncoder(self)
 
     def symbols(self, model: RateModel, w: np.ndarray, gain_index: int) -> np.ndarray:
         """Latent symbols of frame ``w`` divided by its gain: encoder, then the nearest center
@@ -161,15 +204,27 @@ class EndToEndAutoencoder:
                 return False, fitted
             n = min(order.size, n + 4)
 
-    def choose(self, coder: RangeCoder, w: np.ndarray,
-               budget_bits: int) -> Tuple[Optional[int], int, np.ndarray]:
-        """(model index or None for a silent frame, gain index, symbols) of frame ``w``
+    def controlled_symbols(self, model: RateModel, w: np.ndarray, gain_index: int,
+                           control: Optional[EntropyControl]) -> Tuple[int, np.ndarray]:
+        """(coded gain index, symbols) of frame ``w`` at ``gain_index`` under ``control``
+        (the gain index itself without one), which then takes the symbols into account."""
+        if control is None:
+            return gain_index, self.symbols(model, w, gain_index)
+        gain_index = control.coded_gain_index(gain_index)
+        symbols = self.symbols(model, w, gain_index)
+        control.update(model, symbols)
+        return gain_index, symbols
+
+    def choose(self, coder: RangeCoder, w: np.ndarray, budget_bits: int,
+               control: Optional[EntropyControl] = None
+               ) -> Tuple[Optional[int], int, np.ndarray]:
+        """(model index or None for a silent frame, coded gain index, symbols) of frame ``w``
         (module doc)."""
         gain_index = e2e_ae.gain_index(w)
         if gain_index < 0:
             return None, gain_index, np.zeros(0, dtype=np.int64)
         top = self.model_index(budget_bits)
-        symbols = self.symbols(self.models[top], w, gain_index)
+        gain_index, symbols = self.controlled_symbols(self.models[top], w, gain_index, control)
         if self._trial(coder, top, gain_index, symbols).tell() <= budget_bits:
             return top, gain_index, symbols
         return self._closest_fit(coder, w, gain_index, budget_bits, top)
@@ -189,10 +244,12 @@ class EndToEndAutoencoder:
         return best
 
     def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
-               budget_bits: int, frame_index: int, harmonic_lag: float = 0.0) -> SpectrumReport:
+               budget_bits: int, frame_index: int, harmonic_lag: float = 0.0,
+               control: Optional[EntropyControl] = None) -> SpectrumReport:
         """Write the model index, the gain and the latent symbols so that the frame fits
-        ``budget_bits``."""
-        index, gain_index, symbols = self.choose(coder, w, budget_bits)
+        ``budget_bits`` (at the gain offset of ``control``, which then takes the frame into
+        account; none without it)."""
+        index, gain_index, symbols = self.choose(coder, w, budget_bits, control)
         if index is None:
             coder.encode_symbol(self.model_cdf, 0)
             return self._report(None, None)
@@ -219,3 +276,17 @@ class EndToEndAutoencoder:
             return SpectrumReport(-1, 0, 0, 0, np.full(self.n_bins, np.inf))
         differ = int(np.count_nonzero(symbols != self.models[index].mode))
         return SpectrumReport(index, 0, symbols.size, differ, np.full(self.n_bins, np.inf))
+
+
+class StreamEncoder:
+    """:class:`EndToEndAutoencoder` on the encoder side of one stream: its ``encode`` with the
+    stream's :class:`EntropyControl`."""
+
+    def __init__(self, quantizer: EndToEndAutoencoder):
+        self.quantizer = quantizer
+        self.control = EntropyControl()
+
+    def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
+               budget_bits: int, frame_index: int, harmonic_lag: float = 0.0) -> SpectrumReport:
+        return self.quantizer.encode(coder, w, log2_weights, budget_bits, frame_index,
+                                     harmonic_lag, self.control)

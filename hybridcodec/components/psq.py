@@ -122,6 +122,10 @@ class ProjectedScalarQuantizer:
         return SpectrumReport(int(index), int(nf_index), int(coded.sum()),
                               int(np.count_nonzero(q)), steps)
 
+    def encoder(self):
+        """The encoder side of a stream: the component itself (each frame is coded alone)."""
+        return self
+
     def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
                budget_bits: int, frame_index: int, harmonic_lag: float = 0.0) -> SpectrumReport:
         """Rate loop: write the step index, noise level and latent indices within ``budget_bits``

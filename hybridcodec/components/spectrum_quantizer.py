@@ -79,6 +79,10 @@ class UniformQuantizer:
                 self.table_shift(n_bins, harmonic_lag), self.tables.cdf, self.tables.length,
                 self.tables.offset)
 
+    def encoder(self):
+        """The encoder side of a stream: the component itself (each frame is coded alone)."""
+        return self
+
     def encode(self, coder: RangeCoder, w: np.ndarray, log2_weights: np.ndarray,
                budget_bits: int, frame_index: int, harmonic_lag: float = 0.0) -> SpectrumReport:
         """Rate loop: write the spectrum fields so that the frame fits ``budget_bits``

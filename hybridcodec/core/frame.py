@@ -48,6 +48,9 @@ class FrameEncoder:
 
     def __init__(self, pipeline: Pipeline):
         self.pipeline = pipeline
+        self.spectrum_encoder = pipeline.spectrum_quantizer.encoder()
+        """The spectrum quantizer's encoder side for this stream (it may keep state, as
+        e2e-ae's entropy control does)."""
 
     def encode_frame(self, spectrum: np.ndarray, frame_index: int, budget_bytes: int,
                      pitch: Optional[object] = None) -> Tuple[bytes, FrameReport]:
@@ -66,9 +69,9 @@ class FrameEncoder:
         log2_weights = np.log2(p.perceptual.weights(envelope))
         w, tns = p.tns.put(coder, flatten(spectrum, envelope))
         tells.append(_tells(coder))
-        spectrum_report = p.spectrum_quantizer.encode(coder, w, log2_weights, budget_bits,
-                                                      frame_index,
-                                                      p.pitch_filter.harmonic_lag(pitch))
+        spectrum_report = self.spectrum_encoder.encode(coder, w, log2_weights, budget_bits,
+                                                       frame_index,
+                                                       p.pitch_filter.harmonic_lag(pitch))
         tells.append(_tells(coder))
         final_state = coder.final_state
         payload = coder.finish()

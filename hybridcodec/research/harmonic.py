@@ -84,7 +84,8 @@ def frame_pitch(x: np.ndarray) -> tuple:
 
 
 class _Recorder:
-    """Stands in for a pipeline's quantizer and keeps the tables and indices it codes."""
+    """Stands in for a frame encoder's spectrum encoder (a stateless quantizer) and keeps the
+    tables and indices it codes."""
 
     def __init__(self, quantizer):
         self.quantizer = quantizer
@@ -100,10 +101,9 @@ class _Recorder:
 
 def code_frames(clips: List[np.ndarray], config: str, bitrate_bps: int) -> CodedFrames:
     """Pitch and quantization of the active frames of ``clips`` (module docstring)."""
-    pipeline = Pipeline(get_config(config))
-    quantizer = pipeline.spectrum_quantizer
-    pipeline.spectrum_quantizer = recorder = _Recorder(quantizer)
-    encoder = FrameEncoder(pipeline)
+    encoder = FrameEncoder(Pipeline(get_config(config)))
+    quantizer = encoder.pipeline.spectrum_quantizer
+    encoder.spectrum_encoder = recorder = _Recorder(quantizer)
     lags, rhos = [], []
     for x in clips:
         x = highpass_50hz(x)

@@ -16,8 +16,9 @@ Quality table
 
 Entropy control
     For the quantizers trained to a target rate by Kankanahalli's λ-adjustment (the residual
-    layers and e2e-ae), the target against the rate the range coder actually spends on held-out
-    speech (mean bits written per frame, before padding); the paper claims ±0.45 kbps.
+    layers and e2e-ae), the target against the rate their symbols take on held-out speech
+    (``residual_rates``; ``e2e_rates``, with the λ rule alone and with the encoder's run-time
+    control); the paper claims ±0.45 kbps.
 
 SQ against VQ
     PSQ's claim (SQ ≈ VQ): the PSQ latent coded by its scalar quantizer and by a k-means VQ of

@@ -48,7 +48,7 @@ VALIDATION_STEPS = tuple(2.0 ** np.arange(1.0, 8.0))
 
 
 class _Recorder:
-    """Stands in for the pipeline's spectrum quantizer and keeps what it is given."""
+    """Stands in for a frame encoder's spectrum encoder and keeps what it is given."""
 
     def __init__(self, quantizer):
         self.quantizer = quantizer
@@ -64,9 +64,8 @@ class _Recorder:
 def weighted_spectra(clips, config: str = DATA_CONFIG, bitrate_bps: int = DATA_BPS) -> np.ndarray:
     """v = w W (n, F) of the active frames of ``clips`` as ``config``'s encoder codes them, each
     row followed by its log2 W̄_b (N_BANDS,) (``components.psq.frame_weights``)."""
-    pipeline = Pipeline(get_config(config))
-    pipeline.spectrum_quantizer = recorder = _Recorder(pipeline.spectrum_quantizer)
-    encoder = FrameEncoder(pipeline)
+    encoder = FrameEncoder(Pipeline(get_config(config)))
+    encoder.spectrum_encoder = recorder = _Recorder(encoder.spectrum_encoder)
     for x in clips:
         frames = mdct.analyze(highpass_50hz(x))
         for t in np.flatnonzero(is_active(frames)):
