@@ -130,6 +130,13 @@ def test_a_frame_below_the_gain_grid_is_silent_and_costs_one_symbol():
     assert read == report and not decoded.any()
 
 
+def test_frame_reports_count_no_side_fields_the_autoencoder_does_not_write(coded):
+    for rate in RATES_BPS:
+        for report in coded[rate][1]:
+            assert set(report.bits) == {"envelope", "spectrum", "padding"}
+            assert sum(report.bits.values()) == report.budget_bits
+
+
 def test_streaming_in_odd_chunks_equals_whole_signal(speech, coded):
     x = speech[FS:2 * FS]
     encoder = Encoder(16400, config="e2e-ae")

@@ -115,6 +115,9 @@ def rate_models(arrays: Dict[str, np.ndarray]) -> List[RateModel]:
 class EndToEndAutoencoder:
     """Codes the folded-time frame with the autoencoder of the frame's rate (module doc)."""
 
+    side_bits = 0
+    """No side fields apart from the spectrum's: the model index and the gain count with it."""
+
     def __init__(self, n_bins: int = N_BINS):
         self.n_bins = n_bins
 

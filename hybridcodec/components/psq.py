@@ -28,7 +28,7 @@ from hybridcodec.dsp.spectrum_coder import STEPS_PER_OCTAVE
 from ..core.registry import register
 from ..parameters import digest, find_parameter_file, load_parameters
 from .source_model import SourceModel
-from .spectrum_quantizer import SpectrumReport
+from .spectrum_quantizer import SpectrumReport, UniformQuantizer
 
 REALIZATIONS = ("st", "noise")
 """PSQ sec. III-A: straight-through gradient, pseudo-quantization noise."""
@@ -76,6 +76,9 @@ class ProjectedScalarQuantizer:
     noise_fill_first : int
         First latent that may be noise-filled.
     """
+
+    side_bits = UniformQuantizer.side_bits
+    """The step index (TARGET_BITS) and the noise level, as the uniform quantizer's fields."""
 
     def __init__(self, realization: str = "st", rounding_offset: float = 0.5,
                  noise_fill_gain: float = 0.7, noise_fill_first: int = 8):

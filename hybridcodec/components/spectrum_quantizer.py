@@ -48,6 +48,10 @@ class UniformQuantizer:
         pitch lag (dsp.harmonic_model; same steps and indices, fewer bits on voiced frames).
     """
 
+    side_bits = spectrum_coder.TARGET_BITS + spectrum_coder.NOISE_LEVEL_BITS
+    """Raw bits of the target index and the noise level, before the spectrum
+    (``info --frames``' "target+noise_level")."""
+
     def __init__(self, source_model, rounding_offset: float = 0.5,
                  reconstruction_offset: float = 0.0, dither: bool = False,
                  noise_filling: bool = True, noise_fill_first_bin: int = 8,

@@ -175,12 +175,13 @@ def _bits_by_field(tells, budget_bits: int, pipeline: Pipeline) -> Dict[str, int
     TNS field and the spectrum.  The pitch and TNS fields are a few bits, which ``tell()``
     (whole bytes) would show as 0 or 8: they are counted in fractional bits, rounded, and the
     spectrum gets the rest.  They are listed only when the pipeline's component has one
-    (``max_bits`` > 0), in every frame."""
+    (``max_bits`` > 0), in every frame, and the spectrum's side fields only when its quantizer
+    has some (``side_bits`` > 0)."""
     (envelope, start), (_, after_pitch), (_, after_tns), (total, _) = tells
-    side = TARGET_BITS + NOISE_LEVEL_BITS
+    side = pipeline.spectrum_quantizer.side_bits
     pitch, tns = round(after_pitch - start), round(after_tns - after_pitch)
     bits = {"envelope": envelope, "pitch": pitch, "tns": tns, "target+noise_level": side,
             "spectrum": total - envelope - pitch - tns - side, "padding": budget_bits - total}
     absent = {name for name, slot in (("pitch", pipeline.pitch_filter), ("tns", pipeline.tns))
-              if not slot.max_bits}
+              if not slot.max_bits} | ({"target+noise_level"} if not side else set())
     return {name: value for name, value in bits.items() if name not in absent}
