@@ -240,6 +240,7 @@ def cmd_evaluate(args) -> None:
     from .tools.evaluate import evaluate, parse_names
     from .tools.metrics import METRICS
     from .tools.peers import PEERS
+    from .training.corpus import file_speakers
 
     bitrates = sorted({parse_bitrate(text) for text in args.bitrates.split(",") if text.strip()})
     peers = parse_names(args.peers, list(PEERS), "peer")
@@ -255,7 +256,8 @@ def cmd_evaluate(args) -> None:
         raise HybridCodecError(f"{out_dir / 'results.csv'} exists; pass --force to overwrite it")
     root, files = _evaluation_files(args.dir, args.max_files, args.split)
     rows, _ = evaluate(files, out_dir, bitrates, configs, peers, metrics, root=root,
-                       n_jobs=args.jobs, scheduler=args.scheduler)
+                       n_jobs=args.jobs, scheduler=args.scheduler,
+                       speakers=None if args.dir else file_speakers(files))
     print((out_dir / "summary.md").read_text())
     print(f"{len(rows)} results from {len(files)} files written to {out_dir}/")
 

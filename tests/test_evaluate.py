@@ -174,3 +174,55 @@ def test_cli_evaluate_errors_on_a_missing_folder_and_existing_results(tmp_path, 
     err = capsys.readouterr().err.splitlines()
     assert err == [f"error: {tmp_path / 'none'} is not a folder",
                    f"error: {tmp_path / 'results.csv'} exists; pass --force to overwrite it"]
+
+
+def _row(system, speaker, pesq, visqol, file="f.wav", bitrate=BITRATE_BPS):
+    return {"system": system, "bitrate_bps": bitrate, "operating_bps": bitrate, "file": file,
+            "duration_s": 1.0, "measured_bps": float(bitrate), "lag_samples": 0, "speaker": speaker,
+            "pesq_wb": pesq, "visqol": visqol}
+
+
+def test_voice_balanced_means_weigh_each_voice_the_same():
+    rows = [_row("default", "big", 1.0, 2.0, f"{i}.wav") for i in range(3)]
+    rows.append(_row("default", "small", 3.0, 4.0))
+    balanced = ev.voice_balanced_scores(rows, ["pesq_wb", "visqol"])[("default", BITRATE_BPS)]
+    assert balanced == {"n_voices": 2, "pesq_wb": 2.0, "visqol": 3.0}
+    over_files = ev.mean_scores(rows, ["pesq_wb", "visqol"])[("default", BITRATE_BPS)]
+    assert over_files["pesq_wb"] == 1.5 and over_files["n_files"] == 4
+
+
+def test_pairwise_verdicts_need_both_metrics():
+    means = {("opus", 9600): {"pesq_wb": 3.0, "visqol": 3.0},
+             ("default", 9600): {"pesq_wb": 2.5, "visqol": 3.2},
+             ("amr-wb", 9600): {"pesq_wb": 3.1, "visqol": 3.5}}
+    assert ev.pairwise_verdicts(means, ["pesq_wb", "visqol"]) == {
+        (9600, "amr-wb", "default"): "wins", (9600, "amr-wb", "opus"): "wins",
+        (9600, "default", "opus"): "split"}
+
+
+def test_results_csv_reads_back_as_written(tmp_path):
+    rows = [_row("default", "v", 2.5, float("nan")), _row("opus", "", 3.25, 3.5)]
+    ev.write_results_csv(rows, tmp_path / "results.csv")
+    back = ev.read_results_csv(tmp_path / "results.csv")
+    assert [(r["system"], r["speaker"], r["bitrate_bps"], r["pesq_wb"]) for r in back] == [
+        ("default", "v", BITRATE_BPS, 2.5), ("opus", "", BITRATE_BPS, 3.25)]
+    assert np.isnan(back[0]["visqol"]) and back[1]["visqol"] == 3.5
+
+
+def test_speakers_go_into_the_rows_and_the_summary_balances_them(audio_dir, tmp_path, evaluated):
+    files = ev.find_audio_files(audio_dir)
+    rows, _ = _evaluate(audio_dir, tmp_path, [], speakers={files[0]: "v1", files[1]: "v2"})
+    assert {(row["file"], row["speaker"]) for row in rows} == {("a.wav", "v1"), ("sub/b.flac", "v2")}
+    assert [row["speaker"] for row in _read_csv(tmp_path / "results.csv")] == ["v1", "v2"]
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Voice-balanced means" in summary and "| default | 16.4 | " in summary.split("Voice")[1]
+    assert "Voice-balanced" not in (evaluated[1] / "summary.md").read_text()   # no speakers
+
+
+def test_file_speakers_come_from_the_manifest(tmp_path, monkeypatch):
+    from hybridcodec.training import corpus
+
+    monkeypatch.setattr(corpus, "resolve_corpus", lambda folder: folder)
+    monkeypatch.setattr(corpus, "read_manifest", lambda _: {"files": {"a": {"speaker": "lang:nl"}}})
+    paths = [tmp_path / "wav" / "a.wav", tmp_path / "wav" / "z.wav"]
+    assert corpus.file_speakers(paths, tmp_path) == {paths[0]: "lang:nl", paths[1]: ""}

@@ -1,7 +1,8 @@
 """The quantizer study's table logic: verdicts by both metrics, pairs at equal rates."""
 import pytest
 
-from hybridcodec.research.quantizer_study import quality_markdown, quality_rows, verdict
+from hybridcodec.research.quantizer_study import quality_markdown, quality_rows
+from hybridcodec.tools.evaluate import verdict
 
 
 @pytest.mark.parametrize("deltas, expected", [((0.1, 0.02), "wins"), ((-0.1, -0.3), "loses"),

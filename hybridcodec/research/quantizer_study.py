@@ -27,7 +27,7 @@ SQ against VQ
 from pathlib import Path
 
 from . import e2e_rates, latent_vq, residual_rates
-from ..tools.evaluate import METRIC_LABELS, evaluate, mean_scores
+from ..tools.evaluate import METRIC_LABELS, evaluate, mean_scores, verdict
 from ..training.corpus import corpus_files
 
 BITRATES_BPS = (9600, 16400, 24400)
@@ -40,16 +40,6 @@ PAIRS = (
 """(learned configuration, DSP counterpart) pairs of the quality table."""
 METRICS = ("pesq", "visqol")
 COLUMNS = ("pesq_wb", "visqol")
-
-
-def verdict(deltas) -> str:
-    """"wins" where every metric's difference is positive, "loses" where every one is negative,
-    else "split"."""
-    if all(delta > 0 for delta in deltas):
-        return "wins"
-    if all(delta < 0 for delta in deltas):
-        return "loses"
-    return "split"
 
 
 def quality_rows(means, pairs=PAIRS, bitrates_bps=BITRATES_BPS):

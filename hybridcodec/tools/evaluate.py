@@ -33,9 +33,17 @@ Alignment
     cross-correlation within ± 20 ms, checks that it is within 0.25 ms of zero, and
     shifts the output by it; an output that fails the check is left out with the reason.
 
+Voices
+    A file of the corpus carries its speaker group (``speaker``, from the corpus manifest;
+    empty for a user's folder). A mean over files weighs each voice by its number of files,
+    and one voice can hold a third of a split's files; so where the speakers are known the
+    summary also gives the voice-balanced mean (:func:`voice_balanced_scores`): the mean of
+    each voice's files, then the mean over the voices.
+
 Outputs, in ``OUT``
     ``results.csv`` (one row per system, bitrate and file), ``summary.md`` (means per
-    system and bitrate) and ``rate_quality.png`` (mean quality against mean measured rate).
+    system and bitrate, and voice-balanced means) and ``rate_quality.png`` (mean quality
+    against mean measured rate).
 """
 import contextlib
 import csv
@@ -43,6 +51,7 @@ import os
 import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from itertools import combinations
 from pathlib import Path
 
 import joblib
@@ -59,7 +68,7 @@ from hybridcodec.tools.metrics import METRICS, align, visqol_mapper
 from hybridcodec.tools.peers import get_peer
 
 RESULT_COLUMNS = ("system", "bitrate_bps", "operating_bps", "file", "duration_s", "measured_bps",
-                  "lag_samples")
+                  "lag_samples", "speaker")
 METRIC_COLUMNS = tuple(metric.column for metric in METRICS.values())
 METRIC_LABELS = {"pesq_wb": "PESQ-WB", "visqol": "ViSQOL", "stoi": "STOI"}
 EXTENSION_ALIASES = {"AIF": "AIFF", "OGA": "OGG", "OPUS": "OGG"}
@@ -84,6 +93,8 @@ class Job:
         The audio file.
     file : str
         Its name in the results: its path relative to the evaluated folder.
+    speaker : str
+        Its speaker group where known (corpus files), else empty.
     """
 
     system: str
@@ -92,6 +103,7 @@ class Job:
     operating_bps: int
     path: str
     file: str
+    speaker: str = ""
 
 
 def find_audio_files(folder, max_files=None):
@@ -159,7 +171,7 @@ def parse_names(text, allowed, what):
     return names
 
 
-def plan_jobs(files, root, bitrates_bps, configs, peers):
+def plan_jobs(files, root, bitrates_bps, configs, peers, speakers=None):
     """Every round trip to run, and the notes on what is left out and why.
 
     Parameters
@@ -174,6 +186,8 @@ def plan_jobs(files, root, bitrates_bps, configs, peers):
         Configurations of this codec.
     peers : list of str
         Peer names (see :data:`hybridcodec.tools.peers.PEERS`).
+    speakers : dict, optional
+        File path (as in ``files``) to its speaker group.
 
     Returns
     -------
@@ -195,7 +209,9 @@ def plan_jobs(files, root, bitrates_bps, configs, peers):
         peer_systems, peer_notes = _peer_systems(get_peer(name), bitrates_bps)
         systems += peer_systems
         notes += peer_notes
-    jobs = [Job(system, is_peer, bitrate, operating, str(path), _file_name(path, root))
+    speakers = speakers or {}
+    jobs = [Job(system, is_peer, bitrate, operating, str(path), _file_name(path, root),
+                speakers.get(path, ""))
             for system, is_peer, bitrate, operating in systems for path in files]
     return jobs, notes
 
@@ -320,7 +336,7 @@ def _dask_client(address):
 
 
 def evaluate(files, out_dir, bitrates_bps, configs, peers, metric_names, root=None, n_jobs=None,
-             scheduler=None, progress=True, log=None):
+             scheduler=None, progress=True, log=None, speakers=None):
     """Run the evaluation and write ``results.csv``, ``summary.md`` and ``rate_quality.png``.
 
     Parameters
@@ -343,6 +359,9 @@ def evaluate(files, out_dir, bitrates_bps, configs, peers, metric_names, root=No
         Show a progress bar (default True).
     log : callable, optional
         ``log(line)`` for each note on what was left out (default: print to stderr).
+    speakers : dict, optional
+        File path (as in ``files``) to its speaker group: recorded in the rows, and the
+        summary adds voice-balanced means.
 
     Returns
     -------
@@ -354,7 +373,7 @@ def evaluate(files, out_dir, bitrates_bps, configs, peers, metric_names, root=No
     log = log or (lambda line: print(f"note: {line}", file=sys.stderr))
     metric_names, metric_notes = _available_metrics(metric_names)
     files, file_notes = _long_enough(files, metric_names)
-    jobs, notes = plan_jobs(files, root, bitrates_bps, configs, peers)
+    jobs, notes = plan_jobs(files, root, bitrates_bps, configs, peers, speakers)
     notes = metric_notes + file_notes + notes
     for note in notes:
         log(note)
@@ -439,8 +458,75 @@ def mean_scores(rows, columns):
             for key, group in groups.items()}
 
 
+def read_results_csv(path):
+    """The rows of a ``results.csv`` (:func:`write_results_csv`), numbers as numbers (an empty
+    metric as NaN)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row.setdefault("speaker", "")        # results written before speakers were recorded
+        for column in ("bitrate_bps", "operating_bps", "lag_samples"):
+            row[column] = int(row[column])
+        for column in ("duration_s", "measured_bps") + METRIC_COLUMNS:
+            row[column] = float(row[column]) if row.get(column) else float("nan")
+    return rows
+
+
+def voice_balanced_scores(rows, columns):
+    """Mean of ``columns`` per (system, bitrate) with every voice weighing the same: the mean of
+    each voice's files (``speaker``), then the mean over the voices; with the voice count."""
+    voices = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        voices[row["system"], row["bitrate_bps"]][row["speaker"]].append(row)
+    means = {}
+    for key, by_voice in voices.items():
+        per_voice = [mean_scores(voice_rows, columns) for voice_rows in by_voice.values()]
+        means[key] = {"n_voices": len(per_voice),
+                      **{column: float(np.mean([voice[key][column] for voice in per_voice]))
+                         for column in columns}}
+    return means
+
+
+def verdict(deltas) -> str:
+    """"wins" where every metric's difference is positive, "loses" where every one is negative,
+    else "split"."""
+    if all(delta > 0 for delta in deltas):
+        return "wins"
+    if all(delta < 0 for delta in deltas):
+        return "loses"
+    return "split"
+
+
+def pairwise_verdicts(means, columns):
+    """{(bitrate, A, B): :func:`verdict` of A against B on ``columns``} for every pair of systems
+    measured at a bitrate, A before B by name (``means`` from :func:`mean_scores` or
+    :func:`voice_balanced_scores`)."""
+    systems = defaultdict(list)
+    for system, bitrate in means:
+        systems[bitrate].append(system)
+    return {(bitrate, a, b): verdict([means[a, bitrate][c] - means[b, bitrate][c] for c in columns])
+            for bitrate, names in systems.items() for a, b in combinations(sorted(names), 2)}
+
+
+def _voice_balanced_markdown(rows, columns):
+    """The voice-balanced means as a Markdown table (empty when no row has a speaker)."""
+    if not any(row.get("speaker") for row in rows):
+        return []
+    lines = ["", "Voice-balanced means (each voice weighs the same: the mean of its files, then "
+             "the mean over the voices):", "",
+             "| system | requested kbps | "
+             + " | ".join(METRIC_LABELS.get(column, column) for column in columns) + " | voices |",
+             "|---|---:|" + "---:|" * len(columns) + "---:|"]
+    for (system, bitrate), mean in voice_balanced_scores(rows, columns).items():
+        lines.append(f"| {system} | {bitrate / 1000:g} | "
+                     + " | ".join(f"{mean[column]:.3f}" for column in columns)
+                     + f" | {mean['n_voices']} |")
+    return lines
+
+
 def summary_markdown(rows, columns, notes=()):
-    """The results as a Markdown table of means per system and requested bitrate.
+    """The results as a Markdown table of means per system and requested bitrate, and of
+    voice-balanced means where the rows have speakers.
 
     Parameters
     ----------
@@ -469,6 +555,7 @@ def summary_markdown(rows, columns, notes=()):
               "`hybridcodec.tools.evaluate`)."]
     if "visqol" in columns:
         lines.append(f"ViSQOL v3, speech mode, {visqol_mapper()} mapper.")
+    lines += _voice_balanced_markdown(rows, columns)
     return "\n".join(lines + [""] + [f"- {note}" for note in notes]) + "\n"
 
 

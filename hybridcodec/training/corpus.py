@@ -305,6 +305,13 @@ def corpus_files(split, corpus_dir=None):
     return [corpus_dir / WAV_FOLDER / f"{name}.wav" for name in read_split(corpus_dir)[split]]
 
 
+def file_speakers(paths, corpus_dir=None):
+    """Path of a corpus WAV file to its speaker group (manifest ``speaker``) for each of
+    ``paths``; a file the manifest does not know gets an empty group."""
+    files = read_manifest(resolve_corpus(corpus_dir))["files"]
+    return {path: files.get(Path(path).stem, {}).get("speaker", "") for path in paths}
+
+
 def clip_durations_s(split, corpus_dir=None):
     """WAV file of one split to its duration in seconds, in :func:`mixed_order`."""
     corpus_dir = resolve_corpus(corpus_dir)

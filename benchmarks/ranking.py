@@ -1,0 +1,58 @@
+"""Does the ranking of systems on held-out speakers carry over to the out-of-corpus sources?
+
+Reads the ``results.csv`` of two ``hybridcodec evaluate`` runs with the same systems, for
+example::
+
+    hybridcodec evaluate --split heldout --max-files 30 --out benchmarks/results/heldout
+    hybridcodec evaluate --split out-of-corpus --max-files 20 --out benchmarks/results/out-of-corpus
+    python benchmarks/ranking.py benchmarks/results/heldout benchmarks/results/out-of-corpus
+
+and prints, for every bitrate and pair of systems measured in both, the verdict of A against B
+in each run (``evaluate.verdict``: *wins* where A is ahead by PESQ-WB and by ViSQOL, *loses*
+where it is behind by both, *split* where the metrics disagree) and whether the two runs agree.
+The means are voice-balanced (``evaluate.voice_balanced_scores``: the mean of each voice's
+files, then the mean over the voices) where the rows name their speakers, else means over files.
+"""
+import argparse
+from pathlib import Path
+
+from hybridcodec.tools.evaluate import (mean_scores, pairwise_verdicts, read_results_csv,
+                                        voice_balanced_scores)
+
+COLUMNS = ("pesq_wb", "visqol")
+
+
+def verdicts(results_dir):
+    """:func:`evaluate.pairwise_verdicts` of one run's means (module doc)."""
+    rows = read_results_csv(Path(results_dir) / "results.csv")
+    if all(row["speaker"] for row in rows):
+        return pairwise_verdicts(voice_balanced_scores(rows, COLUMNS), COLUMNS), "voice-balanced"
+    return pairwise_verdicts(mean_scores(rows, COLUMNS), COLUMNS), "over files"
+
+
+def ranking_table(first, second, names):
+    """Markdown table of the pairs measured in both runs, and how many agree."""
+    lines = [f"| kbps | A | B | A against B, {names[0]} | {names[1]} | same |",
+             "|---:|---|---|---|---|:---:|"]
+    common = sorted(set(first) & set(second))
+    for bitrate, a, b in common:
+        same = first[bitrate, a, b] == second[bitrate, a, b]
+        lines.append(f"| {bitrate / 1000:g} | {a} | {b} | {first[bitrate, a, b]} | "
+                     f"{second[bitrate, a, b]} | {'yes' if same else 'no'} |")
+    agree = sum(first[key] == second[key] for key in common)
+    return "\n".join(lines) + f"\n\n{agree} of {len(common)} pairs agree.\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("first", help="folder with the results.csv of the first run (held-out)")
+    parser.add_argument("second", help="folder with the results.csv of the second run")
+    args = parser.parse_args()
+    first, how_first = verdicts(args.first)
+    second, how_second = verdicts(args.second)
+    print(f"Means: {how_first} ({args.first}), {how_second} ({args.second}).\n")
+    print(ranking_table(first, second, (Path(args.first).name, Path(args.second).name)))
+
+
+if __name__ == "__main__":
+    main()
