@@ -13,6 +13,7 @@ from hybridcodec.core.frame import FrameDecoder, FrameEncoder
 from hybridcodec.core.pipeline import get_pipeline
 from hybridcodec.dsp import e2e_ae, mdct
 from hybridcodec.dsp.range_coder import RangeCoder
+from hybridcodec.errors import ConfigError
 from hybridcodec.formats.hcb import read_hcb, write_hcb
 from hybridcodec.parameters import find_parameter_file, load_parameters
 
@@ -196,6 +197,16 @@ def test_bitrates_between_and_above_the_models_round_trip(speech):
         y = api.decode(data)[0]
         assert y.shape == x.shape and np.all(np.isfinite(y))
         assert all(r.bits["padding"] >= 0 for r in reports)
+
+
+def test_a_bitrate_below_the_lowest_model_is_refused_not_coded_as_silence(speech):
+    # at 8 kbps not even the all-mode latent fits a frame: every frame would be silent
+    quantizer = EndToEndAutoencoder()
+    w = mdct.analyze(speech[FS:FS + 4 * 320], forward=mdct.fold)[2]
+    assert quantizer.choose(RangeCoder.encoder(64), w, 8000 // 50)[0] is None
+    with pytest.raises(ConfigError, match="'e2e-ae' codes at 9600 bps or more"):
+        Encoder(8000, config="e2e-ae")
+    assert Encoder(9600, config="e2e-ae").bitrate_bps == 9600
 
 
 def test_lambda_rule_moves_toward_the_target_region():

@@ -146,6 +146,12 @@ class EndToEndAutoencoder:
         rates = np.array([m.rate_bps for m in self.models])
         return max(0, int(np.searchsorted(rates, budget_bits * FRAMES_PER_SECOND, "right")) - 1)
 
+    @cached_property
+    def min_bitrate_bps(self) -> int:
+        """The lowest model's rate: below it not even the all-mode latent fits a frame, and
+        every frame would be silent."""
+        return self.models[0].rate_bps
+
     def encoder(self) -> "StreamEncoder":
         """The encoder side of one stream, with its own run-time entropy control."""
         return StreamEncoder(self)

@@ -77,6 +77,7 @@ class ProjectedScalarQuantizer:
         First latent that may be noise-filled.
     """
 
+    min_bitrate_bps = UniformQuantizer.min_bitrate_bps
     side_bits = UniformQuantizer.side_bits
     """The step index (TARGET_BITS) and the noise level, as the uniform quantizer's fields."""
 

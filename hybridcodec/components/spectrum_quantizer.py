@@ -8,6 +8,7 @@ from hybridcodec.dsp import harmonic_model, spectrum_coder
 from hybridcodec.dsp.quantization import dither_offsets
 from hybridcodec.dsp.range_coder import RangeCoder
 
+from ..core.config import MIN_BITRATE_BPS
 from ..core.registry import register
 
 
@@ -48,6 +49,8 @@ class UniformQuantizer:
         pitch lag (dsp.harmonic_model; same steps and indices, fewer bits on voiced frames).
     """
 
+    min_bitrate_bps = MIN_BITRATE_BPS
+    """The rate loop works at any bitrate the container allows."""
     side_bits = spectrum_coder.TARGET_BITS + spectrum_coder.NOISE_LEVEL_BITS
     """Raw bits of the target index and the noise level, before the spectrum
     (``info --frames``' "target+noise_level")."""

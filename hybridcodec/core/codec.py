@@ -61,6 +61,10 @@ class Encoder:
         self.redundancy_bytes = check_redundancy(redundancy_bytes, self.bitrate_bps)
         self.pipeline = get_pipeline(config)
         self.config_name = self.pipeline.config.name
+        lowest = self.pipeline.spectrum_quantizer.min_bitrate_bps
+        if self.bitrate_bps < lowest:
+            raise ConfigError(f"configuration {self.config_name!r} codes at {lowest} bps or more "
+                              f"(its spectrum quantizer's lowest rate); got {self.bitrate_bps}")
         self.layer_bytes = self.pipeline.residual.layer_bytes(self.bitrate_bps)
         if self.layer_bytes and self.redundancy_bytes:
             raise ConfigError("residual layers and redundant copies do not combine")
