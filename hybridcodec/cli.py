@@ -560,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peers", default="opus,amr-wb,lc3",
                    help="comma-separated peer codecs: opus, amr-wb, lc3; '' for none")
     p.add_argument("--metrics", default="pesq,visqol,stoi",
-                   help="comma-separated metrics: pesq, visqol, stoi")
+                   help="comma-separated metrics: pesq, visqol, stoi, dnsmos (non-intrusive)")
     p.add_argument("--out", default="evaluation", help="output folder (default: evaluation)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes (default: one per core)")

@@ -154,7 +154,7 @@ def test_cli_evaluate_without_a_folder_uses_the_heldout_split(audio_dir, monkeyp
 
 @pytest.mark.parametrize("args, message", [
     (["--peers", "g729"], "unknown peer 'g729'; available: opus, amr-wb, lc3"),
-    (["--metrics", "mos"], "unknown metric 'mos'; available: pesq, visqol, stoi"),
+    (["--metrics", "mos"], "unknown metric 'mos'; available: pesq, visqol, stoi, dnsmos"),
     (["--configs", "nope"], "unknown configuration 'nope'; available: default, "),
     (["--bitrates", "3k"], "bitrate 3000 bps is out of range"),
     (["--jobs", "0"], "--jobs must be at least 1"),

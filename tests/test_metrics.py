@@ -1,12 +1,14 @@
-"""Tests of hybridcodec.tools.metrics: segmental SNR, PESQ-WB, STOI, ViSQOL, alignment."""
+"""Tests of hybridcodec.tools.metrics: segmental SNR, PESQ-WB, STOI, ViSQOL, DNSMOS, alignment."""
 import numpy as np
 import pytest
 
-from hybridcodec.tools.metrics import (METRICS, AlignmentError, align, lag_samples, measure, pesq_wb,
-                                       segmental_snr_db, stoi, visqol, visqol_mapper)
+from hybridcodec.tools.metrics import (METRICS, AlignmentError, align, dnsmos, lag_samples, measure,
+                                       pesq_wb, segmental_snr_db, stoi, visqol, visqol_mapper)
 
 needs_visqol = pytest.mark.skipif(METRICS["visqol"].missing() is not None,
                                   reason=str(METRICS["visqol"].missing()))
+needs_dnsmos = pytest.mark.skipif(METRICS["dnsmos"].missing() is not None,
+                                  reason=str(METRICS["dnsmos"].missing()))
 CLIP_SAMPLES = 3 * 16000
 
 FRAME_SAMPLES = 320
@@ -130,4 +132,22 @@ def test_visqol_mapper_is_the_lattice_one_when_ai_edge_litert_imports():
 
 def test_metrics_table_names_each_column():
     assert {name: metric.column for name, metric in METRICS.items()} == {
-        "pesq": "pesq_wb", "visqol": "visqol", "stoi": "stoi"}
+        "pesq": "pesq_wb", "visqol": "visqol", "stoi": "stoi", "dnsmos": "dnsmos_ovrl"}
+
+
+@needs_dnsmos
+def test_dnsmos_rates_the_output_alone_and_orders_clean_above_noisy(speech, rng):
+    x = speech[:CLIP_SAMPLES]
+    noisy = x + 0.05 * rng.standard_normal(x.shape[0])
+    clean_score = dnsmos(x, x, 16000)
+    assert 1.0 <= clean_score <= 5.0
+    assert dnsmos(x, noisy, 16000) < clean_score - 0.25     # white noise 9 dB below the speech
+    assert dnsmos(noisy, x, 16000) == clean_score          # non-intrusive: the reference is unused
+
+
+def test_dnsmos_missing_names_the_extra(monkeypatch):
+    from hybridcodec.tools import metrics
+
+    monkeypatch.setattr(metrics.importlib.util, "find_spec", lambda name: None)
+    assert metrics._dnsmos_missing() == (
+        "speechmos, librosa, onnxruntime, requests not installed (pip install hybridcodec[dnsmos])")

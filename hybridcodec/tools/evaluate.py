@@ -70,7 +70,7 @@ from hybridcodec.tools.peers import get_peer
 RESULT_COLUMNS = ("system", "bitrate_bps", "operating_bps", "file", "duration_s", "measured_bps",
                   "lag_samples", "speaker")
 METRIC_COLUMNS = tuple(metric.column for metric in METRICS.values())
-METRIC_LABELS = {"pesq_wb": "PESQ-WB", "visqol": "ViSQOL", "stoi": "STOI"}
+METRIC_LABELS = {"pesq_wb": "PESQ-WB", "visqol": "ViSQOL", "stoi": "STOI", "dnsmos_ovrl": "DNSMOS"}
 EXTENSION_ALIASES = {"AIF": "AIFF", "OGA": "OGG", "OPUS": "OGG"}
 """File extensions that name a libsndfile format by another name."""
 

@@ -1,4 +1,4 @@
-"""Objective speech-quality metrics: PESQ-WB, ViSQOL, STOI and segmental SNR; time alignment.
+"""Objective speech-quality metrics: PESQ-WB, ViSQOL, STOI, DNSMOS and segmental SNR; time alignment.
 
 Every metric takes a reference ``ref`` (the codec input) and a degraded signal
 ``deg`` (the codec output) of the same shape ``(n,)``, float64 in [-1, 1], time-aligned;
@@ -10,6 +10,10 @@ C++ ViSQOL 3.3. Its similarity is mapped to MOS-LQO by the deep-lattice model of
 tool when ``ai-edge-litert`` imports (``pip install hybridcodec[lattice]``), else by the
 port's polynomial fallback, whose scores are higher and not comparable;
 :func:`visqol_mapper` says which one runs.
+
+DNSMOS (P.835 overall quality, Microsoft's DNSMOS models from PyPI's ``speechmos``) is
+non-intrusive: it rates the output alone, so it sees noise that a codec adds wherever the
+reference has it too; ``pip install hybridcodec[dnsmos]``.
 """
 import importlib.util
 import threading
@@ -31,6 +35,7 @@ SEGMENTAL_SNR_CLAMP_DB = (-10.0, 35.0)
 SILENT_FRAME_BELOW_MAX_DB = 40.0
 """A reference frame this many dB below the loudest frame counts as silent."""
 VISQOL_SAMPLE_RATE_HZ = 16000
+DNSMOS_SAMPLE_RATE_HZ = 16000
 ALIGN_SEARCH_MS = 20.0
 """Cross-correlation lags searched by :func:`align`: within ± this many ms."""
 ALIGN_TOLERANCE_MS = 0.25
@@ -231,6 +236,41 @@ def _visqol_missing():
     return None
 
 
+def dnsmos(ref, deg, sample_rate_hz):
+    """DNSMOS P.835 overall quality (OVRL) of the degraded signal, non-intrusive.
+
+    ``ref`` is only checked against ``deg``; the score depends on ``deg`` alone, resampled to
+    16 kHz and held within [-1, 1]. The model scores 9.01 s windows; a shorter signal is
+    repeated to that length (``speechmos``'s own rule).
+
+    Parameters
+    ----------
+    ref, deg : numpy.ndarray, shape (n,)
+        Reference and degraded signals.
+    sample_rate_hz : int
+        Sampling rate of both signals, in Hz.
+
+    Returns
+    -------
+    float
+        MOS, 1 (bad) to 5 (excellent).
+    """
+    from speechmos import dnsmos as dnsmos_model
+
+    _, deg = _pair_at(ref, deg, sample_rate_hz, DNSMOS_SAMPLE_RATE_HZ)
+    deg = np.clip(deg, -1.0, 1.0).astype(np.float32)
+    return float(dnsmos_model.run(deg, DNSMOS_SAMPLE_RATE_HZ)["ovrl_mos"])
+
+
+def _dnsmos_missing():
+    """Why DNSMOS cannot run (speechmos or what it imports absent), or None."""
+    absent = [name for name in ("speechmos", "librosa", "onnxruntime", "requests")
+              if importlib.util.find_spec(name) is None]
+    if absent:
+        return f"{', '.join(absent)} not installed (pip install hybridcodec[dnsmos])"
+    return None
+
+
 def lag_samples(ref, deg, max_lag_samples):
     """Lag of ``deg`` behind ``ref`` at the peak of their cross-correlation.
 
@@ -322,5 +362,6 @@ METRICS = {
     "pesq": Metric("pesq_wb", pesq_wb, 0.25),          # P.862: a quarter of a second
     "visqol": Metric("visqol", visqol, 1.0, _visqol_missing),  # fails below about 0.7 s
     "stoi": Metric("stoi", stoi, 1.0),                 # 30 frames of 25.6 ms of speech, or 1e-5
+    "dnsmos": Metric("dnsmos_ovrl", dnsmos, 1.0, _dnsmos_missing),
 }
 """The metrics by their ``--metrics`` name."""
