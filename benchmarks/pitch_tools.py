@@ -5,7 +5,9 @@ One ``hybridcodec evaluate`` run (``hybridcodec.tools.evaluate``) over the first
 clips of the held-out split writes ``OUT/results.csv`` and ``OUT/summary.md``; this script then
 prints two tables from its rows:
 
-1. gains: each configuration's mean PESQ-WB and ViSQOL minus its reference's per bitrate: the
+1. gains: each configuration's voice-balanced mean PESQ-WB and ViSQOL (the mean of each held-out
+   voice's files, then the mean over the voices: ``evaluate.voice_balanced_scores``) minus its
+   reference's per bitrate: the
    DSP configurations against ``tcx-laplacian`` (no pitch tool), ``tcx-mixture-pitch`` (the
    default) against ``tcx-mixture``;
 2. ``tcx-dsp`` against AMR-WB at the mode AMR-WB runs at for each bitrate (8.85 kbps for 9.6,
@@ -13,15 +15,15 @@ prints two tables from its rows:
 
 Usage::
 
-    HYBRIDCODEC_CACHE=/tmp/hccache python benchmarks/pitch_tools.py [--max-files 24]
+    HYBRIDCODEC_CACHE=/tmp/hccache python benchmarks/pitch_tools.py [--max-files 30]
         [--configs tcx-laplacian,tcx-ltpf,...] [--out benchmarks/results/pitch-tools] [--jobs 2]
 """
 import argparse
 from pathlib import Path
 
-from hybridcodec.tools.evaluate import evaluate, mean_scores
+from hybridcodec.tools.evaluate import evaluate, voice_balanced_scores
 from hybridcodec.tools.metrics import METRICS as METRIC_COLUMNS
-from hybridcodec.training.corpus import corpus_files
+from hybridcodec.training.corpus import corpus_files, file_speakers
 
 BITRATES_BPS = (9600, 13200, 16400, 24400)
 REFERENCE = "tcx-laplacian"
@@ -55,7 +57,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--peers", default=",".join(PEERS))
-    parser.add_argument("--max-files", type=int, default=24)
+    parser.add_argument("--max-files", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--out", default="benchmarks/results/pitch-tools")
     return parser.parse_args(argv)
@@ -65,14 +67,16 @@ def main(argv=None):
     args = parse_args(argv)
     configs = [name for name in args.configs.split(",") if name]
     peers = [name for name in args.peers.split(",") if name]
-    rows, _ = evaluate(corpus_files("heldout")[:args.max_files], Path(args.out),
-                       list(BITRATES_BPS), configs, peers, list(METRICS),
-                       n_jobs=args.jobs)
-    table = mean_scores(rows, COLUMNS)
+    files = corpus_files("heldout")[:args.max_files]
+    rows, _ = evaluate(files, Path(args.out), list(BITRATES_BPS), configs, peers, list(METRICS),
+                       n_jobs=args.jobs, speakers=file_speakers(files))
+    table = voice_balanced_scores(rows, COLUMNS)
     print((Path(args.out) / "summary.md").read_text())
-    print(f"Gains of the pitch tools (held-out, {args.max_files} files), ΔPESQ-WB / ΔViSQOL:\n")
+    print(f"Gains of the pitch tools (held-out, {args.max_files} files, voice-balanced), "
+          "ΔPESQ-WB / ΔViSQOL:\n")
     print(difference_table(table, [(c, REFERENCES[c]) for c in configs if c in REFERENCES]))
-    print("\nAgainst the peers (AMR-WB at its mode below each rate), ΔPESQ-WB / ΔViSQOL:\n")
+    print("\nAgainst the peers (AMR-WB at its mode below each rate; voice-balanced), "
+          "ΔPESQ-WB / ΔViSQOL:\n")
     print(difference_table(table, [(c, peer) for peer in peers
                                    for c in ("tcx-dsp", "tcx-mixture-pitch") if c in configs]))
 

@@ -12,7 +12,8 @@ average, a costly frame takes more); otherwise, by analysis by synthesis, the mo
 fitted code decodes closest to the frame, where fitting replaces the model's least important
 symbols — the smallest latent distortion (B_s − B_mode)² per bit saved — by the most probable
 one until the frame fits.  A silent frame when no model fits even with the all-mode latent,
-or when the frame lies below the gain grid.
+or when the frame lies below the gain grid; below the lowest model's rate that would be every
+frame, so the configuration refuses such bitrates (``min_bitrate_bps``).
 
 Run-time entropy control (extension of sec. 2.3 to the encoder, :class:`EntropyControl`): the
 λ-adjustment rule sets a model's rate on the training speech, but a speaker whose latent is
@@ -22,6 +23,7 @@ cheaper or dearer moves it (on held-out speakers the rate fell 1.3-2.1 kbps belo
 the decoder multiplies back by the coded gain), with k steered frame by frame toward the
 model's target.  The decoder is unchanged: it reads the coded gain.  Every step is a
 deterministic function of the frames so far.
+
 NumPy inference only (``dsp.e2e_ae``); weights in ``hybridcodec/data/e2e-ae-<digest>.npz``.
 """
 from dataclasses import dataclass
