@@ -182,6 +182,6 @@ def _bits_by_field(tells, budget_bits: int, pipeline: Pipeline) -> Dict[str, int
     pitch, tns = round(after_pitch - start), round(after_tns - after_pitch)
     bits = {"envelope": envelope, "pitch": pitch, "tns": tns, "target+noise_level": side,
             "spectrum": total - envelope - pitch - tns - side, "padding": budget_bits - total}
-    absent = {name for name, slot in (("pitch", pipeline.pitch_filter), ("tns", pipeline.tns))
-              if not slot.max_bits} | ({"target+noise_level"} if not side else set())
-    return {name: value for name, value in bits.items() if name not in absent}
+    largest = {"pitch": pipeline.pitch_filter.max_bits, "tns": pipeline.tns.max_bits,
+               "target+noise_level": side}
+    return {name: value for name, value in bits.items() if largest.get(name, 1)}
