@@ -8,8 +8,9 @@ many-speaker corpus changed::
 
     python benchmarks/refit_gain.py --before 2ec2b50 --split heldout --max-files 60
 
-Prints a Markdown table: per bitrate, the mean PESQ-WB and ViSQOL before and after and the
-differences, with the number of files.
+Prints two Markdown tables: per bitrate, the mean PESQ-WB and ViSQOL before and after and the
+differences, first over the files, then voice-balanced (the mean of each voice's files, then
+over the voices, as ``hybridcodec evaluate``'s summary).
 """
 import argparse
 import json
@@ -24,18 +25,25 @@ import soundfile
 from joblib import Parallel, delayed
 
 from hybridcodec.core.config import parse_bitrate
+from hybridcodec.tools.evaluate import mean_scores, voice_balanced_scores
 from hybridcodec.tools.metrics import pesq_wb, visqol
-from hybridcodec.training.corpus import SPLITS, clip_durations_s
+from hybridcodec.training.corpus import SPLITS, clip_durations_s, file_speakers
+
+METRICS = ("pesq_wb", "visqol")
 
 ROUND_TRIP = """
 import json, sys
 import soundfile
 import hybridcodec.api as hc
 jobs = json.load(open(sys.argv[1]))
+coded_bps = {}
 for source, bitrate_bps, config, target in jobs:
     x, rate = soundfile.read(source)
-    y, rate = hc.decode(hc.encode(x, rate, bitrate_bps, config))
+    data = hc.encode(x, rate, bitrate_bps, config)
+    y, rate = hc.decode(data)
     soundfile.write(target, y, rate, subtype="FLOAT")
+    coded_bps[target] = 8 * len(data) * rate / len(x)
+json.dump(coded_bps, open(sys.argv[2], "w"))
 """
 """Runs under either revision: it uses only the API both have (``api.encode``/``api.decode``)."""
 
@@ -46,7 +54,8 @@ def round_trips(files, bitrates_bps, config, out_dir, code_dir=None):
     Returns
     -------
     dict
-        ``(file, bitrate_bps)`` to the decoded WAV.
+        ``(file, bitrate_bps)`` to the decoded WAV and the bitrate of its ``.hcb`` file (header
+        included).
     """
     out_dir.mkdir(parents=True)
     targets = {(f, b): out_dir / f"{b}-{f.stem}.wav" for f in files for b in bitrates_bps}
@@ -56,13 +65,15 @@ def round_trips(files, bitrates_bps, config, out_dir, code_dir=None):
     if code_dir:
         env["PYTHONPATH"] = str(code_dir)
     # cwd: ``python -c`` puts the working folder first on sys.path, before PYTHONPATH
-    subprocess.run([sys.executable, "-c", ROUND_TRIP, str(jobs_path)], env=env, check=True,
-                   cwd=out_dir)
-    return targets
+    subprocess.run([sys.executable, "-c", ROUND_TRIP, str(jobs_path), "coded_bps.json"], env=env,
+                   check=True, cwd=out_dir)
+    coded_bps = json.loads((out_dir / "coded_bps.json").read_text())
+    return {key: (target, coded_bps[str(target)]) for key, target in targets.items()}
 
 
 def scores(reference, decoded):
-    """PESQ-WB and ViSQOL of one decoded file."""
+    """PESQ-WB and ViSQOL of one decoded file (``decoded``: its path and coded bitrate)."""
+    decoded, _ = decoded
     x, rate = soundfile.read(reference)
     y, _ = soundfile.read(decoded)
     return pesq_wb(x, y, rate), visqol(x, y, rate)
@@ -74,15 +85,25 @@ def worktree(repository, revision, folder):
                     revision], check=True, capture_output=True)
 
 
-def table(results, bitrates_bps, n_files):
-    """Markdown table of mean scores before and after, per bitrate."""
-    lines = ["| kbps | PESQ-WB before | after | Δ | ViSQOL before | after | Δ | files |",
+def table(means, bitrates_bps, count_column):
+    """Markdown table of the mean scores before and after, per bitrate, from ``means``
+    (:func:`~hybridcodec.tools.evaluate.mean_scores` or ``voice_balanced_scores``)."""
+    count_name = {"n_files": "files", "n_voices": "voices"}[count_column]
+    lines = [f"| kbps | PESQ-WB before | after | Δ | ViSQOL before | after | Δ | {count_name} |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for b in bitrates_bps:
-        (p0, v0), (p1, v1) = (np.mean(results[side, b], axis=0) for side in ("before", "after"))
+        before, after = means["before", b], means["after", b]
+        (p0, v0), (p1, v1) = ((side[m] for m in METRICS) for side in (before, after))
         lines.append(f"| {b / 1000:g} | {p0:.3f} | {p1:.3f} | {p1 - p0:+.3f} | {v0:.3f} | {v1:.3f} | "
-                     f"{v1 - v0:+.3f} | {n_files} |")
+                     f"{v1 - v0:+.3f} | {after[count_column]} |")
     return "\n".join(lines)
+
+
+def result_rows(decoded, keys, values, speakers):
+    """One row per side, file and bitrate, with the columns the evaluate means read."""
+    return [{"system": side, "bitrate_bps": b, "operating_bps": b, "speaker": speakers[f],
+             "measured_bps": decoded[side][f, b][1], **dict(zip(METRICS, value))}
+            for (side, f, b), value in zip(keys, values)]
 
 
 def main():
@@ -110,12 +131,11 @@ def main():
         finally:
             subprocess.run(["git", "-C", str(repository), "worktree", "remove", "--force",
                             str(tmp / "before-code")], capture_output=True)
-    results = {}
-    for (side, _, b), value in zip(keys, values):
-        results.setdefault((side, b), []).append(value)
+    rows = result_rows(decoded, keys, values, file_speakers(files))
     print(f"{args.config}, {args.split} split, before = {args.before}, after = this checkout")
-    print(table(results, bitrates_bps, len(files)))
-
+    print(table(mean_scores(rows, METRICS), bitrates_bps, "n_files"))
+    print()
+    print(table(voice_balanced_scores(rows, METRICS), bitrates_bps, "n_voices"))
 
 if __name__ == "__main__":
     main()

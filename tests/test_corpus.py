@@ -116,6 +116,18 @@ def test_split_is_by_speaker_group_and_keeps_out_of_corpus_sources_apart():
     assert [corpus.split_of("tuxpaint", speaker, seed=1) for speaker in speakers] != splits
 
 
+def test_voice_balanced_order_takes_each_voice_in_turn(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus, "resolve_corpus", lambda folder: folder)
+    speakers = {"a1": "a", "a2": "a", "a3": "a", "a4": "a", "b1": "b", "c1": "c", "c2": "c"}
+    monkeypatch.setattr(corpus, "read_manifest",
+                        lambda _: {"files": {name: {"speaker": s} for name, s in speakers.items()}})
+    paths = [tmp_path / f"{name}.wav" for name in ("a1", "a2", "a3", "c1", "a4", "b1", "c2")]
+    order = [path.stem for path in corpus.voice_balanced_order(paths, tmp_path)]
+    assert order == ["a1", "c1", "b1", "a2", "c2", "a3", "a4"]
+    unknown = [tmp_path / "x.wav", tmp_path / "y.wav"]          # a user's folder: order kept
+    assert corpus.voice_balanced_order(unknown, tmp_path) == unknown
+
+
 def test_write_utterances(tmp_path, rng):
     clips = [sources.Clip(f"c{i:02d}", ("x",), "fr", "lang:fr") for i in range(10)]
     prepared = [(np.ones(16000, dtype=np.float32) * 0.1, None, 1.0) for _ in clips]

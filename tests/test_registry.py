@@ -248,6 +248,14 @@ def test_override_keeps_base_and_is_frozen():
         flat.perceptual = ComponentSpec.of("evs-lpc")
 
 
+def test_digest_names_what_the_slots_hold_not_the_name():
+    renamed = BASE.override("another-name", "the same slots")
+    assert renamed.digest() == BASE.digest()
+    changed = BASE.override(BASE.name, BASE.description,
+                            spectrum_quantizer=BASE.spectrum_quantizer.with_params(noise_fill_gain=0.6))
+    assert changed.digest() != BASE.digest()
+
+
 @pytest.mark.parametrize("name", ["tcx-laplacian-with-a-rather-long-descriptive-name",
                                   "x" * 26, "tcx-laplacian-a-forty-character-long-nam",
                                   "x" * 48, "tcx-é", "Tcx Laplacian", ""])

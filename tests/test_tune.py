@@ -58,3 +58,18 @@ def test_candidates_are_coded_with_their_own_constants(speech):
     x = speech[:16000]
     streams = [encode(x, 16000, 13200, register_config(c).name) for c in (flat, shaped)]
     assert streams[0] != streams[1]
+
+
+def test_validation_signals_are_long_enough_and_voice_balanced(tmp_path, monkeypatch):
+    """Each validation voice in turn, so that one voice with many files does not decide alone."""
+    from hybridcodec.training import corpus
+
+    durations_s = {"a1": 4.0, "a2": 5.0, "short": 1.0, "a3": 4.0, "b1": 3.5}
+    speakers = {"a1": "a", "a2": "a", "short": "b", "a3": "a", "b1": "b"}
+    monkeypatch.setattr(tune, "clip_durations_s", lambda split, folder: {
+        tmp_path / f"{name}.wav": seconds for name, seconds in durations_s.items()})
+    monkeypatch.setattr(corpus, "resolve_corpus", lambda folder: tmp_path)
+    monkeypatch.setattr(corpus, "read_manifest",
+                        lambda _: {"files": {name: {"speaker": s} for name, s in speakers.items()}})
+    monkeypatch.setattr(tune, "read_audio", lambda path: (path.stem, 16000))
+    assert tune.validation_signals(max_files=3) == ["a1", "b1", "a2"]

@@ -6,6 +6,7 @@ declares the one that the alias ``default`` stands for; ``register_config`` adds
 ``hybridcodec configs`` lists them all.  The configuration's name travels in the bitstream header, so the decoder rebuilds
 the same pipeline.
 """
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -64,6 +65,11 @@ class CodecConfig:
         from .registry import SLOTS
 
         return {slot: getattr(self, slot) for slot in SLOTS}
+
+    def digest(self) -> str:
+        """12 hex digits of what the slots hold, whatever the name: configurations with equal
+        digests code alike, so whatever is cached from a configuration's output keys on this."""
+        return hashlib.sha256(repr(self.slots()).encode()).hexdigest()[:12]
 
 
 _CONFIGS: Dict[str, CodecConfig] = {}

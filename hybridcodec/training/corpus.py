@@ -30,6 +30,7 @@ files instead (:func:`prepare_folder`): every file is prepared in the same way, 
 under ``<cache>/folders/``, and serves as every split.
 """
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -310,6 +311,20 @@ def file_speakers(paths, corpus_dir=None):
     ``paths``; a file the manifest does not know gets an empty group."""
     files = read_manifest(resolve_corpus(corpus_dir))["files"]
     return {path: files.get(Path(path).stem, {}).get("speaker", "") for path in paths}
+
+
+def voice_balanced_order(paths, corpus_dir=None):
+    """``paths`` taken from each speaker group in turn, each group's files in their given order.
+
+    Any prefix then holds every voice about equally, however unequal their file counts are.
+    Files of a user's folder share one (empty) group, so their order is kept.
+    """
+    speakers = file_speakers(paths, corpus_dir)
+    by_voice = defaultdict(list)
+    for path in paths:
+        by_voice[speakers[path]].append(path)
+    rounds = itertools.zip_longest(*by_voice.values())
+    return [path for round_ in rounds for path in round_ if path is not None]
 
 
 def clip_durations_s(split, corpus_dir=None):

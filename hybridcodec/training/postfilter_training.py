@@ -21,6 +21,7 @@ import numpy as np
 from ..api import encode, read_frames
 from ..components.lace import LaceFeatures
 from ..core.codec import Decoder
+from ..core.config import get_config
 from ..dsp.postfilter import SUBFRAME
 from ..table_cache import default_cache_dir
 from ..tools.metrics import pesq_wb, visqol
@@ -82,7 +83,8 @@ def examples(split: str, max_files: int, bitrate_groups, corpus=None,
     of ``bitrate_groups[i % len(bitrate_groups)]``; cached as one .npz per (split, settings)."""
     rates = "-".join("_".join(map(str, group)) for group in bitrate_groups)
     path = (Path(cache_dir or default_cache_dir())
-            / f"lace-examples-{TRAINING_CONFIG}-{split}-{max_files}-{rates}.npz")
+            / f"lace-examples-{TRAINING_CONFIG}-{get_config(TRAINING_CONFIG).digest()}-{split}-"
+              f"{max_files}-{rates}.npz")
     if path.exists():
         with np.load(path) as data:
             ends = np.cumsum(data["steps"])[:-1]

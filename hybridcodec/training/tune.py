@@ -13,7 +13,6 @@ Processing steps of :func:`tune`: start from a configuration; for each constant 
 (ties keep the earlier value); repeat the sweep ``sweeps`` times. Every measurement is a
 round trip of every file at every bitrate, in parallel over the cores (joblib).
 """
-import hashlib
 import inspect
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
@@ -27,7 +26,7 @@ from hybridcodec.core.config import CodecConfig, get_config, register_config
 from hybridcodec.core.registry import lookup
 from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.formats.audio import read_audio
-from hybridcodec.training.corpus import corpus_files
+from hybridcodec.training.corpus import clip_durations_s, voice_balanced_order
 
 TUNING_BITRATES_BPS = (9600, 13200, 16400)
 """The rates where the constants matter most (at 24.4 kbps few bins are left to noise filling)."""
@@ -46,7 +45,7 @@ SEARCH = (
     Constant("perceptual", "gamma1", (0.1, 0.3, 0.5, 0.7, 0.92)),
     Constant("perceptual", "beta", (0.0, 0.3, 0.68)),
     Constant("spectrum_quantizer", "rounding_offset", (0.36, 0.42, 0.48)),
-    Constant("spectrum_quantizer", "noise_fill_gain", (0.2, 0.35, 0.5, 0.7, 0.9)),
+    Constant("spectrum_quantizer", "noise_fill_gain", (0.2, 0.35, 0.5, 0.6, 0.7, 0.9)),
     Constant("envelope", "envelope_step_scale", (1.0, 1.5, 2.0, 2.5, 3.0)),
 )
 
@@ -58,8 +57,8 @@ def with_constant(config: CodecConfig, constant: Constant, value: float) -> Code
     """
     spec = getattr(config, constant.slot).with_params(**{constant.parameter: value})
     candidate = config.override("", config.description, **{constant.slot: spec})
-    digest = hashlib.sha256(repr(candidate.slots()).encode()).hexdigest()[:12]
-    return config.override(CANDIDATE_PREFIX + digest, config.description, **{constant.slot: spec})
+    return config.override(CANDIDATE_PREFIX + candidate.digest(), config.description,
+                           **{constant.slot: spec})
 
 
 def current_value(config: CodecConfig, constant: Constant):
@@ -93,10 +92,15 @@ def objective(config: CodecConfig, signals: List[np.ndarray], bitrates_bps=TUNIN
 
 
 def validation_signals(corpus_dir=None, max_files: int = 12, min_duration_s: float = 3.0):
-    """The first ``max_files`` validation utterances (mixed order) of at least ``min_duration_s``."""
-    paths = corpus_files("validation", corpus_dir)
-    signals = (read_audio(path)[0] for path in paths)
-    return [x for x in signals if len(x) >= min_duration_s * SAMPLE_RATE_HZ][:max_files]
+    """``max_files`` validation utterances of at least ``min_duration_s``, voice-balanced.
+
+    The utterances are taken from each validation voice in turn
+    (:func:`~hybridcodec.training.corpus.voice_balanced_order`), so that one voice with many
+    files does not decide the constants for all.
+    """
+    durations_s = clip_durations_s("validation", corpus_dir)
+    paths = [path for path, duration in durations_s.items() if duration >= min_duration_s]
+    return [read_audio(path)[0] for path in voice_balanced_order(paths, corpus_dir)[:max_files]]
 
 
 def tune(config_name: str = "default", corpus_dir=None, max_files: int = 12, sweeps: int = 1,
