@@ -9,11 +9,13 @@ example::
 
 and prints, for every bitrate and pair of systems measured in both, the verdict of A against B
 in each run (``evaluate.verdict``: *wins* where A is ahead by PESQ-WB and by ViSQOL, *loses*
-where it is behind by both, *split* where the metrics disagree) and whether the two runs agree.
+where it is behind by both, *split* where the metrics disagree) and whether the two runs agree
+(*reversed* where one run has A ahead by both metrics and the other behind by both).
 The means are voice-balanced (``evaluate.voice_balanced_scores``: the mean of each voice's
 files, then the mean over the voices) where the rows name their speakers, else means over files.
 """
 import argparse
+from collections import Counter
 from pathlib import Path
 
 from hybridcodec.tools.evaluate import (mean_scores, pairwise_verdicts, read_results_csv,
@@ -30,17 +32,32 @@ def verdicts(results_dir):
     return pairwise_verdicts(mean_scores(rows, COLUMNS), COLUMNS), "over files"
 
 
+REVERSED = {("wins", "loses"), ("loses", "wins")}
+
+
+def agreement(first_verdict, second_verdict):
+    """'yes' where two verdicts are the same, 'reversed' where A is ahead by both metrics in one
+    run and behind by both in the other, 'no' where one run's metrics split."""
+    if first_verdict == second_verdict:
+        return "yes"
+    return "reversed" if (first_verdict, second_verdict) in REVERSED else "no"
+
+
 def ranking_table(first, second, names):
-    """Markdown table of the pairs measured in both runs, and how many agree."""
+    """Markdown table of the pairs measured in both runs, and how many agree or are reversed."""
     lines = [f"| kbps | A | B | A against B, {names[0]} | {names[1]} | same |",
              "|---:|---|---|---|---|:---:|"]
     common = sorted(set(first) & set(second))
+    counts = Counter()
     for bitrate, a, b in common:
-        same = first[bitrate, a, b] == second[bitrate, a, b]
+        same = agreement(first[bitrate, a, b], second[bitrate, a, b])
+        counts[same] += 1
         lines.append(f"| {bitrate / 1000:g} | {a} | {b} | {first[bitrate, a, b]} | "
-                     f"{second[bitrate, a, b]} | {'yes' if same else 'no'} |")
-    agree = sum(first[key] == second[key] for key in common)
-    return "\n".join(lines) + f"\n\n{agree} of {len(common)} pairs agree.\n"
+                     f"{second[bitrate, a, b]} | {same} |")
+    return "\n".join(lines) + (
+        f"\n\n{counts['yes']} of {len(common)} pairs agree, {counts['reversed']} reversed (ahead by "
+        f"both metrics in one run, behind by both in the other), {counts['no']} differ where one "
+        f"run's metrics split.\n")
 
 
 def main():

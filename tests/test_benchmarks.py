@@ -18,3 +18,23 @@ def test_benchmark_script_starts(script):
                             text=True, timeout=120, cwd=script.parent)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "usage" in result.stdout.lower()
+
+
+def _load(name):
+    """A benchmark script as a module (the benchmarks folder is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS[0].parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ranking_tells_a_reversed_verdict_from_a_split_one():
+    ranking = _load("ranking")
+    first = {(9600, "a", "b"): "wins", (9600, "a", "c"): "wins", (9600, "b", "c"): "split"}
+    second = {(9600, "a", "b"): "loses", (9600, "a", "c"): "wins", (9600, "b", "c"): "loses"}
+    table = ranking.ranking_table(first, second, ("heldout", "ooc"))
+    assert "| 9.6 | a | b | wins | loses | reversed |" in table
+    assert "| 9.6 | b | c | split | loses | no |" in table
+    assert "1 of 3 pairs agree, 1 reversed" in table and "1 differ where one run's metrics split" in table
