@@ -93,7 +93,7 @@ def table(means, bitrates_bps, count_column):
              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for b in bitrates_bps:
         before, after = means["before", b], means["after", b]
-        (p0, v0), (p1, v1) = ((side[m] for m in METRICS) for side in (before, after))
+        (p0, v0), (p1, v1) = [before[m] for m in METRICS], [after[m] for m in METRICS]
         lines.append(f"| {b / 1000:g} | {p0:.3f} | {p1:.3f} | {p1 - p0:+.3f} | {v0:.3f} | {v1:.3f} | "
                      f"{v1 - v0:+.3f} | {after[count_column]} |")
     return "\n".join(lines)

@@ -38,3 +38,11 @@ def test_ranking_tells_a_reversed_verdict_from_a_split_one():
     assert "| 9.6 | a | b | wins | loses | reversed |" in table
     assert "| 9.6 | b | c | split | loses | no |" in table
     assert "1 of 3 pairs agree, 1 reversed" in table and "1 differ where one run's metrics split" in table
+
+
+def test_refit_table_puts_each_side_in_its_column():
+    refit = _load("refit_gain")
+    means = {("before", 9600): {"pesq_wb": 2.0, "visqol": 3.0, "n_voices": 7},
+             ("after", 9600): {"pesq_wb": 2.5, "visqol": 3.25, "n_voices": 7}}
+    assert refit.table(means, [9600], "n_voices").splitlines()[-1] == \
+        "| 9.6 | 2.000 | 2.500 | +0.500 | 3.000 | 3.250 | +0.250 | 7 |"
