@@ -61,7 +61,12 @@ def _encode_jobs(args):
     if "-" in inputs:
         raise HybridCodecError("standard input (-) cannot be one of several inputs")
     suffix = ".hcp" if args.packets else ".hcb"
-    return [(name, str(output / (Path(name).stem + suffix))) for name in inputs]
+    jobs = [(name, str(output / (Path(name).stem + suffix))) for name in inputs]
+    clashes = sorted({out for _, out in jobs if [o for _, o in jobs].count(out) > 1})
+    if clashes:
+        raise HybridCodecError(f"several inputs would be written to {', '.join(clashes)} (inputs "
+                               "with the same name); nothing was encoded")
+    return jobs
 
 
 def _progress_bar(args):

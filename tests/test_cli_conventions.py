@@ -226,3 +226,15 @@ def test_batch_encode_of_several_inputs_into_a_folder(tmp_path, capsys, wav, spe
     assert status == 2 and "folder" in err
     status, _, err = run(capsys, "encode", inputs[0])
     assert status == 2 and "output" in err
+
+
+def test_batch_encode_refuses_inputs_that_would_share_an_output_before_writing(tmp_path, capsys,
+                                                                               wav, speech):
+    first = wav(speech[:16000], name="clip.wav")
+    (tmp_path / "other").mkdir()
+    second = wav(speech[16000:32000], name="other/clip.wav")
+    out_dir = tmp_path / "coded"
+    out_dir.mkdir()
+    status, _, err = run(capsys, "encode", first, second, out_dir)
+    assert status == 2 and "clip.hcb" in err and "same name" in err
+    assert not any(out_dir.iterdir())
