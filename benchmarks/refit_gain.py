@@ -72,8 +72,7 @@ def round_trips(files, bitrates_bps, config, out_dir, code_dir=None):
 
 
 def scores(reference, decoded):
-    """PESQ-WB and ViSQOL of one decoded file (``decoded``: its path and coded bitrate)."""
-    decoded, _ = decoded
+    """PESQ-WB and ViSQOL of one decoded file."""
     x, rate = soundfile.read(reference)
     y, _ = soundfile.read(decoded)
     return pesq_wb(x, y, rate), visqol(x, y, rate)
@@ -127,7 +126,8 @@ def main():
                                              tmp / "before-code"),
                        "after": round_trips(files, bitrates_bps, args.config, tmp / "after")}
             keys = [(side, f, b) for side in decoded for (f, b) in decoded[side]]
-            values = Parallel(n_jobs=-1)(delayed(scores)(f, decoded[side][f, b]) for side, f, b in keys)
+            values = Parallel(n_jobs=-1)(delayed(scores)(f, decoded[side][f, b][0])
+                                         for side, f, b in keys)
         finally:
             subprocess.run(["git", "-C", str(repository), "worktree", "remove", "--force",
                             str(tmp / "before-code")], capture_output=True)
@@ -136,6 +136,7 @@ def main():
     print(table(mean_scores(rows, METRICS), bitrates_bps, "n_files"))
     print()
     print(table(voice_balanced_scores(rows, METRICS), bitrates_bps, "n_voices"))
+
 
 if __name__ == "__main__":
     main()

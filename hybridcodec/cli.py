@@ -7,6 +7,7 @@ import argparse
 import os
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
@@ -62,7 +63,7 @@ def _encode_jobs(args):
         raise HybridCodecError("standard input (-) cannot be one of several inputs")
     suffix = ".hcp" if args.packets else ".hcb"
     jobs = [(name, str(output / (Path(name).stem + suffix))) for name in inputs]
-    clashes = sorted({out for _, out in jobs if [o for _, o in jobs].count(out) > 1})
+    clashes = sorted(out for out, count in Counter(out for _, out in jobs).items() if count > 1)
     if clashes:
         raise HybridCodecError(f"several inputs would be written to {', '.join(clashes)} (inputs "
                                "with the same name); nothing was encoded")

@@ -83,9 +83,9 @@ CONFIGURATIONS = (
     # ViSQOL.  The LTPF's ViSQOL falls 0.06 at 9.6 kbps at every gain tried (its 12 bits are 6 %
     # of the frame); (0.5, 0.2) loses least (−0.06, −0.03, +0.01, −0.00) for PESQ-WB +0.10 …
     # +0.21, g_max = 0.4 gains PESQ-WB +0.27 … +0.41 for ViSQOL down to −0.06.  Checked again from
-# tcx-mixture-pitch on voice-balanced validation (24 utterances, PESQ-WB + ViSQOL at 9.6-16.4
-# kbps): ρ_on 0.8 6.389 (0.7 6.383, 0.9 6.361), g_max 0.7 (0.4 6.295, 0.55 6.361), TNS gain
-# threshold 1.3 (1.5 6.382, 2.0 6.367).
+    # tcx-mixture-pitch on voice-balanced validation (24 utterances, PESQ-WB + ViSQOL at 9.6-16.4
+    # kbps): ρ_on 0.8 6.389 (0.7 6.383, 0.9 6.361), g_max 0.7 (0.4 6.295, 0.55 6.361), TNS gain
+    # threshold 1.3 (1.5 6.382, 2.0 6.367).
     BASE.override(
         "tcx-ltpf", "tcx-laplacian with an LTPF in the LC3 manner: coded pitch lag and gain, "
         "a comb post-filter in the decoder",
