@@ -619,7 +619,8 @@ def build_parser() -> argparse.ArgumentParser:
                                            "validation split (prints the search)")
     p.add_argument("--config", default="default", help="configuration to start from")
     p.add_argument("--corpus", default=None, help=CORPUS_HELP)
-    p.add_argument("--max-files", type=int, default=12, help="validation utterances (default 12)")
+    p.add_argument("--max-files", type=int, default=24,
+                   help="validation utterances, taken from each voice in turn (default 24)")
     p.add_argument("--sweeps", type=int, default=1, help="passes over the constants (default 1)")
     p.add_argument("--only", default=None, help="comma-separated constants to search "
                                                 "(gamma1, beta, rounding_offset, noise_fill_gain, "

@@ -4,8 +4,9 @@ The constants that no training fits — the weighting factors γ1 and β of the 
 (W(z) = A(z/γ1) / (1 − β z⁻¹), EVS sec. 5.3.3.2), the dead-zone rounding offset θ and the
 noise-filling gain of the quantizer, and the envelope step scale — are chosen by coordinate
 search on a combined objective: mean PESQ-WB plus mean ViSQOL (speech mode) over
-:data:`TUNING_BITRATES_BPS`, on the ``validation`` split, whose speakers are in neither the
-training nor the held-out split. Never on one metric alone: near-flat noise shaping raises
+:data:`TUNING_BITRATES_BPS`, on :data:`TUNING_FILES` utterances of the ``validation`` split
+(whose speakers are in neither the training nor the held-out split), taken from each voice in
+turn so that every voice weighs alike. Never on one metric alone: near-flat noise shaping raises
 PESQ-WB by a full point while ViSQOL barely moves.
 
 Processing steps of :func:`tune`: start from a configuration; for each constant in
@@ -30,6 +31,8 @@ from hybridcodec.training.corpus import clip_durations_s, voice_balanced_order
 
 TUNING_BITRATES_BPS = (9600, 13200, 16400)
 """The rates where the constants matter most (at 24.4 kbps few bins are left to noise filling)."""
+TUNING_FILES = 24
+"""Validation utterances measured per candidate: 4 of each of the split's 6 voices."""
 CANDIDATE_PREFIX = "tune-"
 
 
@@ -91,7 +94,8 @@ def objective(config: CodecConfig, signals: List[np.ndarray], bitrates_bps=TUNIN
     return {"pesq_wb": float(pesq), "visqol": float(visqol), "objective": float(pesq + visqol)}
 
 
-def validation_signals(corpus_dir=None, max_files: int = 12, min_duration_s: float = 3.0):
+def validation_signals(corpus_dir=None, max_files: int = TUNING_FILES,
+                       min_duration_s: float = 3.0):
     """``max_files`` validation utterances of at least ``min_duration_s``, voice-balanced.
 
     The utterances are taken from each validation voice in turn
@@ -103,8 +107,8 @@ def validation_signals(corpus_dir=None, max_files: int = 12, min_duration_s: flo
     return [read_audio(path)[0] for path in voice_balanced_order(paths, corpus_dir)[:max_files]]
 
 
-def tune(config_name: str = "default", corpus_dir=None, max_files: int = 12, sweeps: int = 1,
-         only=None, progress: bool = True):
+def tune(config_name: str = "default", corpus_dir=None, max_files: int = TUNING_FILES,
+         sweeps: int = 1, only=None, progress: bool = True):
     """Coordinate search of the constants of :data:`SEARCH` (see the module docstring).
 
     ``only`` (a list of parameter names, e.g. ``["noise_fill_gain"]``) limits the search to
