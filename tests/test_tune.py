@@ -66,10 +66,10 @@ def test_validation_signals_are_long_enough_and_voice_balanced(tmp_path, monkeyp
 
     durations_s = {"a1": 4.0, "a2": 5.0, "short": 1.0, "a3": 4.0, "b1": 3.5}
     speakers = {"a1": "a", "a2": "a", "short": "b", "a3": "a", "b1": "b"}
-    monkeypatch.setattr(tune, "clip_durations_s", lambda split, folder: {
+    monkeypatch.setattr(corpus, "clip_durations_s", lambda split, folder: {
         tmp_path / f"{name}.wav": seconds for name, seconds in durations_s.items()})
     monkeypatch.setattr(corpus, "resolve_corpus", lambda folder: tmp_path)
     monkeypatch.setattr(corpus, "read_manifest",
                         lambda _: {"files": {name: {"speaker": s} for name, s in speakers.items()}})
-    monkeypatch.setattr(tune, "read_audio", lambda path: (path.stem, 16000))
+    monkeypatch.setattr(corpus, "read_audio", lambda path: (path.stem, 16000))
     assert tune.validation_signals(max_files=3) == ["a1", "b1", "a2"]

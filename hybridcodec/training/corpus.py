@@ -334,7 +334,7 @@ def clip_durations_s(split, corpus_dir=None):
     return {path: files[path.stem]["duration_s"] for path in corpus_files(split, corpus_dir)}
 
 
-def load_clips(split, corpus_dir=None, max_files=None, min_duration_s=1.0):
+def load_clips(split, corpus_dir=None, max_files=None, min_duration_s=1.0, voice_balanced=False):
     """Load the utterances of one split as 16 kHz float64 signals.
 
     Parameters
@@ -347,9 +347,14 @@ def load_clips(split, corpus_dir=None, max_files=None, min_duration_s=1.0):
         At most this many, the first in mixed order; all by default.
     min_duration_s : float, optional
         Skip shorter utterances (default 1.0 s).
+    voice_balanced : bool, optional
+        Take the utterances from each voice in turn (:func:`voice_balanced_order`) instead of
+        in mixed order.
     """
     durations_s = clip_durations_s(split, corpus_dir)
     paths = [path for path, duration in durations_s.items() if duration >= min_duration_s]
+    if voice_balanced:
+        paths = voice_balanced_order(paths, corpus_dir)
     return [read_audio(path)[0] for path in paths[:max_files]]
 
 

@@ -26,8 +26,7 @@ from hybridcodec.api import decode, encode
 from hybridcodec.core.config import CodecConfig, get_config, register_config
 from hybridcodec.core.registry import lookup
 from hybridcodec.core.geometry import SAMPLE_RATE_HZ
-from hybridcodec.formats.audio import read_audio
-from hybridcodec.training.corpus import clip_durations_s, voice_balanced_order
+from hybridcodec.training.corpus import load_clips
 
 TUNING_BITRATES_BPS = (9600, 13200, 16400)
 """The rates where the constants matter most (at 24.4 kbps few bins are left to noise filling)."""
@@ -102,9 +101,7 @@ def validation_signals(corpus_dir=None, max_files: int = TUNING_FILES,
     (:func:`~hybridcodec.training.corpus.voice_balanced_order`), so that one voice with many
     files does not decide the constants for all.
     """
-    durations_s = clip_durations_s("validation", corpus_dir)
-    paths = [path for path, duration in durations_s.items() if duration >= min_duration_s]
-    return [read_audio(path)[0] for path in voice_balanced_order(paths, corpus_dir)[:max_files]]
+    return load_clips("validation", corpus_dir, max_files, min_duration_s, voice_balanced=True)
 
 
 def tune(config_name: str = "default", corpus_dir=None, max_files: int = TUNING_FILES,
