@@ -84,11 +84,20 @@ def _log_masking_kernel(envelope, cosines, sines, lag, gamma_powers, emphasis_po
     return log_masking
 
 
+@njit(cache=True)
+def _finite_and_positive(envelope) -> bool:
+    """0 < s_hat(f) < inf at every bin (one pass; NaN fails too)."""
+    for value in envelope:
+        if not 0.0 < value < np.inf:
+            return False
+    return True
+
+
 def _log_masking_curve(envelope, gamma1, beta, order):
     envelope = np.asarray(envelope, dtype=np.float64)
     if envelope.shape != (N_BINS,):
         raise ValueError(f"envelope must have shape ({N_BINS},), got {envelope.shape}")
-    if not (np.all(envelope > 0) and np.all(np.isfinite(envelope))):
+    if not _finite_and_positive(envelope):
         raise ValueError("envelope must be finite and positive")
     if not (0.0 < gamma1 <= 1.0 and 0.0 <= beta < 1.0 and 1 <= order < N_BINS):
         raise ValueError(f"need 0 < gamma1 <= 1, 0 <= beta < 1, 1 <= order < {N_BINS}; "
@@ -144,4 +153,4 @@ def perceptual_weights(envelope, gamma1=GAMMA1, beta=PRE_EMPHASIS, order=LPC_ORD
     """
     envelope, log_masking = _log_masking_curve(envelope, gamma1, beta, order)
     log_weights = np.log(envelope) - log_masking
-    return np.exp(log_weights - log_weights.mean())
+    return np.exp(log_weights - np.add.reduce(log_weights) / log_weights.size)  # (the mean)

@@ -147,13 +147,25 @@ def check_cdf(cdf: np.ndarray) -> int:
     """
     if not isinstance(cdf, np.ndarray) or cdf.dtype != np.int64 or cdf.ndim != 1 or cdf.size < 2:
         raise ValueError("cdf must be a 1-D int64 array of length n_symbols + 1 >= 2")
-    total = int(cdf[-1])
-    if cdf[0] != 0 or np.any(np.diff(cdf) < 1):
+    if not _starts_at_zero_and_increases(cdf):
         raise ValueError("cdf must start at 0 and increase strictly (every frequency >= 1)")
+    total = int(cdf[-1])
     if total & (total - 1) or total > 1 << MAX_PRECISION_BITS:
         raise ValueError(
             f"cdf total must be a power of two <= 2**{MAX_PRECISION_BITS}, got {total}")
     return total.bit_length() - 1
+
+
+@njit(cache=True)
+def _starts_at_zero_and_increases(cdf) -> bool:
+    """cdf[0] == 0 and cdf[i] < cdf[i + 1] for every i: one pass, no temporary arrays (the
+    codec checks a table on every symbol it codes with :meth:`RangeCoder.encode_symbol`)."""
+    if cdf[0] != 0:
+        return False
+    for i in range(cdf.shape[0] - 1):
+        if cdf[i + 1] <= cdf[i]:
+            return False
+    return True
 
 
 # ----------------------------------------------------------------------------- encoder

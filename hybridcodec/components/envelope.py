@@ -50,6 +50,8 @@ class CepstralEnvelope:
         self.tables = source_model.envelope_tables(self.envelope_step)
         self.shift_cdf = quantize_cdf(SHIFT_PROBABILITIES)
         self._modes = self._most_likely_indices()
+        self._table_rows = [shift * n_cepstra + np.arange(n_cepstra, dtype=np.int64)
+                            for shift in range(ENVELOPE_SHIFTS)]
 
     def _most_likely_indices(self) -> np.ndarray:
         freqs = np.diff(self.tables.cdf, axis=1)
@@ -59,7 +61,8 @@ class CepstralEnvelope:
         return modes
 
     def _rows(self, shift: int) -> np.ndarray:
-        return shift * self.n_cepstra + np.arange(self.n_cepstra, dtype=np.int64)
+        """Table of each coefficient at envelope-step shift ``shift``."""
+        return self._table_rows[shift]
 
     def analyze(self, spectrum: np.ndarray, shift: int = 0) -> CepstralSide:
         """Quantize the cepstrum of ``spectrum`` with step Δq·2^shift (eq. 1-2)."""
@@ -74,10 +77,13 @@ class CepstralEnvelope:
         shift = coder.decode_symbol(self.shift_cdf)
         return CepstralSide(shift, coder.decode_values(self.tables, self._rows(shift)))
 
+    def dequantize(self, side: CepstralSide) -> np.ndarray:
+        """ŷ = Δq·2^shift · index (eq. 2)."""
+        return cepstral.dequantize_cepstrum(side.indices, self.envelope_step * 2.0**side.shift)
+
     def synthesize(self, side: CepstralSide) -> np.ndarray:
         """ŝ = exp(Dᵀŷ), the envelope both sides use."""
-        y_hat = cepstral.dequantize_cepstrum(side.indices, self.envelope_step * 2.0**side.shift)
-        return cepstral.envelope_from_cepstrum(y_hat, self.n_bins)
+        return cepstral.envelope_from_cepstrum(self.dequantize(side), self.n_bins)
 
     def encode(self, spectrum: np.ndarray, capacity_bytes: int, max_bits: int):
         """A fresh coder holding the envelope in at most ``max_bits`` bits, and the side info."""
@@ -105,8 +111,7 @@ class CepstralEnvelope:
     def spectral_distortion_db(self, spectrum: np.ndarray, side: CepstralSide) -> float:
         """SD between the unquantized and the coded envelope of this frame, in dB."""
         y = cepstral.cepstrum(spectrum, self.n_cepstra)
-        envelope = cepstral.envelope_from_cepstrum(y, self.n_bins)
-        return float(cepstral.spectral_distortion_db(envelope, self.synthesize(side)))
+        return float(cepstral.cepstral_distortion_db(y, self.dequantize(side), self.n_bins))
 
 
 @dataclass(frozen=True)
