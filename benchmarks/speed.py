@@ -18,7 +18,12 @@ fetched, else the bundled demo clip repeated.  Everything runs pinned to core 0.
 Usage::
 
     python benchmarks/speed.py [--config NAME] [--bitrate 16400] [--seconds 60] [--clips 100]
-                               [--repeats 3] [--corpus DIR]
+                               [--repeats 3] [--corpus DIR] [--baseline DIR]
+
+``--baseline DIR`` times another version in the same run (install it with ``pip install
+--no-deps --target DIR <checkout>``; any version with ``hybridcodec.formats.audio`` and
+``hybridcodec.tools.peers``): this version and that one each code the speech in their own
+process, taking turns, so that a slower machine is not mistaken for a slower codec.
 """
 import os
 
@@ -126,6 +131,27 @@ def time_hybridcodec(x, bitrate_bps, config, repeats):
     return encode_s, decode_s
 
 
+def time_installations(x_path, args, installations):
+    """Encode and decode seconds of the hybridcodec found first on each path of
+    ``installations`` (label → folder, None for this one): the fastest of ``--repeats`` rounds
+    in which each is timed once by this script (``--time-api``) in its own process, taking
+    turns so that a change in the machine's load hits all of them."""
+    best = {label: (float("inf"), float("inf")) for label in installations}
+    for _ in range(args.repeats):
+        for label, folder in installations.items():
+            env = dict(os.environ)
+            if folder is not None:
+                env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(folder),
+                                                                  env.get("PYTHONPATH"))))
+            result = subprocess.run(
+                [sys.executable, __file__, "--time-api", str(x_path), "--config", args.config,
+                 "--bitrate", str(args.bitrate), "--repeats", "1"],
+                env=env, check=True, capture_output=True, text=True)
+            seconds = [float(v) for v in result.stdout.split()[-2:]]
+            best[label] = tuple(min(a, b) for a, b in zip(best[label], seconds))
+    return best
+
+
 def time_peers(wav_path, tmp, bitrate_bps, repeats):
     """Encode and decode seconds of opusenc/opusdec and elc3/dlc3 on ``wav_path``."""
     opus, lc3 = tmp / "x.opus", tmp / "x.lc3"
@@ -188,12 +214,33 @@ def parse_args(argv=None):
                         help="runs per measurement (the fastest counts)")
     parser.add_argument("--corpus", type=Path, default=None,
                         help="corpus folder (default: the fetched one)")
-    return parser.parse_args(argv)
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="also time the hybridcodec installed in DIR (pip install --no-deps "
+                             "--target DIR <an older checkout>) in the same run, taking turns")
+    parser.add_argument("--time-api", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.baseline is not None and not (args.baseline / "hybridcodec").is_dir():
+        parser.error(f"--baseline {args.baseline}: no hybridcodec package in that folder")
+    return args
+
+
+def hybridcodec_times(x, tmp, args):
+    """(encode, decode) seconds of this hybridcodec, and of the ``--baseline`` installation in
+    the same run when one is given."""
+    label = f"hybridcodec ({args.config})"
+    if args.baseline is None:
+        return {label: time_hybridcodec(x, args.bitrate, args.config, args.repeats)}
+    np.save(tmp / "speech.npy", x)
+    return time_installations(tmp / "speech.npy", args,
+                              {label: None, f"{label}, baseline {args.baseline}": args.baseline})
 
 
 def main(argv=None):
     """Run the three measurements and print them."""
     args = parse_args(argv)
+    if args.time_api is not None:      # a process of time_installations: speech from a file
+        print(*time_hybridcodec(np.load(args.time_api), args.bitrate, args.config, args.repeats))
+        return
     x, source = speech(args.seconds, args.corpus)
     n_clip = int(CLIP_SECONDS * SAMPLE_RATE_HZ)
     with tempfile.TemporaryDirectory(prefix="hybridcodec-speed-") as tmp:
@@ -202,8 +249,7 @@ def main(argv=None):
         write_audio(wav_path, x, SAMPLE_RATE_HZ)
         write_audio(clip_wav, x[:n_clip], SAMPLE_RATE_HZ)
         starts_s = start_up(clip_wav, tmp, args.bitrate, args.repeats)
-        times_s = {f"hybridcodec ({args.config})": time_hybridcodec(x, args.bitrate, args.config,
-                                                                     args.repeats),
+        times_s = {**hybridcodec_times(x, tmp, args),
                    **time_peers(wav_path, tmp, args.bitrate, args.repeats)}
         clips = [x[(i * n_clip) % (x.shape[0] - n_clip):][:n_clip] for i in range(args.clips)]
         folder_s = folder_encode(clips, tmp, args.bitrate)

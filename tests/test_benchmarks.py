@@ -46,3 +46,27 @@ def test_refit_table_puts_each_side_in_its_column():
              ("after", 9600): {"pesq_wb": 2.5, "visqol": 3.25, "n_voices": 7}}
     assert refit.table(means, [9600], "n_voices").splitlines()[-1] == \
         "| 9.6 | 2.000 | 2.500 | +0.500 | 3.000 | 3.250 | +0.250 | 7 |"
+
+
+def _speed(*args, cwd):
+    return subprocess.run([sys.executable, str(BENCHMARKS[0].parent / "speed.py"), *args],
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_speed_refuses_a_baseline_folder_without_hybridcodec(tmp_path):
+    result = _speed("--baseline", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no hybridcodec package in that folder" in result.stderr
+
+
+def test_speed_worker_times_encode_and_decode(tmp_path):
+    """The process that ``--baseline`` runs per installation prints its encode and decode
+    seconds of half a second of noise: positive, and under 10 s (20 × slower than real time
+    would mean something hangs)."""
+    import numpy as np
+
+    np.save(tmp_path / "x.npy", 0.1 * np.random.default_rng(0).standard_normal(8000))
+    result = _speed("--time-api", str(tmp_path / "x.npy"), "--repeats", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    encode_s, decode_s = map(float, result.stdout.split())
+    assert 0.0 < encode_s < 10.0 and 0.0 < decode_s < 10.0
