@@ -3,8 +3,8 @@
 Encoder side: ``cepstrum`` → ``quantize_cepstrum``; both sides: ``dequantize_cepstrum`` →
 ``envelope_from_cepstrum`` → ``flatten`` / ``unflatten``.  ``spectral_distortion_db`` measures
 how far a quantized envelope lies from the unquantized one (``cepstral_distortion_db``: the same
-from the cepstra).  For fits and studies over many
-frames, ``quantized_envelope`` and ``flatten_by_quantized_envelope`` run the chain in one call.
+from the cepstra).  For fits and studies over many frames, ``quantized_envelope`` and
+``flatten_by_quantized_envelope`` run the chain in one call.
 """
 from functools import lru_cache
 
