@@ -3,11 +3,19 @@ differentiable filters (L1)-(L3) of ``dsp.lace``, the training loss, and the exp
 
 Loss (per batch of decoded segments y against the clean input x):
 
-    multi-resolution STFT, FFT sizes 256 / 512 / 1024, hop 1/4, Hann:
-        || |X| - |Y| ||_F / || |X| ||_F  +  mean | log(|X| + eps) - log(|Y| + eps) |,         (T1)
-    log-spectral distance on 20 ms frames (512-point FFT, hop 160):
-        mean_frames sqrt( mean_bins (10 log10 (P_X + eps) - 10 log10 (P_Y + eps))^2 ) / 10.   (T2)
+    spectral convergence at FFT sizes 256 / 512 / 1024, hop 1/4, Hann:
+        sum_sizes || |X| - |Y| ||_F / || |X| ||_F,                                            (T1)
+    mel-band levels L = 10 log10(M |STFT|^2 + eps) in dB (M: 64 mel bands, 50 Hz - 8 kHz, FFT
+    512, hop 128), floored at each segment's loudest clean band level minus 60 dB:
+        mean | L_X - L_Y |.                                                                   (T2)
+
+(T2) follows the auditory band levels that ViSQOL compares (gammatone bands on a dB scale); with
+the log-STFT and log-spectral-distance terms used before instead, the post-filter raised PESQ-WB
+and lowered ViSQOL more the longer it trained (24 voice-balanced validation clips at 9.6 / 13.2 /
+16.4 kbps, ViSQOL change against none: +0.002 / +0.005 / -0.006 with them, +0.012 / +0.012 /
++0.001 with (T2), PESQ-WB +0.224 / +0.188 / +0.165 and +0.238 / +0.206 / +0.168).
 """
+from functools import lru_cache
 from typing import Dict
 
 import numpy as np
@@ -15,13 +23,17 @@ import torch
 from torch import nn
 
 from hybridcodec.components.lace import FEATURES, GAIN_LOG_RANGE, OUTPUTS
+from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.dsp.lace import ADACONV_TAPS, COMB_OFFSETS, crossfade_window, identity_filters
 from hybridcodec.dsp.postfilter import SUBFRAME
 
 STFT_SIZES = (256, 512, 1024)
-MAGNITUDE_EPS = 1e-5
-LSD_FFT = 512
-LSD_HOP = 160
+MEL_BANDS = 64
+MEL_FFT = 512
+MEL_HOP = 128
+MEL_RANGE_HZ = (50.0, 8000.0)
+LEVEL_FLOOR_DB = 60.0
+POWER_EPS = 1e-8
 
 
 class LaceNet(nn.Module):
@@ -125,15 +137,28 @@ def _magnitudes(x, n_fft, hop):
 
 
 def spectral_loss(clean, enhanced):
-    """(T1) summed over the resolutions plus (T2)."""
+    """(T1) + (T2) of segments (B, n) of the clean input and the post-filtered output."""
     total = 0.0
     for n_fft in STFT_SIZES:
         target, estimate = _magnitudes(clean, n_fft, n_fft // 4), _magnitudes(enhanced, n_fft,
                                                                                   n_fft // 4)
         total = total + torch.linalg.norm(target - estimate) / torch.linalg.norm(target)
-        total = total + torch.mean(torch.abs(torch.log(target + MAGNITUDE_EPS)
-                                             - torch.log(estimate + MAGNITUDE_EPS)))
-    p_target = _magnitudes(clean, LSD_FFT, LSD_HOP) ** 2
-    p_estimate = _magnitudes(enhanced, LSD_FFT, LSD_HOP) ** 2
-    difference = 10.0 * torch.log10((p_target + MAGNITUDE_EPS) / (p_estimate + MAGNITUDE_EPS))
-    return total + torch.mean(torch.sqrt(torch.mean(difference ** 2, dim=-2) + 1e-8)) / 10.0
+    target, estimate = _mel_levels_db(clean), _mel_levels_db(enhanced)
+    floor = target.amax(dim=(-2, -1), keepdim=True) - LEVEL_FLOOR_DB
+    return total + torch.mean(torch.abs(torch.maximum(target, floor)
+                                        - torch.maximum(estimate, floor)))
+
+
+@lru_cache(maxsize=1)
+def _mel_matrix() -> torch.Tensor:
+    """M of (T2): (MEL_BANDS, MEL_FFT / 2 + 1), librosa's Slaney mel filters."""
+    import librosa
+
+    return torch.as_tensor(librosa.filters.mel(sr=SAMPLE_RATE_HZ, n_fft=MEL_FFT, n_mels=MEL_BANDS,
+                                               fmin=MEL_RANGE_HZ[0], fmax=MEL_RANGE_HZ[1]))
+
+
+def _mel_levels_db(x):
+    """L of (T2): (B, MEL_BANDS, frames)."""
+    power = _magnitudes(x, MEL_FFT, MEL_HOP) ** 2
+    return 10.0 * torch.log10(_mel_matrix().to(power.dtype) @ power + POWER_EPS)

@@ -58,10 +58,6 @@ CONFIGURATIONS = (
         # (11 %), 2 2.655 / 3.658 (8 %), 3 2.640 / 3.655 (6 %); order 4 at 1.5: 2.660 / 3.663.
         tns=ComponentSpec.of("lpc")),
     MIXTURE,
-    MIXTURE.override(
-        "tcx-mixture-lace", "tcx-mixture with the learned post-filter lace (a GRU steering a comb "
-        "and an adaptive FIR per 5 ms, zero bits)",
-        postfilter=ComponentSpec.of("lace")),
     BASE.override(
         "tcx-mixture-1db", "tcx-mixture with Δq by the 1 dB rule (models trained at that step)",
         envelope=ComponentSpec.of("cepstral", envelope_step_scale=1.0),
@@ -134,7 +130,13 @@ CONFIGURATIONS += (
 MIXTURE_PITCH = _with_pitch_tools(
     MIXTURE, "tcx-mixture-pitch", "tcx-mixture with CELT's pitch pre-filter, the harmonic model "
     "of the spectrum coder and TNS")
-CONFIGURATIONS += (MIXTURE_PITCH,)
+CONFIGURATIONS += (
+    MIXTURE_PITCH,
+    MIXTURE_PITCH.override(
+        "tcx-pitch-lace", "tcx-mixture-pitch with the learned post-filter lace (a GRU "
+        "steering a comb and an adaptive FIR per 5 ms, zero bits), trained on its output",
+        postfilter=ComponentSpec.of("lace")),
+)
 
 # Projected scalar quantization (issue 14) against its counterpart tcx-mixture, 6 validation
 # utterances, PESQ-WB / ViSQOL at 9.6 / 16.4 / 24.4 kbps: tcx-mixture 2.02 / 3.25, 2.99 / 3.76,
