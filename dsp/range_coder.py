@@ -638,10 +638,19 @@ def _check_nbits(nbits: int):
 def _check_table_index(tables: TableSet, table_index: np.ndarray):
     if not isinstance(tables, TableSet):
         raise ValueError("tables must be a TableSet (see dsp.entropy_models.make_tableset)")
-    if table_index.size and (table_index.min() < 0 or table_index.max() >= tables.n_tables):
+    if not _all_within(table_index, 0, tables.n_tables - 1):
         raise ValueError(f"table index must be in 0 .. {tables.n_tables - 1}")
 
 
 def _check_values(values: np.ndarray):
-    if values.size and np.abs(values).max() > MAX_ABS_VALUE:
+    if not _all_within(values, -MAX_ABS_VALUE, MAX_ABS_VALUE):
         raise ValueError(f"values must satisfy |value| < 2**30, got {np.abs(values).max()}")
+
+
+@njit(cache=True)
+def _all_within(a, low, high) -> bool:
+    """low <= a[i] <= high for every i (one pass: these checks run on every frame's fields)."""
+    for value in a:
+        if value < low or value > high:
+            return False
+    return True

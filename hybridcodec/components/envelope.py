@@ -6,7 +6,7 @@ then the K indices.  When the envelope would leave fewer than ``spectrum_reserve
 small frame, the encoder tries the next coarser shift; at the coarsest it replaces the highest
 coefficients by the model's most likely index until it fits.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -25,10 +25,12 @@ SHIFT_PROBABILITIES = np.array([0.97, 0.01, 0.01, 0.01])
 
 @dataclass(frozen=True)
 class CepstralSide:
-    """What the bitstream carries for a cepstral envelope."""
+    """What the bitstream carries for a cepstral envelope; on the encoder side also the
+    unquantized cepstrum y it came from (None when read from a stream; not compared)."""
 
     shift: int
     indices: np.ndarray
+    y: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
 
 @register("envelope", "cepstral")
@@ -66,8 +68,10 @@ class CepstralEnvelope:
 
     def analyze(self, spectrum: np.ndarray, shift: int = 0) -> CepstralSide:
         """Quantize the cepstrum of ``spectrum`` with step Δq·2^shift (eq. 1-2)."""
-        y = cepstral.cepstrum(spectrum, self.n_cepstra)
-        return CepstralSide(shift, cepstral.quantize_cepstrum(y, self.envelope_step * 2.0**shift))
+        return self._quantized(cepstral.cepstrum(spectrum, self.n_cepstra), shift)
+
+    def _quantized(self, y: np.ndarray, shift: int) -> CepstralSide:
+        return CepstralSide(shift, cepstral.quantize_cepstrum(y, self.envelope_step * 2.0**shift), y)
 
     def put(self, coder: RangeCoder, side: CepstralSide) -> None:
         coder.encode_symbol(self.shift_cdf, side.shift)
@@ -87,8 +91,9 @@ class CepstralEnvelope:
 
     def encode(self, spectrum: np.ndarray, capacity_bytes: int, max_bits: int):
         """A fresh coder holding the envelope in at most ``max_bits`` bits, and the side info."""
+        y = cepstral.cepstrum(spectrum, self.n_cepstra)
         for shift in range(ENVELOPE_SHIFTS):
-            side = self.analyze(spectrum, shift)
+            side = self._quantized(y, shift)
             coder = RangeCoder.encoder(capacity_bytes)
             self.put(coder, side)
             if coder.tell() <= max_bits:
@@ -101,7 +106,7 @@ class CepstralEnvelope:
         modes = self._modes[self._rows(side.shift)]
         for k in range(self.n_cepstra - 1, -1, -1):
             indices[k] = modes[k]
-            side = CepstralSide(side.shift, indices.copy())
+            side = CepstralSide(side.shift, indices.copy(), side.y)
             coder = RangeCoder.encoder(capacity_bytes)
             self.put(coder, side)
             if coder.tell() <= max_bits:
@@ -110,7 +115,7 @@ class CepstralEnvelope:
 
     def spectral_distortion_db(self, spectrum: np.ndarray, side: CepstralSide) -> float:
         """SD between the unquantized and the coded envelope of this frame, in dB."""
-        y = cepstral.cepstrum(spectrum, self.n_cepstra)
+        y = side.y if side.y is not None else cepstral.cepstrum(spectrum, self.n_cepstra)
         return float(cepstral.cepstral_distortion_db(y, self.dequantize(side), self.n_bins))
 
 
