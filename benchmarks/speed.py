@@ -135,8 +135,10 @@ def time_installations(x_path, args, installations):
     """Encode and decode seconds of the hybridcodec found first on each path of
     ``installations`` (label → folder, None for this one): the fastest of ``--repeats`` rounds
     in which each is timed once by this script (``--time-api``) in its own process, taking
-    turns so that a change in the machine's load hits all of them."""
+    turns so that a change in the machine's load hits all of them.  Also each round's
+    encode + decode seconds, {label: [s, …]}."""
     best = {label: (float("inf"), float("inf")) for label in installations}
+    rounds = {label: [] for label in installations}
     for _ in range(args.repeats):
         for label, folder in installations.items():
             env = dict(os.environ)
@@ -149,7 +151,8 @@ def time_installations(x_path, args, installations):
                 env=env, check=True, capture_output=True, text=True)
             seconds = [float(v) for v in result.stdout.split()[-2:]]
             best[label] = tuple(min(a, b) for a, b in zip(best[label], seconds))
-    return best
+            rounds[label].append(sum(seconds))
+    return best, rounds
 
 
 def time_peers(wav_path, tmp, bitrate_bps, repeats):
@@ -226,13 +229,19 @@ def parse_args(argv=None):
 
 def hybridcodec_times(x, tmp, args):
     """(encode, decode) seconds of this hybridcodec, and of the ``--baseline`` installation in
-    the same run when one is given."""
+    the same run when one is given; and a line on how their times compared round by round
+    (empty without a baseline)."""
     label = f"hybridcodec ({args.config})"
     if args.baseline is None:
-        return {label: time_hybridcodec(x, args.bitrate, args.config, args.repeats)}
+        return {label: time_hybridcodec(x, args.bitrate, args.config, args.repeats)}, ""
     np.save(tmp / "speech.npy", x)
-    return time_installations(tmp / "speech.npy", args,
-                              {label: None, f"{label}, baseline {args.baseline}": args.baseline})
+    baseline = f"{label}, baseline {args.baseline}"
+    best, rounds = time_installations(tmp / "speech.npy", args,
+                                      {label: None, baseline: args.baseline})
+    ratios = np.array(rounds[label]) / np.array(rounds[baseline])
+    return best, (f"\n\nThis version's encode + decode time ÷ the baseline's, round by round: "
+                  f"median {np.median(ratios):.2f} ({ratios.min():.2f} … {ratios.max():.2f}, "
+                  f"{ratios.size} rounds).")
 
 
 def main(argv=None):
@@ -249,8 +258,8 @@ def main(argv=None):
         write_audio(wav_path, x, SAMPLE_RATE_HZ)
         write_audio(clip_wav, x[:n_clip], SAMPLE_RATE_HZ)
         starts_s = start_up(clip_wav, tmp, args.bitrate, args.repeats)
-        times_s = {**hybridcodec_times(x, tmp, args),
-                   **time_peers(wav_path, tmp, args.bitrate, args.repeats)}
+        times_s, rounds_note = hybridcodec_times(x, tmp, args)
+        times_s.update(time_peers(wav_path, tmp, args.bitrate, args.repeats))
         clips = [x[(i * n_clip) % (x.shape[0] - n_clip):][:n_clip] for i in range(args.clips)]
         folder_s = folder_encode(clips, tmp, args.bitrate)
     print(f"{args.seconds:g} s of {source}, 16 kHz; CPU affinity "
@@ -258,7 +267,7 @@ def main(argv=None):
     print("| start-up (warm cache, one process) | wall time |\n|---|---:|")
     print("\n".join(f"| {label} | {seconds:.3f} s |" for label, seconds in starts_s.items()))
     print()
-    print(markdown_table(args.seconds, times_s, args.bitrate))
+    print(markdown_table(args.seconds, times_s, args.bitrate) + rounds_note)
     print(f"\n| folder encode: {args.clips} clips of {CLIP_SECONDS:g} s | wall time |\n|---|---:|\n"
           f"| hybridcodec encode clips/*.wav out/ (one process) | {folder_s[0]:.2f} s |\n"
           f"| opusenc, one process per clip | {folder_s[1]:.2f} s |")
