@@ -75,14 +75,14 @@ def test_numpy_inference_matches_the_torch_model(speech):
 
 def test_training_loss_is_zero_for_the_clean_signal_and_counts_a_gain_error_in_db(rng):
     """(T1) of y = 2x is 1 per resolution and (T2) is 20 log10 2 = 6.02 dB in every band of white
-    noise (all far above the 60 dB floor)."""
+    noise (all far above the 60 dB floor), weighted by LEVEL_WEIGHT."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("librosa")
-    from hybridcodec.learned.postfilter_net import STFT_SIZES, spectral_loss
+    from hybridcodec.learned.postfilter_net import LEVEL_WEIGHT, STFT_SIZES, spectral_loss
 
     x = torch.as_tensor(rng.standard_normal((2, 8000)))
     assert float(spectral_loss(x, x)) == pytest.approx(0.0, abs=1e-9)
-    expected = len(STFT_SIZES) + 20.0 * np.log10(2.0)
+    expected = len(STFT_SIZES) + LEVEL_WEIGHT * 20.0 * np.log10(2.0)
     assert float(spectral_loss(x, 2.0 * x)) == pytest.approx(expected, abs=1e-3)
 
 
