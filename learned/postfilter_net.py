@@ -16,7 +16,7 @@ before instead, the post-filter raised PESQ-WB and lowered ViSQOL more the longe
 ViSQOL: the old terms +0.224 / +0.188 / +0.165 and +0.002 / +0.005 / -0.006; (T2) with weight 1
 +0.238 / +0.206 / +0.168 and +0.012 / +0.012 / +0.001; weight 3 +0.215 / +0.182 / +0.162 and
 +0.032 / +0.041 / +0.007 (the largest sum over 9.6-32 kbps); weight 1 at learning rate 1e-3
-+0.192 / +0.163 / +0.145 and +0.046 / +0.020 / -0.000.
++0.192 / +0.163 / +0.145 and +0.046 / +0.020 / 0.000.
 """
 from functools import lru_cache
 from typing import Dict

@@ -6,7 +6,7 @@ the decoded signal is aligned with the clip (same sample indices), and the featu
 ``hybridcodec.components.lace`` are recorded from the very blocks and envelopes that the decoder
 hands its post-filter.  The decoded data are cached under the cache folder.
 
-Loop: Adam on random ``SEGMENT_SUBFRAMES``-sub-frame segments, loss (T1) + (T2) of
+Loop: Adam on random ``SEGMENT_SUBFRAMES``-sub-frame segments, loss (T1) + LEVEL_WEIGHT (T2) of
 ``learned.postfilter_net``; every ``EVAL_EVERY`` steps the model post-filters a few
 **validation** clips at 9.6, 13.2 and 24.4 kbps and is scored by mean PESQ-WB + mean ViSQOL;
 the best checkpoint is exported.  The validation clips are taken from each validation voice in
