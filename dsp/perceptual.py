@@ -153,4 +153,5 @@ def perceptual_weights(envelope, gamma1=GAMMA1, beta=PRE_EMPHASIS, order=LPC_ORD
     """
     envelope, log_masking = _log_masking_curve(envelope, gamma1, beta, order)
     log_weights = np.log(envelope) - log_masking
-    return np.exp(log_weights - np.add.reduce(log_weights) / log_weights.size)  # (the mean)
+    # the mean as ndarray.mean computes it (the same float), without its wrapper's overhead
+    return np.exp(log_weights - np.add.reduce(log_weights) / log_weights.size)

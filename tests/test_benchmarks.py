@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARKS = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py"))
+BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARKS = sorted(BENCHMARK_DIR.glob("*.py"))
 
 
 @pytest.mark.parametrize("script", BENCHMARKS, ids=lambda path: path.name)
@@ -24,7 +25,7 @@ def _load(name):
     """A benchmark script as a module (the benchmarks folder is not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS[0].parent / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, BENCHMARK_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -49,7 +50,7 @@ def test_refit_table_puts_each_side_in_its_column():
 
 
 def _speed(*args, cwd):
-    return subprocess.run([sys.executable, str(BENCHMARKS[0].parent / "speed.py"), *args],
+    return subprocess.run([sys.executable, str(BENCHMARK_DIR / "speed.py"), *args],
                           capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
