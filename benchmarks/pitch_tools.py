@@ -2,7 +2,7 @@
 on held-out speakers, with AMR-WB (and Opus) coded in the same run on the same files.
 
 One ``hybridcodec evaluate`` run (``hybridcodec.tools.evaluate``) over the first ``--max-files``
-clips of the held-out split writes ``OUT/results.csv`` and ``OUT/summary.md``; this script then
+clips of the held-out split, taken from each voice in turn (``training.corpus.sample_files``), writes ``OUT/results.csv`` and ``OUT/summary.md``; this script then
 prints two tables from its rows:
 
 1. gains: each configuration's voice-balanced mean PESQ-WB and ViSQOL (the mean of each held-out
@@ -15,7 +15,7 @@ prints two tables from its rows:
 
 Usage::
 
-    HYBRIDCODEC_CACHE=/tmp/hccache python benchmarks/pitch_tools.py [--max-files 30]
+    HYBRIDCODEC_CACHE=/tmp/hccache python benchmarks/pitch_tools.py [--max-files 32]
         [--configs tcx-laplacian,tcx-ltpf,...] [--out benchmarks/results/pitch-tools] [--jobs 2]
 """
 import argparse
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from hybridcodec.tools.evaluate import evaluate, voice_balanced_scores
 from hybridcodec.tools.metrics import METRICS as METRIC_COLUMNS
-from hybridcodec.training.corpus import corpus_files, file_speakers
+from hybridcodec.training.corpus import file_speakers, sample_files
 
 BITRATES_BPS = (9600, 13200, 16400, 24400)
 REFERENCE = "tcx-laplacian"
@@ -57,7 +57,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--peers", default=",".join(PEERS))
-    parser.add_argument("--max-files", type=int, default=30)
+    parser.add_argument("--max-files", type=int, default=32)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--out", default="benchmarks/results/pitch-tools")
     return parser.parse_args(argv)
@@ -67,7 +67,7 @@ def main(argv=None):
     args = parse_args(argv)
     configs = [name for name in args.configs.split(",") if name]
     peers = [name for name in args.peers.split(",") if name]
-    files = corpus_files("heldout")[:args.max_files]
+    files = sample_files("heldout", args.max_files)
     rows, _ = evaluate(files, Path(args.out), list(BITRATES_BPS), configs, peers, list(METRICS),
                        n_jobs=args.jobs, speakers=file_speakers(files))
     table = voice_balanced_scores(rows, COLUMNS)

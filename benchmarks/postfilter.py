@@ -3,8 +3,8 @@ post-filter chosen at decode time, decode speed with each, and one clean high-ra
 
 Every clip is encoded once per bitrate and decoded once per post-filter (the bits are the
 same: the post-filter is chosen at decode time).  Clips: the first ``--max-files`` held-out
-clips taken from each voice in turn (``training.corpus.voice_balanced_order``; the default 14 is
-2 of each of the 7 held-out voices), so that no voice outweighs the others in the means.  Metrics from
+clips taken from each voice in turn (``training.corpus.sample_files``; the default 14 is
+every one of the 8 held-out voices once and 6 of them twice), so that no voice outweighs the others in the means.  Metrics from
 ``hybridcodec.tools.metrics`` (ViSQOL v3 in speech mode).  Speed: seconds of speech decoded per second (× real time), one process.
 The clean case is the bundled demo clip (studio speech) at ``--clean-bitrate``.
 
@@ -23,7 +23,7 @@ from hybridcodec.api import decode, encode
 from hybridcodec.core.registry import components
 from hybridcodec.formats.audio import demo_clip_path, read_audio
 from hybridcodec.tools.metrics import pesq_wb, stoi, visqol
-from hybridcodec.training.corpus import SAMPLE_RATE_HZ, corpus_files, voice_balanced_order
+from hybridcodec.training.corpus import SAMPLE_RATE_HZ, sample_files
 
 DEFAULT_BITRATES_BPS = (9600, 13200, 16400, 24400, 32000)
 
@@ -68,8 +68,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     postfilters = args.postfilters.split(",")
-    paths = voice_balanced_order(corpus_files("heldout", args.corpus), args.corpus)
-    clips = [read_audio(path)[0] for path in paths[:args.max_files]]
+    clips = [read_audio(path)[0] for path in sample_files("heldout", args.max_files, args.corpus)]
     decode(encode(clips[0], SAMPLE_RATE_HZ, 16400), postfilter=postfilters[-1])  # compile
     results = {}
     for bitrate in (int(b) for b in args.bitrates.split(",")):

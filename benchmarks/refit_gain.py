@@ -27,7 +27,7 @@ from joblib import Parallel, delayed
 from hybridcodec.core.config import parse_bitrate
 from hybridcodec.tools.evaluate import mean_scores, voice_balanced_scores
 from hybridcodec.tools.metrics import pesq_wb, visqol
-from hybridcodec.training.corpus import SPLITS, clip_durations_s, file_speakers
+from hybridcodec.training.corpus import SPLITS, file_speakers, sample_files
 
 METRICS = ("pesq_wb", "visqol")
 
@@ -115,8 +115,7 @@ def main():
     parser.add_argument("--min-duration", type=float, default=3.0, help="seconds")
     args = parser.parse_args()
     bitrates_bps = [parse_bitrate(b) for b in args.bitrates.split(",")]
-    durations = clip_durations_s(args.split)
-    files = [f for f, d in durations.items() if d >= args.min_duration][:args.max_files]
+    files = sample_files(args.split, args.max_files, min_duration_s=args.min_duration)
     repository = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory(prefix="hybridcodec-refit-") as tmp:
         tmp = Path(tmp)

@@ -277,13 +277,13 @@ def _config_names():
 
 def _evaluation_files(folder, max_files, split="heldout"):
     """(root, audio files): those under ``folder``, or without one the first ``max_files`` of a
-    corpus split in its mixed order (any prefix samples every voice of the split)."""
+    corpus split taken from each voice in turn (so that every voice weighs about the same)."""
     from .tools.evaluate import find_audio_files
-    from .training.corpus import corpus_files
+    from .training.corpus import sample_files
 
     if folder is not None:
         return Path(folder), find_audio_files(folder, max_files)
-    return None, corpus_files(split)[:max_files]
+    return None, sample_files(split, max_files)
 
 
 def cmd_corpus_fetch(args) -> None:
@@ -577,8 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="heldout", choices=("heldout", "out-of-corpus", "validation"),
                    help="corpus split to evaluate when DIR is not given (default: heldout)")
     p.add_argument("--max-files", type=int, default=None, metavar="N",
-                   help="only the first N files: in path order for DIR, else in the split's "
-                        "mixed order (default: all)")
+                   help="only the first N files: in path order for DIR, else taken from each "
+                        "voice of the split in turn (default: all)")
     p.add_argument("--force", action="store_true", help="overwrite OUT's results")
     p.set_defaults(run=cmd_evaluate)
 

@@ -128,6 +128,19 @@ def test_voice_balanced_order_takes_each_voice_in_turn(tmp_path, monkeypatch):
     assert corpus.voice_balanced_order(unknown, tmp_path) == unknown
 
 
+def test_sample_files_drops_short_utterances_and_balances_voices(tmp_path, monkeypatch):
+    names = {"a1": 5.0, "a2": 0.5, "a3": 4.0, "b1": 3.0, "b2": 6.0}
+    paths = [tmp_path / f"{name}.wav" for name in names]
+    monkeypatch.setattr(corpus, "clip_durations_s",
+                        lambda split, corpus_dir=None: {path: names[path.stem] for path in paths})
+    monkeypatch.setattr(corpus, "file_speakers",
+                        lambda files, corpus_dir=None: {path: path.stem[0] for path in files})
+    stems = lambda files: [path.stem for path in files]
+    assert stems(corpus.sample_files("heldout", min_duration_s=1.0)) == ["a1", "b1", "a3", "b2"]
+    assert stems(corpus.sample_files("heldout", 3, min_duration_s=1.0)) == ["a1", "b1", "a3"]
+    assert stems(corpus.sample_files("heldout", 3, voice_balanced=False)) == ["a1", "a2", "a3"]
+
+
 def test_write_utterances(tmp_path, rng):
     clips = [sources.Clip(f"c{i:02d}", ("x",), "fr", "lang:fr") for i in range(10)]
     prepared = [(np.ones(16000, dtype=np.float32) * 0.1, None, 1.0) for _ in clips]

@@ -142,13 +142,18 @@ def test_cli_evaluate_writes_the_outputs(audio_dir, tmp_path, capsys):
     assert len(_read_csv(out / "results.csv")) == 1
 
 
-def test_cli_evaluate_without_a_folder_uses_the_heldout_split(audio_dir, monkeypatch):
+def test_cli_evaluate_without_a_folder_takes_each_voice_of_a_split_in_turn(tmp_path, monkeypatch):
     from hybridcodec.training import corpus
 
-    splits = {"heldout": [audio_dir / "b.wav", audio_dir / "a.wav"], "out-of-corpus": [audio_dir / "c.wav"]}
-    monkeypatch.setattr(corpus, "corpus_files", splits.get)
-    assert cli._evaluation_files(None, None) == (None, splits["heldout"])
-    assert cli._evaluation_files(None, 1) == (None, splits["heldout"][:1]), "the split's own order"
+    splits = {"heldout": [tmp_path / f"{name}.wav" for name in ("a1", "a2", "a3", "b1")],
+              "out-of-corpus": [tmp_path / "c1.wav"]}
+    monkeypatch.setattr(corpus, "clip_durations_s",
+                        lambda split, corpus_dir=None: dict.fromkeys(splits[split], 5.0))
+    monkeypatch.setattr(corpus, "file_speakers",
+                        lambda paths, corpus_dir=None: {path: path.stem[0] for path in paths})
+    a1, a2, a3, b1 = splits["heldout"]
+    assert cli._evaluation_files(None, None) == (None, [a1, b1, a2, a3])
+    assert cli._evaluation_files(None, 2) == (None, [a1, b1]), "one of each voice first"
     assert cli._evaluation_files(None, None, "out-of-corpus") == (None, splits["out-of-corpus"])
 
 

@@ -334,6 +334,21 @@ def clip_durations_s(split, corpus_dir=None):
     return {path: files[path.stem]["duration_s"] for path in corpus_files(split, corpus_dir)}
 
 
+def sample_files(split, max_files=None, corpus_dir=None, min_duration_s=0.0, voice_balanced=True):
+    """The first ``max_files`` utterances of one split (all by default) of at least
+    ``min_duration_s``.
+
+    Voice-balanced by default: taken from each voice in turn (:func:`voice_balanced_order`),
+    so that a voice with many files does not outweigh the others in any sample a result rests
+    on. With ``voice_balanced=False`` they come in mixed order, as the split lists them.
+    """
+    durations_s = clip_durations_s(split, corpus_dir)
+    paths = [path for path, duration in durations_s.items() if duration >= min_duration_s]
+    if voice_balanced:
+        paths = voice_balanced_order(paths, corpus_dir)
+    return paths[:max_files]
+
+
 def load_clips(split, corpus_dir=None, max_files=None, min_duration_s=1.0, voice_balanced=False):
     """Load the utterances of one split as 16 kHz float64 signals.
 
@@ -351,11 +366,8 @@ def load_clips(split, corpus_dir=None, max_files=None, min_duration_s=1.0, voice
         Take the utterances from each voice in turn (:func:`voice_balanced_order`) instead of
         in mixed order.
     """
-    durations_s = clip_durations_s(split, corpus_dir)
-    paths = [path for path, duration in durations_s.items() if duration >= min_duration_s]
-    if voice_balanced:
-        paths = voice_balanced_order(paths, corpus_dir)
-    return [read_audio(path)[0] for path in paths[:max_files]]
+    return [read_audio(path)[0]
+            for path in sample_files(split, max_files, corpus_dir, min_duration_s, voice_balanced)]
 
 
 def cached_training_array(name, build, corpus_dir=None):
