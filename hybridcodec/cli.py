@@ -434,7 +434,8 @@ CORPUS_HELP = ("a fetched corpus folder, or any folder of your own audio files (
 
 def _add_train_parser(train, name, help_text, run, max_files=None, steps=None) -> None:
     """A ``train`` subcommand with --corpus and --out, and --max-files / --steps when the
-    trainer takes them (their defaults, as text, given)."""
+    trainer takes them (their defaults, as text, given: importing a trainer takes seconds, so
+    ``tests/test_cli_conventions.py`` checks the text against the trainer's signature)."""
     p = train.add_parser(name, help=help_text)
     p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--out", default=None, help="output folder (default: the package data)")
@@ -442,7 +443,7 @@ def _add_train_parser(train, name, help_text, run, max_files=None, steps=None) -
         p.add_argument("--max-files", type=int, default=None,
                        help=f"training clips (default: {max_files})")
     if steps:
-        p.add_argument("--steps", type=int, default=None, help=f"optimizer steps (default {steps})")
+        p.add_argument("--steps", type=int, default=None, help=f"optimizer steps (default: {steps})")
     p.set_defaults(run=run)
 
 

@@ -4,6 +4,8 @@ formats, and the conventions of opus-tools (--version, --quiet, raw input, batch
 Most tests run ``cli.main`` in-process; the ones about signals, pipes and stdin run
 ``python -m hybridcodec`` as a subprocess.
 """
+import importlib
+import inspect
 import os
 import signal
 import subprocess
@@ -209,6 +211,23 @@ def test_every_subcommand_and_argument_has_help():
                 stack.extend(action.choices.values())
                 continue
             assert action.help, (current.prog, action.dest)
+
+
+def _subcommands(parser):
+    """{name: parser} of ``parser``'s subcommands."""
+    return next(action.choices for action in parser._actions if isinstance(action.choices, dict))
+
+
+def test_train_help_states_each_trainers_own_defaults():
+    train = _subcommands(_subcommands(cli.build_parser())["train"])
+    for name, (_, module, function, _) in cli.LEARNED_TRAINING.items():
+        options = [a for a in train[name]._actions if a.dest in ("max_files", "steps")]
+        if not options:     # e2e-ae takes neither, and its trainer imports torch
+            continue
+        trainer = getattr(importlib.import_module(f"hybridcodec.training.{module}"), function)
+        defaults = inspect.signature(trainer).parameters
+        for action in options:
+            assert f"(default: {defaults[action.dest].default})" in action.help, (name, action.dest)
 
 
 def test_batch_encode_of_several_inputs_into_a_folder(tmp_path, capsys, wav, speech):
