@@ -15,25 +15,22 @@ The means are voice-balanced (``evaluate.voice_balanced_scores``: the mean of ea
 files, then the mean over the voices) where the rows name their speakers, else means over files.
 
 A difference of a few hundredths between two systems is within what another sample of voices
-would change, so a second table asks, per metric, which orderings each run can tell apart: the
-paired difference A − B is averaged over each voice's files (each file is its own voice where
-the rows name no speakers), and A is *ahead* where the 95 % Student-t interval of the mean over
-the voices lies above zero, *behind* where it lies below, else *within noise*. The rankings
-contradict each other only where one run has A ahead and the other behind on the same metric.
+would change, so a second table asks, per metric, which orderings each run can tell apart
+(``hybridcodec.tools.comparison``: A is *ahead* where the 95 % Student-t interval of the
+voice-balanced paired difference lies above zero, *behind* where it lies below, else *within
+noise*). The rankings contradict each other only where one run has A ahead and the other behind
+on the same metric.
 """
 import argparse
-from collections import Counter, defaultdict
-from itertools import combinations
+from collections import Counter
 from pathlib import Path
 
-import numpy as np
-from scipy import stats
-
+from hybridcodec.tools.comparison import CONFIDENCE, MARK, ordering, paired_differences
 from hybridcodec.tools.evaluate import (mean_scores, pairwise_verdicts, read_results_csv,
                                         voice_balanced_scores)
+from hybridcodec.tools.metrics import METRIC_LABELS
 
 COLUMNS = ("pesq_wb", "visqol")
-CONFIDENCE = 0.95
 
 
 def verdicts(results_dir):
@@ -72,47 +69,16 @@ def ranking_table(first, second, names):
         f"run's metrics split.\n")
 
 
-def voice_differences(rows, column):
-    """{(bitrate, A, B): the mean of A − B on ``column`` over each voice's files, one value per
-    voice} for every pair of systems, A before B by name, over the files both coded."""
-    scores = defaultdict(dict)
-    for row in rows:
-        scores[row["bitrate_bps"], row["file"]][row["system"]] = (row["speaker"] or row["file"],
-                                                                  row[column])
-    by_voice = defaultdict(lambda: defaultdict(list))
-    for (bitrate, _), systems in scores.items():
-        for a, b in combinations(sorted(systems), 2):
-            voice = systems[a][0]
-            by_voice[bitrate, a, b][voice].append(systems[a][1] - systems[b][1])
-    return {key: np.array([np.mean(d) for d in voices.values()]) for key, voices in by_voice.items()}
-
-
-def ordering(differences):
-    """(mean difference, +1 / -1 / 0): ahead, behind, or within noise, where the CONFIDENCE
-    Student-t interval of the mean over the voices lies above zero, below it, or around it."""
-    mean = float(np.mean(differences))
-    if len(differences) < 2:
-        return mean, 0
-    if np.ptp(differences) == 0:                    # no spread: the sign is exact
-        return mean, int(np.sign(mean))
-    low, high = stats.ttest_1samp(differences, 0.0).confidence_interval(CONFIDENCE)
-    return mean, int(low > 0) - int(high < 0)
-
-
 def orderings(results_dir):
     """{(bitrate, A, B, column): :func:`ordering`} of one run, for every metric in COLUMNS."""
     rows = read_results_csv(Path(results_dir) / "results.csv")
     return {(*key, column): ordering(differences) for column in COLUMNS
-            for key, differences in voice_differences(rows, column).items()}
-
-
-MARK = {1: "ahead", -1: "behind", 0: "within noise"}
+            for key, differences in paired_differences(rows, column).items()}
 
 
 def significance_table(first, second, names):
     """Markdown: per pair and metric, A − B in each run with its :func:`ordering`, and how many
     orderings both runs resolve, agree on, or contradict."""
-    labels = {"pesq_wb": "PESQ-WB", "visqol": "ViSQOL"}
     lines = [f"| kbps | A | B | metric | A − B, {names[0]} | {names[1]} | same |",
              "|---:|---|---|---|---|---|:---:|"]
     counts = Counter()
@@ -120,7 +86,7 @@ def significance_table(first, second, names):
         (d1, o1), (d2, o2) = first[bitrate, a, b, column], second[bitrate, a, b, column]
         same = "–" if 0 in (o1, o2) else ("yes" if o1 == o2 else "reversed")
         counts[same] += 1
-        lines.append(f"| {bitrate / 1000:g} | {a} | {b} | {labels.get(column, column)} | "
+        lines.append(f"| {bitrate / 1000:g} | {a} | {b} | {METRIC_LABELS[column]} | "
                      f"{d1:+.3f} {MARK[o1]} | {d2:+.3f} {MARK[o2]} | {same} |")
     total = sum(counts.values())
     return "\n".join(lines) + (

@@ -83,6 +83,9 @@ def test_summary_has_a_line_per_system_and_marks_other_rates(evaluated):
     assert "| default | 16.4 | 16.4 |" in summary
     if "amr-wb" in INSTALLED_PEERS:
         assert "| amr-wb | 16.4 | 15.85* |" in summary
+    if INSTALLED_PEERS:     # this codec first, against each peer, each file its own voice
+        paired = summary.split("Paired differences")[1]
+        assert all(f"| 16.4 | default | {peer} | " in paired for peer in INSTALLED_PEERS)
 
 
 def test_a_missing_peer_is_skipped_with_its_reason(audio_dir, tmp_path, monkeypatch):

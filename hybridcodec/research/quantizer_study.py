@@ -27,7 +27,8 @@ SQ against VQ
 from pathlib import Path
 
 from . import e2e_rates, latent_vq, residual_rates
-from ..tools.evaluate import METRIC_LABELS, evaluate, mean_scores, verdict
+from ..tools.evaluate import evaluate, mean_scores, verdict
+from ..tools.metrics import METRIC_LABELS
 from ..training.corpus import corpus_files
 
 BITRATES_BPS = (9600, 16400, 24400)

@@ -42,8 +42,9 @@ Voices
 
 Outputs, in ``OUT``
     ``results.csv`` (one row per system, bitrate and file), ``summary.md`` (means per
-    system and bitrate, and voice-balanced means) and ``rate_quality.png`` (mean quality
-    against mean measured rate).
+    system and bitrate, voice-balanced means, and each configuration's paired differences
+    against the other systems with their intervals: :mod:`hybridcodec.tools.comparison`) and
+    ``rate_quality.png`` (mean quality against mean measured rate).
 """
 import contextlib
 import csv
@@ -64,13 +65,13 @@ from hybridcodec.core.config import check_bitrate, get_config
 from hybridcodec.core.geometry import SAMPLE_RATE_HZ
 from hybridcodec.errors import HybridCodecError
 from hybridcodec.formats.audio import read_audio, resample
-from hybridcodec.tools.metrics import METRICS, align, visqol_mapper
+from hybridcodec.tools.comparison import comparison_markdown
+from hybridcodec.tools.metrics import METRIC_LABELS, METRICS, align, visqol_mapper
 from hybridcodec.tools.peers import get_peer
 
 RESULT_COLUMNS = ("system", "bitrate_bps", "operating_bps", "file", "duration_s", "measured_bps",
                   "lag_samples", "speaker")
 METRIC_COLUMNS = tuple(metric.column for metric in METRICS.values())
-METRIC_LABELS = {"pesq_wb": "PESQ-WB", "visqol": "ViSQOL", "stoi": "STOI", "dnsmos_ovrl": "DNSMOS"}
 EXTENSION_ALIASES = {"AIF": "AIFF", "OGA": "OGG", "OPUS": "OGG"}
 """File extensions that name a libsndfile format by another name."""
 
@@ -386,7 +387,7 @@ def evaluate(files, out_dir, bitrates_bps, configs, peers, metric_names, root=No
     out_dir.mkdir(parents=True, exist_ok=True)
     write_results_csv(rows, out_dir / "results.csv")
     columns = [METRICS[name].column for name in metric_names]
-    (out_dir / "summary.md").write_text(summary_markdown(rows, columns, notes + skipped))
+    (out_dir / "summary.md").write_text(summary_markdown(rows, columns, notes + skipped, configs))
     plot_rate_quality(rows, columns, out_dir / "rate_quality.png")
     return rows, notes + skipped
 
@@ -524,9 +525,10 @@ def _voice_balanced_markdown(rows, columns):
     return lines
 
 
-def summary_markdown(rows, columns, notes=()):
-    """The results as a Markdown table of means per system and requested bitrate, and of
-    voice-balanced means where the rows have speakers.
+def summary_markdown(rows, columns, notes=(), configs=()):
+    """The results as a Markdown table of means per system and requested bitrate, of
+    voice-balanced means where the rows have speakers, and of the paired differences of this
+    codec's configurations against the other systems (:mod:`hybridcodec.tools.comparison`).
 
     Parameters
     ----------
@@ -535,7 +537,9 @@ def summary_markdown(rows, columns, notes=()):
     columns : list of str
         Metric columns to show.
     notes : list of str, optional
-        What was left out and why, listed under the table.
+        What was left out and why, listed under the tables.
+    configs : list of str, optional
+        The systems that are configurations of this codec.
 
     Returns
     -------
@@ -556,6 +560,7 @@ def summary_markdown(rows, columns, notes=()):
     if "visqol" in columns:
         lines.append(f"ViSQOL v3, speech mode, {visqol_mapper()} mapper.")
     lines += _voice_balanced_markdown(rows, columns)
+    lines += comparison_markdown(rows, set(configs), columns)
     return "\n".join(lines + [""] + [f"- {note}" for note in notes]) + "\n"
 
 

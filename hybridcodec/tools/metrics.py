@@ -365,3 +365,5 @@ METRICS = {
     "dnsmos": Metric("dnsmos_ovrl", dnsmos, 1.0, _dnsmos_missing),
 }
 """The metrics by their ``--metrics`` name."""
+METRIC_LABELS = {"pesq_wb": "PESQ-WB", "visqol": "ViSQOL", "stoi": "STOI", "dnsmos_ovrl": "DNSMOS"}
+"""Result column → its name in tables and plots."""
