@@ -59,7 +59,7 @@ def ordering(differences):
     return mean, int(low > 0) - int(high < 0)
 
 
-def verdict(signs) -> str:
+def interval_verdict(signs) -> str:
     """Over the claim metrics' orderings: 'ahead' or 'behind' by all, 'split' where resolved
     metrics disagree, else 'not resolved'."""
     if all(sign == 1 for sign in signs):
@@ -78,8 +78,8 @@ def directed(differences, bitrate, a, b):
 def comparison_markdown(rows, configs, columns):
     """Markdown lines: each configuration of this codec (A, in ``configs``) against every other
     system (B) at each bitrate, per claim metric in ``columns`` the voice-balanced difference
-    with its interval, and the :func:`verdict` where both claim metrics were measured; none
-    where there is no such pair or no claim metric."""
+    with its interval, and the :func:`interval_verdict` where both claim metrics were measured;
+    none where there is no such pair or no claim metric."""
     columns = [column for column in CLAIM_COLUMNS if column in columns]
     differences = {column: paired_differences(rows, column) for column in columns}
     pairs = sorted({(bitrate, *(pair if pair[0] in configs else pair[::-1]))
@@ -99,7 +99,7 @@ def comparison_markdown(rows, configs, columns):
             mean, low, high = interval(d)
             cells.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]")
             signs.append(ordering(d)[1])
-        claim = verdict(signs) if len(columns) == len(CLAIM_COLUMNS) else "needs both metrics"
+        claim = interval_verdict(signs) if len(columns) == len(CLAIM_COLUMNS) else "needs both metrics"
         lines.append(f"| {bitrate / 1000:g} | {a} | {b} | " + " | ".join(cells)
                      + f" | {claim} | {len(d)} |")
     return lines
