@@ -3,14 +3,14 @@ post-filter chosen at decode time, decode speed with each, and one clean high-ra
 
 Every clip is encoded once per bitrate and decoded once per post-filter (the bits are the
 same: the post-filter is chosen at decode time).  Clips: the first ``--max-files`` held-out
-clips taken from each voice in turn (``training.corpus.sample_files``; the default 14 is
-every one of the 8 held-out voices once and 6 of them twice), so that no voice outweighs the others in the means.  Metrics from
+clips taken from each voice in turn (``training.corpus.sample_files``; the default 32 is
+4 of each of the 8 held-out voices, the sample of the other held-out tables), so that no voice outweighs the others in the means.  Metrics from
 ``hybridcodec.tools.metrics`` (ViSQOL v3 in speech mode).  Speed: seconds of speech decoded per second (× real time), one process.
 The clean case is the bundled demo clip (studio speech) at ``--clean-bitrate``.
 
 Usage::
 
-    HYBRIDCODEC_CACHE=/tmp/hccache python benchmarks/postfilter.py [--max-files 14]
+    HYBRIDCODEC_CACHE=/tmp/hccache python benchmarks/postfilter.py [--max-files 32]
         [--bitrates 9600,13200,16400,24400,32000] [--postfilters none,classical]
         [--config default] [--clean-bitrate 48000]
 """
@@ -58,7 +58,7 @@ def parse_args(argv=None):
     parser.add_argument("--config", default="default")
     parser.add_argument("--bitrates", default=",".join(map(str, DEFAULT_BITRATES_BPS)))
     parser.add_argument("--postfilters", default=",".join(sorted(components("postfilter"))))
-    parser.add_argument("--max-files", type=int, default=14,
+    parser.add_argument("--max-files", type=int, default=32,
                         help="held-out clips, voices in turn")
     parser.add_argument("--clean-bitrate", type=int, default=48000)
     parser.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
