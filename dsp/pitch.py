@@ -79,6 +79,16 @@ def _correlations(x, end, min_lag, max_lag, length):
 
 
 @njit(cache=True)
+def refine_lag(x, end, centre, radius, length):
+    """(T, rho(T)) of (P1) over x[end - length:end] for T within ``radius`` of ``centre``, in
+    [MIN_LAG, MAX_LAG]: a lag known to the decoder (a coded one) refined where it drifts."""
+    low, high = max(MIN_LAG, centre - radius), min(MAX_LAG, centre + radius)
+    rho = _correlations(x, end, low, high, length)
+    lag = low + np.argmax(rho[low:high + 1])
+    return lag, rho[lag]
+
+
+@njit(cache=True)
 def pitch_kernel(x, end, min_lag, max_lag, length, tolerance):
     """(T, rho(T)) of step 1 for the window ending at x[end] (end - length - max_lag >= 0)."""
     rho = _correlations(x, end, min_lag, max_lag, length)

@@ -5,13 +5,15 @@ short-term filter, tilt compensation, adaptive gain control, in that order), wit
 filter of CELT (RFC 6716 sec. 4.3.7.1: an IIR comb with three low-pass taps, cross-faded when its
 parameters change).  Everything runs per sub-frame of ``SUBFRAME`` = 80 samples (5 ms at 16 kHz):
 
-1. pitch estimate on the decoded signal x itself (the decoder has no coded lag), the lag T in
-   [MIN_LAG, MAX_LAG] maximizing the normalized correlation over the last ``PITCH_WINDOW``
-   samples (the sub-frame and the ones before it, nothing after it: no added delay)
+1. pitch estimate on the decoded signal x itself, the lag T in [MIN_LAG, MAX_LAG] maximizing
+   the normalized correlation over the last ``PITCH_WINDOW`` samples (the sub-frame and the ones
+   before it, nothing after it: no added delay)
 
        rho(T) = sum x[n] x[n-T] / sqrt(sum x[n]^2 sum x[n-T]^2),                           (P1)
 
    preferring T / k (k = 2, 3) when it correlates almost as well (against octave errors);
+   where the core coded a lag T_c for the frame (its pitch filter on), T maximizes rho(T) only
+   within ``LAG_RADIUS`` of T_c (the coded lag holds for 20 ms, the sub-frame's pitch drifts);
 2. pitch post-filter, an IIR comb on the output u, taps h = (1/4, 1/2, 1/4) (CELT's low-pass
    taps: harmonics below a few kHz are enhanced, the top band is left alone)
 
@@ -43,7 +45,8 @@ for any such chunking as one call on the whole signal (:func:`postfilter`).
 import numpy as np
 from numba import njit
 
-from .pitch import COMB_TAPS, MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, comb_kernel, pitch_kernel
+from .pitch import (COMB_TAPS, MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, comb_kernel, pitch_kernel,
+                    refine_lag)
 
 SUBFRAME = 80                  # 5 ms at 16 kHz, the sub-frame of G.729 and AMR-WB's post-filters
 PITCH_WINDOW = 160             # samples of the correlation (P1): the sub-frame and 80 before
@@ -53,6 +56,7 @@ AGC_ALPHA = 0.85               # alpha of (G1), G.729 sec. 4.2.4
 GAMMA_NUM = 0.75               # gamma_n of (F1); G.729 has 0.55 for narrowband LPC
 GAMMA_DEN = 0.9                # gamma_d of (F1); G.729 has 0.7 (too flat for order-16 WB LPC)
 GAMMA_TILT = 0.8               # gamma_t of (F2), G.729
+LAG_RADIUS = 8                 # samples around a coded lag that step 1 searches
 
 
 @njit(cache=True)
@@ -160,7 +164,7 @@ class PostFilter:
         self.y_state = np.zeros(order)
         self.agc_gain = 1.0
 
-    def push(self, samples, predictors):
+    def push(self, samples, predictors, coded_lag=0):
         """Filter whole sub-frames.
 
         Parameters
@@ -169,6 +173,9 @@ class PostFilter:
             Decoded signal.
         predictors : array_like, shape (k, p + 1), or None
             A(z) of each sub-frame; None: no formant filter (H_f = H_t = 1).
+        coded_lag : int, optional
+            The lag the core coded for these samples (MIN_LAG <= T_c <= MAX_LAG): step 1
+            searches only around it; 0 where it coded none: step 1 searches every lag.
 
         Returns
         -------
@@ -180,14 +187,18 @@ class PostFilter:
         if samples.ndim != 1 or samples.size != SUBFRAME * len(predictors):
             raise ValueError(f"need {SUBFRAME} samples per predictor, got {samples.shape} "
                              f"samples and {len(predictors)} predictors")
-        blocks = [self._subframe(x, a) for x, a in zip(samples.reshape(-1, SUBFRAME), predictors)]
+        blocks = [self._subframe(x, a, coded_lag)
+                  for x, a in zip(samples.reshape(-1, SUBFRAME), predictors)]
         return np.concatenate(blocks) if blocks else np.zeros(0)
 
-    def _subframe(self, x, a):
+    def _subframe(self, x, a, coded_lag):
         """Steps 1-4 on one sub-frame."""
         self.x_history = np.concatenate((self.x_history[SUBFRAME:], x))
-        lag, rho = pitch_kernel(self.x_history, HISTORY, MIN_LAG, MAX_LAG, PITCH_WINDOW,
-                                OCTAVE_TOLERANCE)
+        if coded_lag:
+            lag, rho = refine_lag(self.x_history, HISTORY, coded_lag, LAG_RADIUS, PITCH_WINDOW)
+        else:
+            lag, rho = pitch_kernel(self.x_history, HISTORY, MIN_LAG, MAX_LAG, PITCH_WINDOW,
+                                    OCTAVE_TOLERANCE)
         gain = self.pitch_gain * max(0.0, rho) ** 2
         u = comb_kernel(x, self.u_history, 0, SUBFRAME, self.lag, self.gain, lag, gain,
                         COMB_TAPS, True)

@@ -127,6 +127,31 @@ def test_subframe_weights_follow_the_window_overlap():
 
 # --- the decoder's choice ------------------------------------------------------------------------
 
+def test_a_coded_lag_is_refined_within_its_radius_only():
+    x = 0.1 * pulse_train(0.2)
+    searched, near, far = (pf.PostFilter(2) for _ in range(3))
+    for lag_filter, coded_lag in ((searched, 0), (near, F0_LAG + 5), (far, 2 * F0_LAG + 20)):
+        lag_filter.push(x, None, coded_lag)
+    assert searched.lag == near.lag == F0_LAG
+    assert abs(far.lag - (2 * F0_LAG + 20)) <= pf.LAG_RADIUS, "the search stays near the coded lag"
+
+
+def test_the_decoder_hands_the_coded_lags_to_the_post_filter(speech, monkeypatch):
+    from hybridcodec.components import postfilter as component
+
+    def lags_seen(config):
+        seen = []
+        monkeypatch.setattr(component.NoPostfilter, "push",
+                            lambda self, x, envelope, coded_lag=0: seen.append(coded_lag) or x)
+        api.decode(api.encode(speech[:FS], FS, 13200, config))
+        return seen
+
+    with_pitch = lags_seen("default")                   # the pre-filter codes a lag when voiced
+    assert 0 in with_pitch and any(with_pitch)
+    assert all(pf.MIN_LAG <= lag <= pf.MAX_LAG for lag in with_pitch if lag)
+    assert not any(lags_seen("tcx-laplacian")), "no pitch tool: no coded lag"
+
+
 @pytest.fixture(scope="module")
 def coded(speech):
     return api.encode(speech[:FS], FS, 13200)

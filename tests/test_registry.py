@@ -91,7 +91,7 @@ def test_registered_component_gets_earlier_components_it_asks_for(isolated_regis
         def stream(self, bitrate_bps):
             return self
 
-        def push(self, samples, envelope):
+        def push(self, samples, envelope, coded_lag=0):
             return self.gain * samples
 
     register_config(BASE.override("test-recording", "recording postfilter",

@@ -191,7 +191,10 @@ class LaceStream:
         self.comb_history = np.zeros(ADACONV_TAPS - 1)
         self.fade = crossfade_window()
 
-    def push(self, samples: np.ndarray, envelope: Optional[np.ndarray]) -> np.ndarray:
+    def push(self, samples: np.ndarray, envelope: Optional[np.ndarray],
+             coded_lag: int = 0) -> np.ndarray:
+        """(N1)-(N3), (L1)-(L3) on one block; the network reads its own pitch search (N1), not
+        ``coded_lag``, so that it runs alike on every core."""
         if samples.size % SUBFRAME or samples.size == 0:
             return samples          # not a decoder's block: left alone
         samples = np.asarray(samples, dtype=np.float64)

@@ -15,7 +15,7 @@ A component has
 * ``synthesizer()``: a per-decoder stream whose ``push(samples, parameters)`` filters the block
   that frame t's synthesis made final (parameters None: off, or a concealed frame);
 * ``harmonic_lag(parameters)``: the pitch lag in samples that the spectrum coder may use as its
-  harmonic spacing (0: none).
+  harmonic spacing and the decoder hands to the post-filter (0: none).
 
 The two comb filters here (``ltpf``, ``celt-prefilter``) share the encoder's pitch decision and
 the frame field: frame t's lag T and gain index q come from the normalized correlation (P1 of

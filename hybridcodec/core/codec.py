@@ -326,7 +326,8 @@ class Decoder:
         n_bins = self.pipeline.transform.n_bins
         samples = self.synthesizer.push(np.reshape(spectrum, (1, n_bins)))
         self.concealer.output(samples)
-        return self.postfilter.push(self.pitch_synthesizer.push(samples, pitch), envelope)
+        return self.postfilter.push(self.pitch_synthesizer.push(samples, pitch), envelope,
+                                    int(self.pipeline.pitch_filter.harmonic_lag(pitch)))
 
     def push(self, payloads: Sequence[Optional[bytes]]) -> np.ndarray:
         """Decode payloads (``None``: lost); return the samples that became final (16 kHz).

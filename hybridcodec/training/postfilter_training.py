@@ -56,7 +56,7 @@ class _Recorder:
         self.rows: List[np.ndarray] = []
         self.lags: List[np.ndarray] = []
 
-    def push(self, samples, envelope):
+    def push(self, samples, envelope, coded_lag=0):
         features, lags, _ = self.features.push(samples, envelope)
         self.blocks.append(samples)
         self.rows.append(features)
