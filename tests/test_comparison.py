@@ -47,3 +47,11 @@ def test_comparison_table_puts_this_codecs_configuration_first_and_needs_both_me
     assert "| split | 3 |" in table, "PESQ-WB ahead, ViSQOL behind"
     assert "| needs both metrics | 3 |" in "\n".join(comparison.comparison_markdown(rows, {"tcx"}, ["pesq_wb"]))
     assert comparison.comparison_markdown(rows, {"tcx"}, ["stoi"]) == []
+
+
+def test_a_users_folder_is_compared_over_its_files():
+    rows = [{**row, "speaker": ""} for row in _rows([0.3, 0.2], system="tcx", reference="opus")]
+    table = "\n".join(comparison.comparison_markdown(rows, {"tcx"}, ["pesq_wb"]))
+    assert "interval over the files" in table and "| verdict | files |" in table
+    one = "\n".join(comparison.comparison_markdown(rows[:2], {"tcx"}, ["pesq_wb"]))
+    assert "| 9.6 | tcx | opus | +0.300 [–] | needs both metrics | 1 |" in one

@@ -87,17 +87,20 @@ def comparison_markdown(rows, configs, columns):
                     if configs & set(pair)})
     if not pairs:
         return []
-    lines = ["", f"Paired differences A − B, voice-balanced, with the {CONFIDENCE:.0%} Student-t "
-             "interval over the voices (`hybridcodec.tools.comparison`); a verdict needs every "
-             "metric's interval to exclude zero:", "",
+    unit = "voices" if all(row["speaker"] for row in rows) else "files"
+    lines = ["", f"Paired differences A − B, {'voice-balanced, ' * (unit == 'voices')}with the "
+             f"{CONFIDENCE:.0%} Student-t interval over the {unit} "
+             "(`hybridcodec.tools.comparison`); a verdict needs every metric's interval to "
+             "exclude zero:", "",
              "| kbps | A | B | " + " | ".join(f"Δ{METRIC_LABELS[c]} [interval]" for c in columns)
-             + " | verdict | voices |", "|---:|---|---|" + "---|" * len(columns) + "---|---:|"]
+             + f" | verdict | {unit} |", "|---:|---|---|" + "---|" * len(columns) + "---|---:|"]
     for bitrate, a, b in pairs:
         cells, signs = [], []
         for column in columns:
             d = directed(differences[column], bitrate, a, b)
             mean, low, high = interval(d)
-            cells.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+            bounds = f" [{low:+.3f}, {high:+.3f}]" if len(d) > 1 else " [–]"
+            cells.append(f"{mean:+.3f}{bounds}")
             signs.append(ordering(d)[1])
         claim = interval_verdict(signs) if len(columns) == len(CLAIM_COLUMNS) else "needs both metrics"
         lines.append(f"| {bitrate / 1000:g} | {a} | {b} | " + " | ".join(cells)
