@@ -2,8 +2,9 @@
 on held-out speakers, with AMR-WB (and Opus) coded in the same run on the same files.
 
 One ``hybridcodec evaluate`` run (``hybridcodec.tools.evaluate``) over the first ``--max-files``
-clips of the held-out split, taken from each voice in turn (``training.corpus.sample_files``), writes ``OUT/results.csv`` and ``OUT/summary.md``; this script then
-prints two tables from its rows:
+clips of the held-out split, taken from each voice in turn (``training.corpus.sample_files``),
+writes ``OUT/results.csv`` and ``OUT/summary.md``; this script then prints two tables from its
+rows:
 
 1. gains: each configuration's voice-balanced mean PESQ-WB and ViSQOL (the mean of each held-out
    voice's files, then the mean over the voices: ``evaluate.voice_balanced_scores``) minus its

@@ -3,9 +3,10 @@ post-filter chosen at decode time, decode speed with each, and one clean high-ra
 
 Every clip is encoded once per bitrate and decoded once per post-filter (the bits are the
 same: the post-filter is chosen at decode time).  Clips: the first ``--max-files`` held-out
-clips taken from each voice in turn (``training.corpus.sample_files``; the default 32 is
-4 of each of the 8 held-out voices, the sample of the other held-out tables), so that no voice outweighs the others in the means.  Metrics from
-``hybridcodec.tools.metrics`` (ViSQOL v3 in speech mode).  Speed: seconds of speech decoded per second (× real time), one process.
+clips taken from each voice in turn (``training.corpus.sample_files``; the default 32 is 4 of
+each of the 8 held-out voices, the sample of the other held-out tables), so that no voice
+outweighs the others in the means.  Metrics from ``hybridcodec.tools.metrics`` (ViSQOL v3 in
+speech mode).  Speed: seconds of speech decoded per second (× real time), one process.
 The clean case is the bundled demo clip (studio speech) at ``--clean-bitrate``.
 
 Usage::
