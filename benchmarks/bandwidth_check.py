@@ -20,6 +20,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from hybridcodec.core.config import parse_bitrate
 from hybridcodec.formats.audio import read_audio
+from hybridcodec.tools.comparison import comparison_markdown
 from hybridcodec.tools.evaluate import evaluate
 from hybridcodec.training.corpus import SAMPLE_RATE_HZ, SPLITS, file_speakers, sample_files
 
@@ -27,11 +28,6 @@ from hybridcodec.training.corpus import SAMPLE_RATE_HZ, SPLITS, file_speakers, s
 def lowpass(x, cutoff_hz):
     """x through a 10th-order Butterworth low-pass at ``cutoff_hz``, forwards and backwards."""
     return sosfiltfilt(butter(10, cutoff_hz, fs=SAMPLE_RATE_HZ, output="sos"), x)
-
-
-def paired_section(summary):
-    """The paired-difference table at the end of an ``evaluate`` summary."""
-    return summary[summary.index("| kbps | A | B |"):].split("\n\n")[0]
 
 
 def main(argv=None):
@@ -57,11 +53,13 @@ def main(argv=None):
                 copy = folder / path.name
                 soundfile.write(copy, shape(read_audio(path)[0]), SAMPLE_RATE_HZ, subtype="FLOAT")
                 copies[copy] = speakers[path]
-            evaluate(list(copies), folder / "out", bitrates, args.configs.split(","),
-                     args.peers.split(","), ["pesq", "visqol"], root=folder, progress=False,
-                     speakers=copies)
-            print(f"{args.split}, {len(files)} files {label}:\n")
-            print(paired_section((folder / "out" / "summary.md").read_text()) + "\n")
+            configs = args.configs.split(",")
+            rows, _ = evaluate(list(copies), folder / "out", bitrates, configs,
+                               args.peers.split(","), ["pesq", "visqol"], root=folder,
+                               progress=False, speakers=copies)
+            print(f"{args.split}, {len(files)} files {label}:")
+            print("\n".join(comparison_markdown(rows, set(configs), ["pesq_wb", "visqol"])))
+            print()
 
 
 if __name__ == "__main__":

@@ -27,9 +27,11 @@ CACHE_PATTERNS = ("__pycache__/*.nbi", "__pycache__/*.nbc")
 
 
 def package_roots() -> List[Path]:
-    """The folders of PACKAGES as installed (an editable install maps ``dsp`` and ``learned``
-    to folders beside ``hybridcodec``)."""
-    return [Path(importlib.util.find_spec(name).origin).parent for name in PACKAGES]
+    """The folders of PACKAGES as installed, less those inside another (an editable install
+    maps ``dsp`` and ``learned`` to folders beside ``hybridcodec``, a plain one puts them in
+    it, where ``hybridcodec``'s folder already covers them)."""
+    roots = [Path(importlib.util.find_spec(name).origin).parent for name in PACKAGES]
+    return [root for root in roots if not any(other in root.parents for other in roots)]
 
 
 def source_digest(roots: Iterable[Path]) -> str:

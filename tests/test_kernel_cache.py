@@ -81,3 +81,14 @@ def test_nothing_is_done_where_numba_caches_elsewhere(monkeypatch):
     monkeypatch.delenv("NUMBA_CACHE_DIR")
     kernel_cache.refresh_installed()
     assert calls == [kernel_cache.package_roots()]
+
+
+def test_a_plain_install_digests_the_subpackages_once(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    site = tmp_path / "site-packages" / "hybridcodec"
+    origins = {"hybridcodec": site, "hybridcodec.dsp": site / "dsp",
+               "hybridcodec.learned": site / "learned"}
+    monkeypatch.setattr(kernel_cache.importlib.util, "find_spec",
+                        lambda name: SimpleNamespace(origin=str(origins[name] / "__init__.py")))
+    assert kernel_cache.package_roots() == [site]
