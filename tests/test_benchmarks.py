@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -81,3 +82,17 @@ def test_speed_worker_times_encode_and_decode(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     encode_s, decode_s = map(float, result.stdout.split())
     assert 0.0 < encode_s < 10.0 and 0.0 < decode_s < 10.0
+
+
+def test_visqol_attribution_levels_and_table():
+    attribution = _load("visqol_attribution")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(16000)
+    levels = attribution.band_levels_db(x, 0.5 * x)
+    assert all(value == pytest.approx(-6.02, abs=0.01) for value in levels.values())
+    swaps = {f"swap_{group}": 0.01 * i for i, group in enumerate(attribution.SWAPS)}
+    means = {("A", 9600): {"visqol": 3.0, **swaps, "n_voices": 8}, ("B", 9600): {"visqol": 3.25}}
+    table = attribution.attribution_table(means, [9600], "tcx-dsp", "amr-wb")
+    assert table.splitlines()[-1] == \
+        "| 9.6 | 3.000 | 3.250 | +0.250 | +0.000 | +0.010 | +0.020 | +0.030 | +0.040 | 8 |"
+    assert "+ amr-wb's fvdegenergy" in table.splitlines()[0]

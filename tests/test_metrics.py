@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from hybridcodec.tools.metrics import (METRICS, AlignmentError, align, dnsmos, lag_samples, measure,
-                                       pesq_wb, segmental_snr_db, stoi, visqol, visqol_mapper)
+from hybridcodec.tools.metrics import (METRICS, VISQOL_FEATURES, AlignmentError, align, dnsmos,
+                                       lag_samples, measure, pesq_wb, segmental_snr_db, stoi, visqol,
+                                       visqol_features, visqol_mapper, visqol_mos)
 
 needs_visqol = pytest.mark.skipif(METRICS["visqol"].missing() is not None,
                                   reason=str(METRICS["visqol"].missing()))
@@ -122,6 +123,21 @@ def test_visqol_orders_clean_above_noisy_and_resamples(speech, rng):
     assert clean_score > 4.0 and noisy_score < clean_score - 1.0
     x8 = x[::2]
     assert visqol(x8, x8, 8000) > 4.0
+
+
+@needs_visqol
+def test_visqol_features_map_back_to_their_score_and_swap_one_group_at_a_time(speech, rng):
+    x = speech[:CLIP_SAMPLES]
+    noise = rng.standard_normal(x.shape[0])
+    slight, strong = (visqol_features(x, x + level * noise, 16000) for level in (0.0005, 0.002))
+    assert slight.moslqo == pytest.approx(visqol(x, x + 0.0005 * noise, 16000))
+    assert strong.moslqo < slight.moslqo - 1.0
+    assert visqol_mos(slight) == pytest.approx(slight.moslqo, abs=1e-6)
+    assert visqol_mos(slight.swapped(strong, VISQOL_FEATURES)) == pytest.approx(strong.moslqo,
+                                                                                abs=1e-6)
+    energy_only = slight.swapped(strong, ("fvdegenergy",))
+    assert energy_only.fvdegenergy is strong.fvdegenergy and energy_only.fvnsim is slight.fvnsim
+    assert all(getattr(slight, name).shape == (21,) for name in VISQOL_FEATURES)
 
 
 @needs_visqol

@@ -202,6 +202,48 @@ def visqol(ref, deg, sample_rate_hz):
     return float(_visqol_api().measure_from_arrays(ref, deg, VISQOL_SAMPLE_RATE_HZ).moslqo)
 
 
+VISQOL_FEATURES = ("fvnsim", "fvnsim10", "fstdnsim", "fvdegenergy")
+"""What ViSQOL's speech mapper reads, one value per gammatone band (21 bands, 50 Hz to 8 kHz):
+the mean NSIM of the band over the patches, its 10th percentile, its standard deviation, and the
+mean energy of the degraded signal in the band (after ViSQOL's level alignment; the reference's
+energy is not an input). The polynomial mapper reads the mean NSIM alone."""
+
+
+@dataclass(frozen=True)
+class VisqolFeatures:
+    """A ViSQOL comparison's MOS-LQO and the per-band features it was mapped from
+    (:data:`VISQOL_FEATURES`, each an array of shape (21,))."""
+
+    moslqo: float
+    fvnsim: np.ndarray
+    fvnsim10: np.ndarray
+    fstdnsim: np.ndarray
+    fvdegenergy: np.ndarray
+
+    def swapped(self, other, names):
+        """These features with ``other``'s for the features in ``names`` (MOS-LQO unset: map
+        them with :func:`visqol_mos`)."""
+        values = {name: getattr(other if name in names else self, name) for name in VISQOL_FEATURES}
+        return VisqolFeatures(float("nan"), **values)
+
+
+def visqol_features(ref, deg, sample_rate_hz):
+    """The features of :func:`visqol`'s comparison, with its MOS-LQO (:class:`VisqolFeatures`)."""
+    ref, deg = _pair_at(ref, deg, sample_rate_hz, VISQOL_SAMPLE_RATE_HZ)
+    result = _visqol_api().measure_from_arrays(ref, deg, VISQOL_SAMPLE_RATE_HZ)
+    return VisqolFeatures(float(result.moslqo),
+                          **{name: np.asarray(getattr(result, name), dtype=np.float64)
+                             for name in VISQOL_FEATURES})
+
+
+def visqol_mos(features):
+    """MOS-LQO of ViSQOL features by this thread's mapper, e.g. of features one system took from
+    another (:meth:`VisqolFeatures.swapped`), to see which features a difference of scores
+    comes from."""
+    mapper = _visqol_api()._manager.quality_mapper   # visqol-python keeps its mapper there
+    return float(mapper.predict_quality(*(getattr(features, name) for name in VISQOL_FEATURES)))
+
+
 def visqol_mapper():
     """The similarity-to-MOS mapper ViSQOL runs with here.
 

@@ -1,0 +1,124 @@
+"""Which of ViSQOL's features a difference of scores between this codec and a peer comes from.
+
+ViSQOL v3's speech mapper (the deep-lattice model of the C++ tool) reads four features per
+gammatone band (``hybridcodec.tools.metrics.VISQOL_FEATURES``): the mean, 10th percentile and
+spread of the band's NSIM against the reference, and the energy of the degraded signal in the
+band, which does not involve the reference at all. This script codes the same utterances of a
+corpus split with a configuration of this codec (A) and a peer (B). For each utterance it maps
+A's features with one group of B's swapped in (``visqol_mos``), so that each column shows how
+much of B's lead that group alone would give A. It also prints each output's level against the
+input per band: the spectral balance that the energy feature sees. Means are voice-balanced::
+
+    HYBRIDCODEC_CACHE=/tmp/hccache python benchmarks/visqol_attribution.py --split heldout \\
+        --max-files 32 --config tcx-dsp --peer amr-wb --bitrates 9.6k,13.2k,16.4k
+"""
+import argparse
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy.signal import welch
+
+from hybridcodec.api import decode, encode
+from hybridcodec.core.config import parse_bitrate
+from hybridcodec.formats.audio import read_audio
+from hybridcodec.tools.evaluate import voice_balanced_scores
+from hybridcodec.tools.metrics import VISQOL_FEATURES, visqol_features, visqol_mos
+from hybridcodec.tools.peers import get_peer
+from hybridcodec.training.corpus import SAMPLE_RATE_HZ, SPLITS, file_speakers, sample_files
+
+SWAPS = {name: (name,) for name in VISQOL_FEATURES}
+SWAPS["similarity"] = ("fvnsim", "fvnsim10", "fstdnsim")
+"""The feature groups swapped from B into A: each feature alone, and the three that compare
+with the reference together."""
+BAND_EDGES_HZ = (50, 150, 500, 1000, 2000, 4000, 6000, 7000, 8000)
+
+
+def band_levels_db(x, y):
+    """Level of ``y`` against ``x`` in each band of :data:`BAND_EDGES_HZ`, in dB (Welch power
+    spectra, 40 ms segments)."""
+    f, px = welch(x, SAMPLE_RATE_HZ, nperseg=640)
+    _, py = welch(y, SAMPLE_RATE_HZ, nperseg=640)
+    bands = zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:])
+    return {f"level_{lo}": 10.0 * np.log10(py[(f >= lo) & (f < hi)].sum() /
+                                           px[(f >= lo) & (f < hi)].sum())
+            for lo, hi in bands}
+
+
+def file_rows(path, speaker, bitrates_bps, config, peer):
+    """One row per system and bitrate for one utterance: ViSQOL, the swapped scores (A only) and
+    the band levels."""
+    x = read_audio(path)[0]
+    rows = []
+    for bitrate_bps in bitrates_bps:
+        data = encode(x, SAMPLE_RATE_HZ, bitrate_bps, config)
+        y_a = decode(data)[0]
+        y_b, info = peer.roundtrip(x, SAMPLE_RATE_HZ, peer.operating_rate(bitrate_bps))
+        a, b = visqol_features(x, y_a, SAMPLE_RATE_HZ), visqol_features(x, y_b, SAMPLE_RATE_HZ)
+        swapped = {f"swap_{group}": visqol_mos(a.swapped(b, names)) - a.moslqo
+                   for group, names in SWAPS.items()}
+        common = {"bitrate_bps": bitrate_bps, "speaker": speaker, "operating_bps": bitrate_bps}
+        rows.append({"system": "A", "visqol": a.moslqo, **swapped, **band_levels_db(x, y_a),
+                     "measured_bps": 8 * len(data) * SAMPLE_RATE_HZ / len(x), **common})
+        rows.append({"system": "B", "visqol": b.moslqo, **band_levels_db(x, y_b),
+                     "measured_bps": info["payload_bitrate_bps"], **common})
+    return rows
+
+
+def attribution_table(means, bitrates_bps, config, peer_name):
+    """Markdown: ViSQOL of A and B and what each swapped group adds to A, per bitrate."""
+    groups = list(SWAPS)
+    lines = [f"| kbps | {config} | {peer_name} | {peer_name} − {config} | " +
+             " | ".join(f"+ {peer_name}'s {group}" for group in groups) + " | voices |",
+             "|---:|" + "---:|" * (len(groups) + 4)]
+    for bitrate_bps in bitrates_bps:
+        a, b = means["A", bitrate_bps], means["B", bitrate_bps]
+        swaps = " | ".join(f"{a[f'swap_{group}']:+.3f}" for group in groups)
+        lines.append(f"| {bitrate_bps / 1000:g} | {a['visqol']:.3f} | {b['visqol']:.3f} | "
+                     f"{b['visqol'] - a['visqol']:+.3f} | {swaps} | {a['n_voices']} |")
+    return "\n".join(lines)
+
+
+def level_table(means, bitrates_bps, config, peer_name):
+    """Markdown: each system's output level against the input per band, in dB."""
+    edges = BAND_EDGES_HZ
+    lines = ["| kbps | system | " + " | ".join(f"{lo}-{hi} Hz" for lo, hi in zip(edges[:-1], edges[1:]))
+             + " |", "|---:|---|" + "---:|" * (len(edges) - 1)]
+    for bitrate_bps in bitrates_bps:
+        for key, name in (("A", config), ("B", peer_name)):
+            levels = " | ".join(f"{means[key, bitrate_bps][f'level_{lo}']:+.1f}" for lo in edges[:-1])
+            lines.append(f"| {bitrate_bps / 1000:g} | {name} | {levels} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", default="heldout", choices=SPLITS)
+    parser.add_argument("--max-files", type=int, default=32)
+    parser.add_argument("--bitrates", default="9.6k,13.2k,16.4k")
+    parser.add_argument("--config", default="tcx-dsp")
+    parser.add_argument("--peer", default="amr-wb")
+    args = parser.parse_args(argv)
+    peer = get_peer(args.peer)
+    if peer.missing():
+        parser.error(f"peer {args.peer} cannot run: {peer.missing()}")
+    bitrates = [parse_bitrate(b) for b in args.bitrates.split(",")]
+    files = sample_files(args.split, args.max_files)
+    speakers = file_speakers(files)
+    rows = [row for rows in Parallel(n_jobs=-1)(
+        delayed(file_rows)(path, speakers[path], bitrates, args.config, peer) for path in files)
+        for row in rows]
+    levels = [f"level_{lo}" for lo in BAND_EDGES_HZ[:-1]]
+    means = {}
+    for system, columns in (("A", [*levels, *(f"swap_{group}" for group in SWAPS)]), ("B", levels)):
+        means.update(voice_balanced_scores([row for row in rows if row["system"] == system],
+                                           ["visqol", *columns]))
+    print(f"{args.split}, {len(files)} files, voice-balanced means. ViSQOL v3 speech mode; "
+          f"'+ {args.peer}'s X' = {args.config}'s score with its X replaced by {args.peer}'s, "
+          f"minus {args.config}'s score:\n")
+    print(attribution_table(means, bitrates, args.config, args.peer))
+    print("\nOutput level against the input per band, dB:\n")
+    print(level_table(means, bitrates, args.config, args.peer))
+
+
+if __name__ == "__main__":
+    main()
