@@ -13,17 +13,15 @@ input per band: the spectral balance that the energy feature sees. Means are voi
         --max-files 32 --config tcx-dsp --peer amr-wb --bitrates 9.6k,13.2k,16.4k
 """
 import argparse
+from collections import defaultdict
 
 import numpy as np
 from joblib import Parallel, delayed
 from scipy.signal import welch
 
-from hybridcodec.api import decode, encode
 from hybridcodec.core.config import parse_bitrate
-from hybridcodec.formats.audio import read_audio
-from hybridcodec.tools.evaluate import voice_balanced_scores
+from hybridcodec.tools.evaluate import coded_output, plan_jobs, voice_balanced_scores
 from hybridcodec.tools.metrics import VISQOL_FEATURES, visqol_features, visqol_mos
-from hybridcodec.tools.peers import get_peer
 from hybridcodec.training.corpus import SAMPLE_RATE_HZ, SPLITS, file_speakers, sample_files
 
 SWAPS = {name: (name,) for name in VISQOL_FEATURES}
@@ -38,29 +36,27 @@ def band_levels_db(x, y):
     spectra, 40 ms segments)."""
     f, px = welch(x, SAMPLE_RATE_HZ, nperseg=640)
     _, py = welch(y, SAMPLE_RATE_HZ, nperseg=640)
-    bands = zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:])
-    return {f"level_{lo}": 10.0 * np.log10(py[(f >= lo) & (f < hi)].sum() /
-                                           px[(f >= lo) & (f < hi)].sum())
-            for lo, hi in bands}
+    levels = {}
+    for lo, hi in zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:]):
+        band = (f >= lo) & (f < hi)
+        levels[f"level_{lo}"] = 10.0 * np.log10(py[band].sum() / px[band].sum())
+    return levels
 
 
-def file_rows(path, speaker, bitrates_bps, config, peer):
-    """One row per system and bitrate for one utterance: ViSQOL, the swapped scores (A only) and
-    the band levels."""
-    x = read_audio(path)[0]
-    rows = []
-    for bitrate_bps in bitrates_bps:
-        data = encode(x, SAMPLE_RATE_HZ, bitrate_bps, config)
-        y_a = decode(data)[0]
-        y_b, info = peer.roundtrip(x, SAMPLE_RATE_HZ, peer.operating_rate(bitrate_bps))
-        a, b = visqol_features(x, y_a, SAMPLE_RATE_HZ), visqol_features(x, y_b, SAMPLE_RATE_HZ)
-        swapped = {f"swap_{group}": visqol_mos(a.swapped(b, names)) - a.moslqo
-                   for group, names in SWAPS.items()}
-        common = {"bitrate_bps": bitrate_bps, "speaker": speaker, "operating_bps": bitrate_bps}
-        rows.append({"system": "A", "visqol": a.moslqo, **swapped, **band_levels_db(x, y_a),
-                     "measured_bps": 8 * len(data) * SAMPLE_RATE_HZ / len(x), **common})
-        rows.append({"system": "B", "visqol": b.moslqo, **band_levels_db(x, y_b),
-                     "measured_bps": info["payload_bitrate_bps"], **common})
+def pair_rows(job_a, job_b):
+    """The rows of A's and B's round trips of one file at one bitrate (``evaluate.Job``s):
+    ViSQOL, the band levels and, for A, the swapped scores."""
+    rows, features = [], []
+    for job in (job_a, job_b):
+        x, y, payload_bps, _ = coded_output(job)
+        features.append(visqol_features(x, y, SAMPLE_RATE_HZ))
+        rows.append({"system": job.system, "bitrate_bps": job.bitrate_bps,
+                     "operating_bps": job.operating_bps, "speaker": job.speaker,
+                     "measured_bps": payload_bps, "visqol": features[-1].moslqo,
+                     **band_levels_db(x, y)})
+    a, b = features
+    rows[0].update({f"swap_{group}": visqol_mos(a.swapped(b, names)) - a.moslqo
+                    for group, names in SWAPS.items()})
     return rows
 
 
@@ -71,7 +67,7 @@ def attribution_table(means, bitrates_bps, config, peer_name):
              " | ".join(f"+ {peer_name}'s {group}" for group in groups) + " | voices |",
              "|---:|" + "---:|" * (len(groups) + 4)]
     for bitrate_bps in bitrates_bps:
-        a, b = means["A", bitrate_bps], means["B", bitrate_bps]
+        a, b = means[config, bitrate_bps], means[peer_name, bitrate_bps]
         swaps = " | ".join(f"{a[f'swap_{group}']:+.3f}" for group in groups)
         lines.append(f"| {bitrate_bps / 1000:g} | {a['visqol']:.3f} | {b['visqol']:.3f} | "
                      f"{b['visqol'] - a['visqol']:+.3f} | {swaps} | {a['n_voices']} |")
@@ -84,8 +80,8 @@ def level_table(means, bitrates_bps, config, peer_name):
     lines = ["| kbps | system | " + " | ".join(f"{lo}-{hi} Hz" for lo, hi in zip(edges[:-1], edges[1:]))
              + " |", "|---:|---|" + "---:|" * (len(edges) - 1)]
     for bitrate_bps in bitrates_bps:
-        for key, name in (("A", config), ("B", peer_name)):
-            levels = " | ".join(f"{means[key, bitrate_bps][f'level_{lo}']:+.1f}" for lo in edges[:-1])
+        for name in (config, peer_name):
+            levels = " | ".join(f"{means[name, bitrate_bps][f'level_{lo}']:+.1f}" for lo in edges[:-1])
             lines.append(f"| {bitrate_bps / 1000:g} | {name} | {levels} |")
     return "\n".join(lines)
 
@@ -98,18 +94,21 @@ def main(argv=None):
     parser.add_argument("--config", default="tcx-dsp")
     parser.add_argument("--peer", default="amr-wb")
     args = parser.parse_args(argv)
-    peer = get_peer(args.peer)
-    if peer.missing():
-        parser.error(f"peer {args.peer} cannot run: {peer.missing()}")
     bitrates = [parse_bitrate(b) for b in args.bitrates.split(",")]
     files = sample_files(args.split, args.max_files)
-    speakers = file_speakers(files)
-    rows = [row for rows in Parallel(n_jobs=-1)(
-        delayed(file_rows)(path, speakers[path], bitrates, args.config, peer) for path in files)
-        for row in rows]
+    jobs, notes = plan_jobs(files, None, bitrates, [args.config], [args.peer],
+                            file_speakers(files))
+    if notes:
+        parser.error("; ".join(notes))
+    pairs = defaultdict(list)                  # (file, bitrate) → [A's job, B's job]
+    for job in jobs:
+        pairs[job.path, job.bitrate_bps].append(job)
+    rows = [row for both in Parallel(n_jobs=-1)(delayed(pair_rows)(*pair) for pair in pairs.values())
+            for row in both]
     levels = [f"level_{lo}" for lo in BAND_EDGES_HZ[:-1]]
     means = {}
-    for system, columns in (("A", [*levels, *(f"swap_{group}" for group in SWAPS)]), ("B", levels)):
+    for system, columns in ((args.config, [*levels, *(f"swap_{group}" for group in SWAPS)]),
+                            (args.peer, levels)):
         means.update(voice_balanced_scores([row for row in rows if row["system"] == system],
                                            ["visqol", *columns]))
     print(f"{args.split}, {len(files)} files, voice-balanced means. ViSQOL v3 speech mode; "

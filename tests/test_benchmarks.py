@@ -91,7 +91,8 @@ def test_visqol_attribution_levels_and_table():
     levels = attribution.band_levels_db(x, 0.5 * x)
     assert all(value == pytest.approx(-6.02, abs=0.01) for value in levels.values())
     swaps = {f"swap_{group}": 0.01 * i for i, group in enumerate(attribution.SWAPS)}
-    means = {("A", 9600): {"visqol": 3.0, **swaps, "n_voices": 8}, ("B", 9600): {"visqol": 3.25}}
+    means = {("tcx-dsp", 9600): {"visqol": 3.0, **swaps, "n_voices": 8},
+             ("amr-wb", 9600): {"visqol": 3.25}}
     table = attribution.attribution_table(means, [9600], "tcx-dsp", "amr-wb")
     assert table.splitlines()[-1] == \
         "| 9.6 | 3.000 | 3.250 | +0.250 | +0.000 | +0.010 | +0.020 | +0.030 | +0.040 | 8 |"

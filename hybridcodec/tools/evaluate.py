@@ -258,9 +258,7 @@ def run_job(job, metric_names):
         not align.
     """
     try:
-        x = _read_16k(job.path)
-        y, payload_bps = _roundtrip(job, x)
-        y, lag = align(x, y, SAMPLE_RATE_HZ)
+        x, y, payload_bps, lag = coded_output(job)
     except HybridCodecError as error:
         return {"skipped": f"{job.file}, {job.system} at {job.bitrate_bps / 1000:g} kbps: {error}"}
     row = {**{key: value for key, value in asdict(job).items() if key in RESULT_COLUMNS},
@@ -268,6 +266,21 @@ def run_job(job, metric_names):
     for name in metric_names:
         row[METRICS[name].column] = METRICS[name].function(x, y, SAMPLE_RATE_HZ)
     return row
+
+
+def coded_output(job):
+    """(x, y, payload bitrate in bit/s, lag in samples): a job's input at 16 kHz and its
+    system's output, aligned to it (:func:`~hybridcodec.tools.metrics.align`).
+
+    Raises
+    ------
+    HybridCodecError
+        If the file cannot be read or coded, or the output does not align.
+    """
+    x = _read_16k(job.path)
+    y, payload_bps = _roundtrip(job, x)
+    y, lag = align(x, y, SAMPLE_RATE_HZ)
+    return x, y, payload_bps, lag
 
 
 def _read_16k(path):
