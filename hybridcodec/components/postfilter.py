@@ -12,6 +12,7 @@ here may change how bits are read.
 from typing import Optional
 
 import numpy as np
+from numba import njit
 
 from hybridcodec.dsp.filters import PRE_EMPHASIS
 from hybridcodec.dsp.lpc import lpc_from_power_spectrum
@@ -35,6 +36,7 @@ class NoPostfilter:
         return samples
 
 
+@njit(cache=True)
 def subframe_weights(n_subframes: int) -> np.ndarray:
     """Weight of frame t's envelope in each sub-frame of its block (the rest is frame t - 1's).
 

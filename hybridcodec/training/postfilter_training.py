@@ -57,7 +57,7 @@ class _Recorder:
         self.lags: List[np.ndarray] = []
 
     def push(self, samples, envelope, coded_lag=0):
-        features, lags, _ = self.features.push(samples, envelope)
+        features, lags = self.features.push(samples, envelope)
         self.blocks.append(samples)
         self.rows.append(features)
         self.lags.append(lags)
