@@ -1,6 +1,7 @@
 """Envelope components (the ``envelope`` slot): code the spectral envelope ŝ of each frame.
 
-``cepstral``: y = D log|X|, ŷ = Δq round(y/Δq) coded with the source model's tables (TCX
+``cepstral``: y = D log|X| (or D L with L the log spectrum (E1) of ``dsp.envelope``, which
+follows the harmonics' power), ŷ = Δq round(y/Δq) coded with the source model's tables (TCX
 eq. 1-2); ŝ = exp(Dᵀŷ).  Field layout: a shift s (Δq·2^s, nearly always 0, so ~0.04 bits)
 then the K indices.  When the envelope would leave fewer than ``spectrum_reserve_bits`` in a
 small frame, the encoder tries the next coarser shift; at the coarsest it replaces the highest
@@ -39,15 +40,19 @@ class CepstralEnvelope:
 
     ``envelope_step`` Δq defaults to the step the source model was fitted with (the 1 dB rule
     for the Laplacians, the trained Δq for learned models), times ``envelope_step_scale``.
+    The encoder fits the cepstrum to log|X| (eq. 1) or, with ``fit_mix`` μ < 1, to the log
+    spectrum (E1) of ``dsp.envelope.fit_log_spectrum`` (h = ``fit_smoothing_bins``); the
+    decoder does not depend on the fit.
     """
 
     def __init__(self, source_model, envelope_step: Optional[float] = None,
                  envelope_step_scale: float = 1.0, n_cepstra: int = cepstral.N_CEPSTRA,
-                 n_bins: int = N_BINS):
+                 n_bins: int = N_BINS, fit_smoothing_bins: int = 0, fit_mix: float = 1.0):
         if envelope_step is None:
             envelope_step = source_model.envelope_step
         self.envelope_step = envelope_step * envelope_step_scale
         self.n_cepstra = n_cepstra
+        self.fit = (fit_smoothing_bins, fit_mix)
         self.n_bins = n_bins
         self.tables = source_model.envelope_tables(self.envelope_step)
         self.shift_cdf = quantize_cdf(SHIFT_PROBABILITIES)
@@ -68,7 +73,11 @@ class CepstralEnvelope:
 
     def analyze(self, spectrum: np.ndarray, shift: int = 0) -> CepstralSide:
         """Quantize the cepstrum of ``spectrum`` with step Δq·2^shift (eq. 1-2)."""
-        return self._quantized(cepstral.cepstrum(spectrum, self.n_cepstra), shift)
+        return self._quantized(self.cepstrum(spectrum), shift)
+
+    def cepstrum(self, spectrum: np.ndarray) -> np.ndarray:
+        """y of eq. 1, fitted to log|X| or to (E1)."""
+        return cepstral.cepstrum(spectrum, self.n_cepstra, *self.fit)
 
     def _quantized(self, y: np.ndarray, shift: int) -> CepstralSide:
         return CepstralSide(shift, cepstral.quantize_cepstrum(y, self.envelope_step * 2.0**shift), y)
@@ -91,7 +100,7 @@ class CepstralEnvelope:
 
     def encode(self, spectrum: np.ndarray, capacity_bytes: int, max_bits: int):
         """A fresh coder holding the envelope in at most ``max_bits`` bits, and the side info."""
-        y = cepstral.cepstrum(spectrum, self.n_cepstra)
+        y = self.cepstrum(spectrum)
         for shift in range(ENVELOPE_SHIFTS):
             side = self._quantized(y, shift)
             coder = RangeCoder.encoder(capacity_bytes)
@@ -115,7 +124,7 @@ class CepstralEnvelope:
 
     def spectral_distortion_db(self, spectrum: np.ndarray, side: CepstralSide) -> float:
         """SD between the unquantized and the coded envelope of this frame, in dB."""
-        y = side.y if side.y is not None else cepstral.cepstrum(spectrum, self.n_cepstra)
+        y = side.y if side.y is not None else self.cepstrum(spectrum)
         return float(cepstral.cepstral_distortion_db(y, self.dequantize(side), self.n_bins))
 
 
