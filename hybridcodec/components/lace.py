@@ -172,13 +172,13 @@ class LacePostfilter:
     weakened towards the identity, b → σ b and a → σ a + (1 − σ) delta, with the strength σ
     falling linearly to ``high_rate_strength`` at ``high_rate_bps`` (``rate_strength``), where
     the core leaves little to fix.  Defaults from validation clips, 4 at 24.4 kbps and 2 each at
-    16.4 and 32 kbps (PESQ-WB / ViSQOL
-    change against none at σ = 1, 0.75, 0.5, 0.25): 24.4 kbps +0.29 / −0.045, +0.25 / −0.014,
-    +0.18 / −0.004, +0.10 / −0.005; 32 kbps +0.12 / −0.06, +0.10 / −0.04, +0.07 / −0.026,
-    +0.04 / −0.004; at 16.4 kbps σ = 1 was best on both (+0.49 / +0.04).  Those were the first
-    weights (trained on tcx-mixture); with the shipped ones, on 24 voice-balanced validation
-    clips, the schedule against σ = 1: 24.4 kbps +0.079 / −0.004 against +0.089 / −0.004, 32 kbps
-    +0.016 / −0.001 against +0.038 / −0.012.
+    16.4 and 32 kbps (PESQ-WB / ViSQOL change against none at σ = 1, 0.75, 0.5, 0.25): 24.4 kbps
+    +0.29 / −0.045, +0.25 / −0.014, +0.18 / −0.004, +0.10 / −0.005; 32 kbps +0.12 / −0.06, +0.10
+    / −0.04, +0.07 / −0.026, +0.04 / −0.004; at 16.4 kbps σ = 1 was best on both (+0.49 /
+    +0.04).  Those were the first weights (trained on tcx-mixture); with those of b60fc3f (before
+    the envelope fit (E1)), on 24 voice-balanced validation clips, the schedule against σ = 1:
+    24.4 kbps +0.079 / −0.004 against +0.089 / −0.004, 32 kbps +0.016 / −0.001 against +0.038 /
+    −0.012.
     """
 
     def __init__(self, full_strength_bps: int = 16400, high_rate_bps: int = 32000,
