@@ -48,10 +48,10 @@ def _cross_correlations(x, start, end, min_lag, max_lag):
     """
     n_lags = max_lag - min_lag + 1
     sums = np.zeros(n_lags)
-    reversed_x = x[end - 1::-1].copy()                 # reversed_x[m] = x[end - 1 - m]
+    reversed_x = x[start - max_lag:end - min_lag][::-1].copy()   # [m] = x[end - min_lag - 1 - m]
     for n in range(start, end):
         value = x[n]
-        first = end - 1 - n + min_lag
+        first = end - 1 - n
         past = reversed_x[first:first + n_lags]          # past[i] = x[n - min_lag - i]
         for i in range(n_lags):
             sums[i] += value * past[i]
