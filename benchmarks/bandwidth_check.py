@@ -42,6 +42,7 @@ def main(argv=None):
     files = sample_files(args.split, args.max_files)
     speakers = file_speakers(files)
     bitrates = [parse_bitrate(b) for b in args.bitrates.split(",")]
+    configs = args.configs.split(",")
     with tempfile.TemporaryDirectory(prefix="hybridcodec-bandwidth-") as tmp:
         for label, shape in (("as they are", lambda x: x),
                              (f"low-passed at {args.cutoff:g} Hz",
@@ -53,7 +54,6 @@ def main(argv=None):
                 copy = folder / path.name
                 soundfile.write(copy, shape(read_audio(path)[0]), SAMPLE_RATE_HZ, subtype="FLOAT")
                 copies[copy] = speakers[path]
-            configs = args.configs.split(",")
             rows, _ = evaluate(list(copies), folder / "out", bitrates, configs,
                                args.peers.split(","), ["pesq", "visqol"], root=folder,
                                progress=False, speakers=copies)

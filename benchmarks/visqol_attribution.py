@@ -77,11 +77,12 @@ def attribution_table(means, bitrates_bps, config, peer_name):
 def level_table(means, bitrates_bps, config, peer_name):
     """Markdown: each system's output level against the input per band, in dB."""
     edges = BAND_EDGES_HZ
-    lines = ["| kbps | system | " + " | ".join(f"{lo}-{hi} Hz" for lo, hi in zip(edges[:-1], edges[1:]))
-             + " |", "|---:|---|" + "---:|" * (len(edges) - 1)]
+    bands = " | ".join(f"{lo}-{hi} Hz" for lo, hi in zip(edges[:-1], edges[1:]))
+    lines = [f"| kbps | system | {bands} |", "|---:|---|" + "---:|" * (len(edges) - 1)]
     for bitrate_bps in bitrates_bps:
         for name in (config, peer_name):
-            levels = " | ".join(f"{means[name, bitrate_bps][f'level_{lo}']:+.1f}" for lo in edges[:-1])
+            row = means[name, bitrate_bps]
+            levels = " | ".join(f"{row[f'level_{lo}']:+.1f}" for lo in edges[:-1])
             lines.append(f"| {bitrate_bps / 1000:g} | {name} | {levels} |")
     return "\n".join(lines)
 
@@ -103,8 +104,8 @@ def main(argv=None):
     pairs = defaultdict(list)                  # (file, bitrate) → [A's job, B's job]
     for job in jobs:
         pairs[job.path, job.bitrate_bps].append(job)
-    rows = [row for both in Parallel(n_jobs=-1)(delayed(pair_rows)(*pair) for pair in pairs.values())
-            for row in both]
+    results = Parallel(n_jobs=-1)(delayed(pair_rows)(*pair) for pair in pairs.values())
+    rows = [row for both in results for row in both]
     levels = [f"level_{lo}" for lo in BAND_EDGES_HZ[:-1]]
     means = {}
     for system, columns in ((args.config, [*levels, *(f"swap_{group}" for group in SWAPS)]),

@@ -198,8 +198,7 @@ def visqol(ref, deg, sample_rate_hz):
     float
         MOS-LQO, 1 (bad) to about 4.7 (transparent, lattice mapper).
     """
-    ref, deg = _pair_at(ref, deg, sample_rate_hz, VISQOL_SAMPLE_RATE_HZ)
-    return float(_visqol_api().measure_from_arrays(ref, deg, VISQOL_SAMPLE_RATE_HZ).moslqo)
+    return visqol_features(ref, deg, sample_rate_hz).moslqo
 
 
 VISQOL_FEATURES = ("fvnsim", "fvnsim10", "fstdnsim", "fvdegenergy")
