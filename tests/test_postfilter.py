@@ -179,6 +179,23 @@ def test_decoder_postfilter_streams_frame_by_frame(coded):
                                   decode_frames(coded, "classical")[0])
 
 
+def test_decode_time_postfilter_is_made_once_and_streams_keep_their_own_state(coded):
+    """Weights are read once per pipeline, not per decoder; two decoders pushed in turn give
+    what each gives alone."""
+    header, frames = api.read_frames(coded)
+    first, second = (Decoder(header, postfilter="lace") for _ in range(2))
+    assert first.pipeline.component("postfilter", "lace") is \
+        second.pipeline.component("postfilter", "lace")
+    assert first.postfilter is not second.postfilter
+    outputs = ([], [])
+    for frame in frames:
+        for decoder, output in zip((first, second), outputs):
+            output.append(decoder.push([frame]))
+    for decoder, output in zip((first, second), outputs):
+        np.testing.assert_array_equal(np.concatenate(output + [decoder.finish()]),
+                                      decode_frames(coded, "lace")[0])
+
+
 def test_unknown_postfilter_lists_the_choices(coded):
     with pytest.raises(ConfigError, match="available: classical, lace, none"):
         Decoder(api.read_header(coded), postfilter="shiny")

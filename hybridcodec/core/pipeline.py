@@ -34,12 +34,20 @@ class Pipeline:
             built[slot] = create(slot, getattr(config, slot), built)
         for slot, component in built.items():
             setattr(self, slot, component)
+        self._replacements: Dict[tuple, Any] = {}
 
     def component(self, slot: str, name: str) -> Any:
-        """A fresh ``name`` component for ``slot`` (default parameters) next to this pipeline's
-        others: what a decoder uses to replace the configuration's post-filter."""
-        built = {other: getattr(self, other) for other in BUILD_ORDER[:BUILD_ORDER.index(slot)]}
-        return create(slot, ComponentSpec.of(name), built)
+        """The ``name`` component for ``slot`` (default parameters) next to this pipeline's
+        others: what a decoder uses to replace the configuration's post-filter.  Made on the
+        first call and kept, like the pipeline's own: a component holds parameters (a learned
+        post-filter's weights, read from disk), and each decoder's state lives in what its
+        ``stream()`` returns."""
+        key = (slot, name)
+        if key not in self._replacements:
+            built = {other: getattr(self, other)
+                     for other in BUILD_ORDER[:BUILD_ORDER.index(slot)]}
+            self._replacements[key] = create(slot, ComponentSpec.of(name), built)
+        return self._replacements[key]
 
     def parameter_digests(self) -> tuple:
         """8-byte digests of every parameter file the components load (for the header)."""
