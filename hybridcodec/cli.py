@@ -606,7 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "the frame cost (needs PyTorch)", cmd_train_lsf_codebook, max_files="all")
     _add_train_parser(train, "postfilter", "train the learned post-filter lace on the codec's "
                       "decoded train split (needs PyTorch)", cmd_train_learned, max_files="160",
-                      steps="1200")
+                      steps="3600")
     _add_train_parser(train, "residual", "train the residual layers of tcx-residual (CMRL "
                       "autoencoders) on the core's train-split residuals (needs PyTorch)",
                       cmd_train_learned, max_files="120")
