@@ -227,6 +227,8 @@ def decode_spectrum(state, buf, relative_bits, budget_bits, log2_scale, h1, tabl
     Returns
     -------
     w_hat : ndarray, shape (F,)
+    q : ndarray of int64, shape (F,)
+        The decoded indices (0 for bins not coded), before noise filling.
     index, nf_index : int
     step : ndarray, shape (F,)
         Step per bin (inf for bins not coded).
@@ -246,4 +248,4 @@ def decode_spectrum(state, buf, relative_bits, budget_bits, log2_scale, h1, tabl
     w_hat = dequantize(q, step, reconstruction_offset, coded_dither)
     half = _zero_halfwidth(step, rounding_offset, coded_dither)
     w_hat = noise_fill(w_hat, half, noise_level(nf_index), seed, nf_first_bin)
-    return w_hat, index, nf_index, step
+    return w_hat, q, index, nf_index, step

@@ -194,6 +194,7 @@ def test_encoder_and_decoder_end_in_the_same_range_coder_state(coded, bitrate_bp
         assert ours.bits == theirs.bits
         assert (ours.target_index, ours.noise_level_index, ours.envelope_shift) == \
                (theirs.target_index, theirs.noise_level_index, theirs.envelope_shift)
+        assert (ours.coded_bins, ours.nonzero_bins) == (theirs.coded_bins, theirs.nonzero_bins)
         np.testing.assert_array_equal(ours.steps, theirs.steps)
         assert np.count_nonzero(np.isfinite(ours.steps)) == ours.coded_bins
     # the final states are not trivially equal: coded frames end in different states

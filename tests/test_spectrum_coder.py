@@ -85,10 +85,11 @@ def decode(model, enc, relative_bits, budget, quantizer, dither, seed):
     theta, rho, _, first_bin, _ = quantizer
     state = rc.decoder_state(enc.data, enc.data.size)
     fields = [(rc.rc_decode_bits(state, enc.data, width), width) for _, width in enc.fields]
-    w_hat, index, nf_index, step = sc.decode_spectrum(
+    w_hat, q, index, nf_index, step = sc.decode_spectrum(
         state, enc.data, relative_bits, budget, model.log2_scale, model.h1, model.table_base,
         np.zeros(relative_bits.shape[0], dtype=np.int64), model.cdf, model.length, model.offset, rho, theta, dither, first_bin, seed)
-    return SimpleNamespace(w_hat=w_hat, index=index, nf_index=nf_index, step=step, fields=fields,
+    return SimpleNamespace(w_hat=w_hat, q=q, index=index, nf_index=nf_index, step=step,
+                           fields=fields,
                            tell=rc.rc_tell(state), range=state[1], flags=rc.rc_flags(state))
 
 
@@ -129,6 +130,7 @@ def test_rate_loop_round_trip(rng, model, name):
         assert dec.fields == enc.fields
         assert (dec.index, dec.nf_index) == (enc.index, enc.nf_index)
         np.testing.assert_array_equal(dec.step, enc.step)
+        np.testing.assert_array_equal(dec.q, enc.q)
         check_reconstruction(enc, dec, quantizer, dither)
         assert (dec.tell, dec.range) == (enc.tell, enc.range)
         if not np.any(w):

@@ -116,12 +116,11 @@ class UniformQuantizer:
     def decode(self, coder: RangeCoder, log2_weights: np.ndarray, budget_bits: int,
                frame_index: int, harmonic_lag: float = 0.0) -> Tuple[np.ndarray, SpectrumReport]:
         """Read the spectrum fields; return the noise-filled ŵ and what was read."""
-        w_hat, index, nf_index, step = spectrum_coder.decode_spectrum(
+        w_hat, q, index, nf_index, step = spectrum_coder.decode_spectrum(
             coder.state, coder.buf, log2_weights + self.hr, budget_bits,
             *self._model_arrays(log2_weights.shape[0], harmonic_lag),
             self.reconstruction_offset, self.rounding_offset,
             self._dither(frame_index, log2_weights.shape[0]), self.noise_fill_first_bin,
             frame_index)
-        coded = np.isfinite(step)
-        return w_hat, SpectrumReport(int(index), int(nf_index), int(coded.sum()),
-                                     int(np.count_nonzero(w_hat[coded])), step)
+        return w_hat, SpectrumReport(int(index), int(nf_index), int(np.isfinite(step).sum()),
+                                     int(np.count_nonzero(q)), step)
