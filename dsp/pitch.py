@@ -35,6 +35,7 @@ MIN_LAG = 32                   # 500 Hz
 MAX_LAG = 288                  # 55.6 Hz
 COMB_TAPS = np.array([0.25, 0.5, 0.25])   # h_{-1}, h_0, h_1 of (P2)
 OCTAVE_TOLERANCE = 0.9         # T / k wins when rho(T / k) >= 0.9 rho(T)
+RUNNING_SUM_GUARD = 1e-6       # sum x[n-T]^2 is summed again below this share of its largest
 
 
 @njit(cache=True)
@@ -61,21 +62,36 @@ def _cross_correlations(x, start, end, min_lag, max_lag):
 
 
 @njit(cache=True)
+def _energy(x, start, end):
+    """sum x[n]^2 over n = start..end-1."""
+    total = 0.0
+    for n in range(start, end):
+        total += x[n] * x[n]
+    return total
+
+
+@njit(cache=True)
 def _correlations(x, end, min_lag, max_lag, length):
     """rho(T) of (P1) for T = min_lag..max_lag over x[end - length:end]; sum x[n-T]^2 slides
-    along a running sum, sum x[n]^2 is computed once."""
+    along a running sum, sum x[n]^2 is computed once.
+
+    The running sum keeps the rounding errors of every term it has added and removed, about
+    1e-16 of its largest value each; where it falls below RUNNING_SUM_GUARD of that (the window
+    moved from speech into near-silence) the errors could dominate it, and rho(T) could leave
+    [-1, 1], so it is summed again directly there.
+    """
     start = end - length
-    xx = 0.0
-    for n in range(start, end):
-        xx += x[n] * x[n]
-    yy = 0.0
-    for n in range(start - min_lag, end - min_lag):
-        yy += x[n] * x[n]
+    xx = _energy(x, start, end)
+    yy = _energy(x, start - min_lag, end - min_lag)
+    largest = yy
     xy = _cross_correlations(x, start, end, min_lag, max_lag)
     rho = np.zeros(max_lag + 1)
     for lag in range(min_lag, max_lag + 1):
         if lag > min_lag:   # the window moves one sample back
             yy += x[start - lag] * x[start - lag] - x[end - lag] * x[end - lag]
+            if yy < RUNNING_SUM_GUARD * largest:
+                yy = largest = _energy(x, start - lag, end - lag)
+            largest = max(largest, yy)
         if xx * yy > 0.0:   # both > 0 can still underflow to a zero product
             rho[lag] = xy[lag] / np.sqrt(xx * yy)
     return rho

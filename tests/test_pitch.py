@@ -33,6 +33,22 @@ def test_correlations_match_the_definition(rng):
                                          rel=1e-9)
 
 
+def test_correlations_stay_correct_where_an_onset_follows_near_silence(rng):
+    """The window ends on an onset after near-silence (a high-passed digital silence): the
+    running sum of x[n-T]^2 first holds the onset and then drops it, and its rounding errors
+    alone would give rho beyond 1 (a training clip made the encoder write a gain index of 17
+    into a 3-bit field)."""
+    x = 1e-12 * rng.standard_normal(HISTORY)
+    x[-40:] = 0.1 * rng.standard_normal(40)
+    rho = pitch._correlations(x, x.size, pitch.MIN_LAG, pitch.MAX_LAG, WINDOW)
+    now = x[-WINDOW:]
+    for lag in range(pitch.MIN_LAG, pitch.MAX_LAG + 1):
+        past = x[x.size - WINDOW - lag:x.size - lag]
+        assert rho[lag] == pytest.approx(now @ past / np.sqrt((now @ now) * (past @ past)),
+                                         rel=1e-6, abs=1e-12), lag
+    assert np.all(np.abs(rho) <= 1.0 + 1e-12)
+
+
 def test_cross_correlations_add_in_the_order_of_n(rng):
     """The vectorized sums give the very floats of one loop per lag (n in order), so the
     encoder's decisions do not depend on how the loop is arranged."""
