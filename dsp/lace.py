@@ -29,6 +29,7 @@ arithmetic is written in torch in ``learned.postfilter_net`` for training.
 import numpy as np
 from numba import njit
 
+from .pitch import energy
 from .postfilter import MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, PITCH_WINDOW, SUBFRAME, pitch_kernel
 
 ADACONV_TAPS = 16              # J of (L2): 1 ms at 16 kHz
@@ -105,8 +106,5 @@ def subframe_pitch_kernel(x, first_end, k, length):
     for s in range(k):
         end = first_end + s * length
         lags[s], rho[s] = pitch_kernel(x, end, MIN_LAG, MAX_LAG, PITCH_WINDOW, OCTAVE_TOLERANCE)
-        acc = 0.0
-        for n in range(end - length, end):
-            acc += x[n] * x[n]
-        power[s] = acc / length
+        power[s] = energy(x, end - length, end) / length
     return lags, rho, power

@@ -62,7 +62,7 @@ def _cross_correlations(x, start, end, min_lag, max_lag):
 
 
 @njit(cache=True)
-def _energy(x, start, end):
+def energy(x, start, end):
     """sum x[n]^2 over n = start..end-1."""
     total = 0.0
     for n in range(start, end):
@@ -81,8 +81,8 @@ def _correlations(x, end, min_lag, max_lag, length):
     [-1, 1], so it is summed again directly there.
     """
     start = end - length
-    xx = _energy(x, start, end)
-    yy = _energy(x, start - min_lag, end - min_lag)
+    xx = energy(x, start, end)
+    yy = energy(x, start - min_lag, end - min_lag)
     largest = yy
     xy = _cross_correlations(x, start, end, min_lag, max_lag)
     rho = np.zeros(max_lag + 1)
@@ -90,7 +90,7 @@ def _correlations(x, end, min_lag, max_lag, length):
         if lag > min_lag:   # the window moves one sample back
             yy += x[start - lag] * x[start - lag] - x[end - lag] * x[end - lag]
             if yy < RUNNING_SUM_GUARD * largest:
-                yy = largest = _energy(x, start - lag, end - lag)
+                yy = largest = energy(x, start - lag, end - lag)
             largest = max(largest, yy)
         if xx * yy > 0.0:   # both > 0 can still underflow to a zero product
             rho[lag] = xy[lag] / np.sqrt(xx * yy)
