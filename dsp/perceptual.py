@@ -22,6 +22,12 @@ Processing steps, per frame, from the quantized envelope s_hat (320 MDCT bins):
 6. the codec quantizes the flattened spectrum X / s_hat, so the weight of bin k is
    W = s_hat / M, normalized to geometric mean 1.
 
+A configuration may lean the allocation towards the low band (W1, :func:`low_band_emphasis`):
+a fixed factor on W that gives the bins below N more bits, falling linearly to N, and the rest
+fewer.  It is not in EVS; the speech configurations use it because the harmonics of voiced speech
+below 3 kHz are worth more than the LPC weighting alone gives them (see
+hybridcodec.components.configurations).
+
 Everything per frame runs in one Numba kernel with a fixed order of operations (no threads, no
 fast-math), so the same envelope always gives the same floats on encoder and decoder.
 """
@@ -155,3 +161,19 @@ def perceptual_weights(envelope, gamma1=GAMMA1, beta=PRE_EMPHASIS, order=LPC_ORD
     log_weights = np.log(envelope) - log_masking
     # the mean as ndarray.mean computes it (the same float), without its wrapper's overhead
     return np.exp(log_weights - np.add.reduce(log_weights) / log_weights.size)
+
+
+def low_band_emphasis(bits, width_bins):
+    """log2 of the low-band emphasis (W1) that multiplies the perceptual weights W(f):
+
+        e(f) = b · max(0, 1 − f / N) − mean_f(b · max(0, 1 − f / N))
+
+    Bin 0 gets b (``bits``) bits more than the bins from N (``width_bins``) on, falling linearly
+    in between; the mean is removed so that W keeps geometric mean 1.
+
+    Returns
+    -------
+    e : ndarray, shape (320,)
+    """
+    ramp = bits * np.maximum(0.0, 1.0 - np.arange(N_BINS) / width_bins)
+    return ramp - np.add.reduce(ramp) / N_BINS

@@ -129,3 +129,46 @@ def test_bad_arguments():
         perceptual.masking_curve(np.full(320, np.inf))
     with pytest.raises(ValueError, match="gamma1"):
         perceptual.masking_curve(np.ones(320), gamma1=0.0)
+
+
+
+# ----------------------------------------------------------------------------- low-band emphasis (W1)
+
+def test_low_band_emphasis_is_a_ramp_of_b_bits_over_n_bins():
+    e = perceptual.low_band_emphasis(1.5, 128)
+    assert abs(np.mean(e)) < 1e-12
+    assert e[0] - e[128] == pytest.approx(1.5)                   # b bits more at bin 0 than at N
+    np.testing.assert_allclose(np.diff(e[:129]), -1.5 / 128, rtol=1e-9)
+    assert np.ptp(e[128:]) == 0.0
+    assert not np.any(perceptual.low_band_emphasis(0.0, 128))
+
+
+def speech_frames(speech, n=40):
+    from hybridcodec.dsp.filters import highpass_50hz
+    from hybridcodec.dsp.mdct import mdct
+    blocks = np.lib.stride_tricks.sliding_window_view(highpass_50hz(speech), 640)[::320]
+    return mdct(blocks[20:20 + n])
+
+
+def test_low_band_emphasis_refines_the_low_band(speech):
+    """tcx-dsp codes the bins below N with finer steps δ(f) than without (W1), the others coarser."""
+    from hybridcodec.core.config import get_config
+    from hybridcodec.core.frame import FrameEncoder
+    from hybridcodec.core.pipeline import Pipeline
+    with_w1 = get_config("tcx-dsp")
+    without = with_w1.override("tcx-dsp-no-w1", "", perceptual=with_w1.perceptual.with_params(
+        low_band_bits=0.0))
+    log_steps = []
+    for config in (with_w1, without):
+        encoder = FrameEncoder(Pipeline(config))
+        reports = [encoder.encode_frame(x, i, 41)[1] for i, x in enumerate(speech_frames(speech))]
+        log_steps.append(np.log2(np.stack([r.steps for r in reports])))
+    coded = np.isfinite(log_steps[0]) & np.isfinite(log_steps[1])
+
+    def mean_refinement(bins):
+        """Mean of log2 δ without (W1) − log2 δ with it over the bins both code."""
+        both = coded[:, bins]
+        return np.mean(log_steps[1][:, bins][both] - log_steps[0][:, bins][both])
+
+    assert mean_refinement(slice(0, 64)) > 0.2
+    assert mean_refinement(slice(160, 320)) < -0.2
