@@ -77,8 +77,7 @@ def lace_filter_kernel(x, history, lags, comb, kernels, comb_history, fade):
     taps = kernels.shape[1]
     xe = np.concatenate((history, x))
     ce = np.concatenate((comb_history, np.zeros(x.size)))
-    y = np.empty(x.size)
-    for i in range(x.size):
+    for i in range(x.size):                  # (L1) with its fade: c reads x only
         s = i // length
         f = fade[i % length]
         xi = h + i
@@ -87,12 +86,14 @@ def lace_filter_kernel(x, history, lags, comb, kernels, comb_history, fade):
         for k in range(3):
             old += comb[s, k] * xe[xi - lags[s] + k - 1]
             new += comb[s + 1, k] * xe[xi - lags[s + 1] + k - 1]
-        ci = taps - 1 + i
-        ce[ci] = xe[xi] + (1.0 - f) * old + f * new
-        acc = 0.0
-        for j in range(taps):
-            acc += ((1.0 - f) * kernels[s, j] + f * kernels[s + 1, j]) * ce[ci - j]
-        y[i] = acc
+        ce[taps - 1 + i] = xe[xi] + (1.0 - f) * old + f * new
+    y = np.zeros(x.size)
+    for s in range(x.size // length):        # (L2) with its fade: the taps j outside, so that
+        for j in range(taps):                # the sub-frame's samples, each summing its taps
+            ys = y[s * length:(s + 1) * length]     # in order of j, run side by side
+            cs = ce[taps - 1 - j + s * length:taps - 1 - j + (s + 1) * length]
+            for n in range(length):
+                ys[n] += ((1.0 - fade[n]) * kernels[s, j] + fade[n] * kernels[s + 1, j]) * cs[n]
     return y, ce[taps - 1:]
 
 

@@ -193,11 +193,11 @@ def bin_centre_cosines(order, n_bins):
 def cosine_sum_kernel(table, power):
     """Unchecked Numba kernel: r[m] = 1/N sum_k table[m, k] power[k], summed in order of k."""
     r = np.zeros(table.shape[0])
+    for k in range(power.size):      # the lags side by side: independent sums, no waiting on
+        for m in range(table.shape[0]):      # one long chain of additions
+            r[m] += table[m, k] * power[k]
     for m in range(table.shape[0]):
-        acc = 0.0
-        for k in range(power.size):
-            acc += table[m, k] * power[k]
-        r[m] = acc / power.size
+        r[m] /= power.size
     return r
 
 

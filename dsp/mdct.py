@@ -261,16 +261,22 @@ def analyze(x, forward=mdct):
     return forward(_frame_blocks(padded, n_frames))
 
 
+@njit(cache=True)
 def _overlap_add(blocks, tail):
     """Overlap-add blocks (k, 640) at hop 320 onto the 320-sample ``tail`` of earlier blocks.
 
     Returns the (k + 1) * 320 samples starting where ``tail`` starts; only two blocks overlap any
-    sample, so the sum is the same in whatever grouping the blocks arrive.
+    sample, so the sum is the same in whatever grouping the blocks arrive.  Each sample adds
+    its first half-block before its second, onto ``tail`` or 0.0.
     """
     out = np.zeros((blocks.shape[0] + 1, HOP))
     out[0] = tail
-    out[:-1] += blocks[:, :HOP]
-    out[1:] += blocks[:, HOP:]
+    for t in range(blocks.shape[0]):
+        for j in range(HOP):
+            out[t, j] += blocks[t, j]
+    for t in range(blocks.shape[0]):
+        for j in range(HOP):
+            out[t + 1, j] += blocks[t, HOP + j]
     return out.reshape(-1)
 
 

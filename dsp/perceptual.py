@@ -78,15 +78,17 @@ def _log_masking_kernel(envelope, cosines, sines, lag, gamma_powers, emphasis_po
         r[m] *= lag[m]
     a, _, prediction_error = levinson_kernel(r, order)
     log_gain = np.log(peak) + 0.5 * np.log(prediction_error)
+    re = np.zeros(envelope.size)     # A(e^{j omega_k} / gamma1), summed in order of m for
+    im = np.zeros(envelope.size)     # each k, all k at once (element-wise, vectorized)
+    for m in range(order + 1):
+        weighted = a[m] * gamma_powers[m]
+        for k in range(envelope.size):
+            re[k] += weighted * cosines[m, k]
+            im[k] -= weighted * sines[m, k]
     log_masking = np.empty(envelope.size)
     for k in range(envelope.size):
-        re = 0.0
-        im = 0.0
-        for m in range(order + 1):
-            weighted = a[m] * gamma_powers[m]
-            re += weighted * cosines[m, k]
-            im -= weighted * sines[m, k]
-        log_masking[k] = log_gain - 0.5 * (np.log(re * re + im * im) + np.log(emphasis_power[k]))
+        log_masking[k] = log_gain - 0.5 * (np.log(re[k] * re[k] + im[k] * im[k])
+                                           + np.log(emphasis_power[k]))
     return log_masking
 
 

@@ -236,6 +236,20 @@ def test_round_trip_symbols_and_bits(rng):
     assert 8 * len(data) == enc.final_state[1]
 
 
+def test_search_from_a_guess_finds_the_binary_search_symbol(rng):
+    """_search_cdf from any guess returns the one s with cdf[s] <= v < cdf[s + 1], also where
+    symbols have zero frequency (repeated cdf entries)."""
+    for _ in range(50):
+        n = int(rng.integers(2, 300))
+        freq = rng.integers(0, 4, n)
+        freq[rng.integers(n)] += 1
+        cdf = np.concatenate(([0], np.cumsum(freq)))
+        for v in range(cdf[-1]):
+            expected = np.searchsorted(cdf, v, side="right") - 1
+            for guess in rng.integers(0, n, 4):
+                assert rc._search_cdf(cdf, n, v, guess) == expected
+
+
 def test_empty_stream_is_one_byte():
     enc = RangeCoder.encoder(capacity_bytes=4)
     assert enc.tell() == 8

@@ -114,27 +114,49 @@ class FrameDecoder:
             return np.zeros(p.transform.n_bins)
         coder = RangeCoder.decoder(payload)
         side = p.envelope.get(coder)
-        tells = [_tells(coder)]
+        marks = [_mark(coder)]
         pitch = self.last_pitch = p.pitch_filter.get(coder)
-        tells.append(_tells(coder))
+        marks.append(_mark(coder))
         envelope = self.last_envelope = p.envelope.synthesize(side)
         log2_weights = np.log2(p.perceptual.weights(envelope))
         tns = p.tns.get(coder)
-        tells.append(_tells(coder))
+        marks.append(_mark(coder))
         w_hat, spectrum = p.spectrum_quantizer.decode(coder, log2_weights, budget_bits,
                                                       frame_index,
                                                       p.pitch_filter.harmonic_lag(pitch))
-        tells.append(_tells(coder))
+        marks.append(_mark(coder))
         w_hat = p.tns.synthesize(w_hat, tns)
-        self.last_report = FrameReport(
-            frame_index, budget_bits, _bits_by_field(tells, budget_bits, p),
-            spectrum.target_index, spectrum.noise_level_index, side.shift, float("nan"),
-            spectrum.coded_bins, spectrum.nonzero_bins, coder.final_state, spectrum.steps)
+        self._pending_report = (frame_index, budget_bits, marks, spectrum, side.shift)
         with np.errstate(all="ignore"):
             x_hat = unflatten(w_hat, envelope)
-        finite = bool(np.all(np.isfinite(x_hat)))
+        finite = bool(np.isfinite(x_hat).all())
         self.last_valid = finite and payload_is_consistent(payload, coder)
         return x_hat if finite else np.zeros(p.transform.n_bins)
+
+
+    @property
+    def last_report(self) -> FrameReport:
+        """The report of the last frame decoded, made when first asked for: its bit accounting
+        costs as much as a tenth of the frame's decoding, and a decoder of files never asks."""
+        if self._pending_report is not None:
+            self._last_report = _decoded_report(*self._pending_report, self.pipeline)
+            self._pending_report = None
+        return self._last_report
+
+    @last_report.setter
+    def last_report(self, report: FrameReport):
+        self._last_report, self._pending_report = report, None
+
+
+def _decoded_report(frame_index: int, budget_bits: int, marks, spectrum, envelope_shift: int,
+                    pipeline: Pipeline) -> FrameReport:
+    """The report of a decoded frame from the :func:`_mark` s after the envelope, the pitch
+    field, the TNS field and the spectrum, and the spectrum quantizer's report."""
+    tells = [_tells(mark) for mark in marks]
+    return FrameReport(frame_index, budget_bits, _bits_by_field(tells, budget_bits, pipeline),
+                       spectrum.target_index, spectrum.noise_level_index, envelope_shift,
+                       float("nan"), spectrum.coded_bins, spectrum.nonzero_bins,
+                       marks[-1].final_state, spectrum.steps)
 
 
 def with_layer_bits(report: FrameReport, bits, budgets) -> FrameReport:
@@ -163,6 +185,11 @@ def reserve_bits(pipeline: Pipeline) -> int:
     """Bits the envelope must leave: the pitch and TNS fields at their largest, the spectrum's
     side fields and the range coder's flush."""
     return SPECTRUM_RESERVE_BITS + pipeline.pitch_filter.max_bits + pipeline.tns.max_bits
+
+
+def _mark(coder: RangeCoder) -> RangeCoder:
+    """A copy of the coder's state, whose ``_tells`` are the coder's now (read later, if ever)."""
+    return RangeCoder(coder.state.copy(), coder.buf, coder.is_encoder)
 
 
 def _tells(coder: RangeCoder) -> Tuple[int, float]:
