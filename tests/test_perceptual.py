@@ -1,8 +1,14 @@
-"""Tests of dsp.perceptual: robustness, expected shapes, and the kernel against a slow reference."""
+"""Tests of dsp.perceptual: robustness, expected shapes, the kernel against a slow reference, and
+the low-band emphasis (W1) as tcx-dsp uses it."""
 import numpy as np
 import pytest
 
+from hybridcodec.core.config import get_config
+from hybridcodec.core.frame import FrameEncoder
+from hybridcodec.core.pipeline import Pipeline
 from hybridcodec.dsp import lpc, perceptual
+from hybridcodec.dsp.filters import highpass_50hz
+from hybridcodec.dsp.mdct import mdct
 
 OMEGA = np.pi * (np.arange(320) + 0.5) / 320
 
@@ -132,7 +138,7 @@ def test_bad_arguments():
 
 
 
-# ----------------------------------------------------------------------------- low-band emphasis (W1)
+# ---------------------------------------------------------------------- low-band emphasis (W1)
 
 def test_low_band_emphasis_is_a_ramp_of_b_bits_over_n_bins():
     e = perceptual.low_band_emphasis(1.5, 128)
@@ -144,17 +150,13 @@ def test_low_band_emphasis_is_a_ramp_of_b_bits_over_n_bins():
 
 
 def speech_frames(speech, n=40):
-    from hybridcodec.dsp.filters import highpass_50hz
-    from hybridcodec.dsp.mdct import mdct
+    """MDCT frames 20 … 20 + n of the high-passed speech."""
     blocks = np.lib.stride_tricks.sliding_window_view(highpass_50hz(speech), 640)[::320]
     return mdct(blocks[20:20 + n])
 
 
 def test_low_band_emphasis_refines_the_low_band(speech):
-    """tcx-dsp codes the bins below N with finer steps δ(f) than without (W1), the others coarser."""
-    from hybridcodec.core.config import get_config
-    from hybridcodec.core.frame import FrameEncoder
-    from hybridcodec.core.pipeline import Pipeline
+    """tcx-dsp codes the bins below N with finer steps δ(f) than without (W1), the rest coarser."""
     with_w1 = get_config("tcx-dsp")
     without = with_w1.override("tcx-dsp-no-w1", "", perceptual=with_w1.perceptual.with_params(
         low_band_bits=0.0))

@@ -22,7 +22,8 @@ class EvsLpcWeighting:
         self.gamma1 = gamma1
         self.beta = beta
         self.strength = strength
-        self.emphasis = 2.0 ** low_band_emphasis(low_band_bits, low_band_bins) if low_band_bits else None
+        self.emphasis = (2.0 ** low_band_emphasis(low_band_bits, low_band_bins)
+                         if low_band_bits else None)
 
     def weights(self, envelope: np.ndarray) -> np.ndarray:
         w = perceptual_weights(envelope, self.gamma1, self.beta) ** self.strength

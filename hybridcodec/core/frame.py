@@ -133,7 +133,6 @@ class FrameDecoder:
         self.last_valid = finite and payload_is_consistent(payload, coder)
         return x_hat if finite else np.zeros(p.transform.n_bins)
 
-
     @property
     def last_report(self) -> FrameReport:
         """The report of the last frame decoded, made when first asked for: its bit accounting
