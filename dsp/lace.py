@@ -89,8 +89,8 @@ def lace_filter_kernel(x, history, lags, comb, kernels, comb_history, fade):
         ce[taps - 1 + i] = xe[xi] + (1.0 - f) * old + f * new
     y = np.zeros(x.size)
     for s in range(x.size // length):        # (L2) with its fade: the taps j outside, so that
-        for j in range(taps):                # the sub-frame's samples, each summing its taps
-            ys = y[s * length:(s + 1) * length]     # in order of j, run side by side
+        ys = y[s * length:(s + 1) * length]  # the sub-frame's samples, each summing its taps
+        for j in range(taps):                # in order of j, run side by side
             cs = ce[taps - 1 - j + s * length:taps - 1 - j + (s + 1) * length]
             for n in range(length):
                 ys[n] += ((1.0 - fade[n]) * kernels[s, j] + fade[n] * kernels[s + 1, j]) * cs[n]
