@@ -12,7 +12,10 @@ from hybridcodec import api
 from hybridcodec.formats.audio import resample
 from hybridcodec.core.codec import Decoder, Encoder
 from hybridcodec.core.config import get_config
-from hybridcodec.formats.hcb import FILE_SLACK_BYTES, frame_budgets, read_hcb, write_hcb
+from hybridcodec.core.frame import FrameDecoder, FrameEncoder
+from hybridcodec.core.pipeline import get_pipeline
+from hybridcodec.formats.hcb import (FILE_SLACK_BYTES, MIN_FRAME_BYTES, frame_budgets, read_hcb,
+                                     write_hcb)
 from hybridcodec.errors import AudioInputError, ConfigError
 from hybridcodec.tools.metrics import segmental_snr_db
 
@@ -65,6 +68,16 @@ def test_reported_bits_fit_each_frame_budget(coded, bitrate_bps):
         used = sum(bits for name, bits in report.bits.items() if name != "padding")
         assert 0 < used <= report.budget_bits, report
         assert report.bits["padding"] >= 0
+
+
+def test_a_frame_below_the_minimum_is_all_padding_on_both_sides(speech):
+    pipeline = get_pipeline("default")
+    spectrum = np.fft.rfft(speech[16000:16640])[:320].real
+    payload, encoded = FrameEncoder(pipeline).encode_frame(spectrum, 7, MIN_FRAME_BYTES - 1)
+    decoder = FrameDecoder(pipeline)
+    assert not decoder.decode_frame(payload, 7).any()
+    for report in (encoded, decoder.last_report):
+        assert report.bits == {"padding": 8 * len(payload)} == {"padding": 8 * MIN_FRAME_BYTES - 8}
 
 
 @pytest.mark.parametrize("bitrate_bps", BITRATES_BPS)

@@ -250,6 +250,6 @@ def test_unknown_configuration_in_a_valid_file_is_a_clear_error():
 def test_parameter_digest_mismatch_is_a_bitstream_error(small_file):
     header, frames = read_hcb(small_file)
     other = Header(16000, 16000, header.bitrate_bps, header.n_samples, header.config_name,
-                   (DIGEST,))
+                   (DIGEST,) * len(header.parameter_digests))
     with pytest.raises(BitstreamError, match="digests differ"):
         api.decode(write_hcb(other, frames))

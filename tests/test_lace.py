@@ -159,7 +159,7 @@ def test_cli_decodes_with_lace(tmp_path, capsys, hcb):
 
 
 def test_configuration_with_lace_records_its_digest_and_uses_it(speech):
-    data = api.encode(speech[:FS], FS, 9600, config="tcx-pitch-lace")
+    data = api.encode(speech[:FS], FS, 9600, config="tcx-lace")
     assert digest(find_parameter_file(PARAMETER_STEM)) in api.read_header(data).parameter_digests
     with_lace, plain = api.decode(data)[0], api.decode(data, postfilter="none")[0]
     np.testing.assert_array_equal(with_lace, api.decode(data, postfilter="lace")[0])

@@ -18,6 +18,7 @@ from hybridcodec.formats.audio import demo_clip_path, read_audio
 from hybridcodec.components.configurations import BASE
 from hybridcodec.core.config import ComponentSpec, get_config, register_config
 from hybridcodec.errors import ConfigError
+from hybridcodec.formats.hcb import FILE_SLACK_BYTES
 from hybridcodec.tools.metrics import segmental_snr_db
 
 
@@ -268,4 +269,4 @@ def test_any_registered_name_encodes_or_is_refused_clearly(isolated_registry, sp
     except ConfigError:
         return
     assert api.read_header(data).config_name == name
-    assert len(data) <= 16400 * speech.shape[0] / 16000 / 8 + 64
+    assert len(data) <= 16400 * speech.shape[0] / 16000 / 8 + FILE_SLACK_BYTES

@@ -12,8 +12,8 @@ from hybridcodec.components.residual import PARAMETER_STEM, ResidualLayers
 from hybridcodec.core.codec import Decoder, Encoder
 from hybridcodec.dsp import residual_ae
 from hybridcodec.errors import BitstreamError, ConfigError
-from hybridcodec.formats.hcb import (Header, crc8, frame_budgets, iter_layered_budgets,
-                                     parse_header)
+from hybridcodec.formats.hcb import (FILE_SLACK_BYTES, Header, crc8, frame_budgets,
+                                     iter_layered_budgets, parse_header)
 from hybridcodec.parameters import find_parameter_file, load_parameters
 
 FS = 16000
@@ -41,7 +41,7 @@ def test_layer_rates_and_budgets_are_kept(coded, clip, bitrate):
     assert header.layer_bytes == (8,) * n_layers and header.base_bitrate_bps == base_bps
     assert [len(f) for f in frames] == list(frame_budgets(header))
     excess = header.size - header.base_header_bytes + max(header.layer_bytes)
-    assert len(data) <= bitrate * clip.size // (8 * FS) + 64 + excess
+    assert len(data) <= bitrate * clip.size // (8 * FS) + FILE_SLACK_BYTES + excess
     rows = list(iter_layered_budgets(header))
     assert all(row == (base_bps // 400,) + (8,) * n_layers for row in rows[:-2])
     for report in reports:            # no field ever overruns: the fields sum to the budget
@@ -62,7 +62,7 @@ def test_only_frames_past_the_end_are_short(bitrate, rate, rng):
         assert all(row == full for row in rows[:header.n_codec_samples // 320])
         excess = header.size - header.base_header_bytes + max(header.layer_bytes)
         size = header.size + sum(map(sum, rows)) + header.trailer_size
-        assert size <= bitrate * int(n) // (8 * rate) + 64 + excess
+        assert size <= bitrate * int(n) // (8 * rate) + FILE_SLACK_BYTES + excess
 
 
 @pytest.mark.parametrize("bitrate", sorted(RATES))

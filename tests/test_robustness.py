@@ -19,7 +19,7 @@ from hybridcodec.formats.audio import demo_clip_path, read_audio
 from hybridcodec.core.codec import Decoder, Encoder
 from hybridcodec.formats.hcb import (FILE_SLACK_BYTES, HcbStreamReader, frame_bytes,
                                      read_hcb)
-from hybridcodec.errors import BitstreamError
+from hybridcodec.errors import BitstreamError, ConfigError
 from hybridcodec.formats.packets import (LossSimulator, PacketReader, PacketWriter, crc8, frame_check,
                                          frame_packet)
 from hybridcodec.formats.streams import encode_streamed
@@ -114,6 +114,12 @@ def test_streamed_file_fits_the_bound_and_differs_only_in_its_tail(clip, coded):
     y = api.decode(streamed)[0]
     assert y.shape == clip.shape
     np.testing.assert_array_equal(y[:-700], api.decode(coded)[0][:-700])
+
+
+def test_a_header_too_large_to_stream_is_a_clear_error(clip):
+    # tcx-residual's header (two digests and its layers) leaves no byte of the allowance
+    with pytest.raises(ConfigError, match="stream of unknown length allows"):
+        encode_streamed(clip, 16400, "tcx-residual")
 
 
 @pytest.mark.parametrize("n", [1600, 1601, 1760, 1919, 16000])

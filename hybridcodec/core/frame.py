@@ -43,6 +43,11 @@ class FrameReport:
     steps: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
 
+def uncoded_report(frame_index: int, budget_bits: int) -> FrameReport:
+    """The report of a frame below MIN_FRAME_BYTES: all of its bits are padding."""
+    return FrameReport(frame_index, budget_bits, {"padding": budget_bits})
+
+
 class FrameEncoder:
     """Encodes one MDCT frame into a payload of a given number of bytes."""
 
@@ -57,7 +62,7 @@ class FrameEncoder:
         """Payload of exactly ``budget_bytes`` bytes (zero-padded) and its report; ``pitch``:
         the pitch filter's parameters of this frame (``analyzer().parameters(t)``)."""
         if budget_bytes < MIN_FRAME_BYTES:
-            return bytes(budget_bytes), FrameReport(frame_index, 8 * budget_bytes)
+            return bytes(budget_bytes), uncoded_report(frame_index, 8 * budget_bytes)
         p = self.pipeline
         budget_bits = 8 * budget_bytes
         coder, side = p.envelope.encode(spectrum, 2 * budget_bytes + 64,
@@ -109,7 +114,7 @@ class FrameDecoder:
         budget_bits = 8 * len(payload)
         self.last_envelope = self.last_pitch = None
         if len(payload) < MIN_FRAME_BYTES:
-            self.last_report = FrameReport(frame_index, budget_bits)
+            self.last_report = uncoded_report(frame_index, budget_bits)
             self.last_valid = not any(payload)
             return np.zeros(p.transform.n_bins)
         coder = RangeCoder.decoder(payload)

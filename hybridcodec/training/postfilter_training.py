@@ -31,7 +31,7 @@ from .corpus import SAMPLE_RATE_HZ, load_clips
 
 TRAINING_CONFIG = "tcx-mixture-pitch"
 """The core whose decoded output lace learns to improve, the default's: the configuration
-``tcx-pitch-lace`` uses it (a name, not the alias ``default``, so the data and the
+``tcx-lace`` uses it (a name, not the alias ``default``, so the data and the
 weights stay those of one core when the default changes)."""
 
 SEED = 20261313
