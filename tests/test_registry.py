@@ -257,6 +257,14 @@ def test_digest_names_what_the_slots_hold_not_the_name():
     assert changed.digest() != BASE.digest()
 
 
+def test_digest_changes_with_the_format_version(monkeypatch):
+    from hybridcodec.formats import hcb
+
+    before = BASE.digest()
+    monkeypatch.setattr(hcb, "FORMAT_VERSION", hcb.FORMAT_VERSION + 1)
+    assert BASE.digest() != before      # cached training data of an older format is not reused
+
+
 @pytest.mark.parametrize("name", ["tcx-laplacian-with-a-rather-long-descriptive-name",
                                   "x" * 26, "tcx-laplacian-a-forty-character-long-nam",
                                   "x" * 48, "tcx-é", "Tcx Laplacian", ""])

@@ -67,9 +67,12 @@ class CodecConfig:
         return {slot: getattr(self, slot) for slot in SLOTS}
 
     def digest(self) -> str:
-        """12 hex digits of what the slots hold, whatever the name: configurations with equal
-        digests code alike, so whatever is cached from a configuration's output keys on this."""
-        return hashlib.sha256(repr(self.slots()).encode()).hexdigest()[:12]
+        """12 hex digits of what the slots hold and of the format version, whatever the name:
+        configurations with equal digests code alike (a change in decoded output bumps the
+        format), so whatever is cached from a configuration's output keys on this."""
+        from ..formats.hcb import FORMAT_VERSION      # hcb imports this module
+
+        return hashlib.sha256(repr((FORMAT_VERSION, self.slots())).encode()).hexdigest()[:12]
 
 
 _CONFIGS: Dict[str, CodecConfig] = {}
