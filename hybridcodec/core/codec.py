@@ -32,8 +32,9 @@ from ..errors import BitstreamError, ConfigError
 from . import redundancy
 from .concealment import Concealer
 from .geometry import SAMPLE_RATE_HZ
-from ..formats.hcb import (MAX_HEADER_BYTES, Header, check_redundancy,
-                           frame_bytes, full_budgets, iter_layered_budgets, rate_without_layers)
+from ..formats.hcb import (MAX_HEADER_BYTES, MAX_STREAMED_HEADER_BYTES, Header,
+                           check_redundancy, frame_bytes, full_budgets, iter_layered_budgets,
+                           rate_without_layers)
 from .frame import FrameDecoder, FrameEncoder, FrameReport, with_layer_bits
 from .pipeline import get_pipeline
 
@@ -92,11 +93,18 @@ class Encoder:
 
         ``streamed``: the length is not known when the header is written and goes into the
         file's trailer (``container`` module doc); pass the real ``n_samples`` to ``finish``.
+        A ConfigError when such a header leaves no byte of the file's allowance.
         """
-        return Header(SAMPLE_RATE_HZ, original_rate_hz, self.bitrate_bps, n_samples,
-                      self.config_name, self.pipeline.parameter_digests(), streamed=streamed,
-                      redundancy_bytes=self.redundancy_bytes, layer_bytes=self.layer_bytes,
-                      base_header_bytes=self.base_header_bytes)
+        header = Header(SAMPLE_RATE_HZ, original_rate_hz, self.bitrate_bps, n_samples,
+                        self.config_name, self.pipeline.parameter_digests(), streamed=streamed,
+                        redundancy_bytes=self.redundancy_bytes, layer_bytes=self.layer_bytes,
+                        base_header_bytes=self.base_header_bytes)
+        if streamed and header.size > MAX_STREAMED_HEADER_BYTES:
+            raise ConfigError(f"configuration {self.config_name!r} has a {header.size}-byte "
+                              f"header; a stream of unknown length allows "
+                              f"{MAX_STREAMED_HEADER_BYTES}: give the input as a file or a WAV "
+                              "that states its length")
+        return header
 
     def _core_header_bytes(self) -> int:
         """Size of the core configuration's own header (0 without layers): the base of a

@@ -23,7 +23,7 @@ import soxr
 from .audio import resampled_length
 from ..core.codec import Decoder, Encoder
 from ..core.geometry import SAMPLE_RATE_HZ
-from .hcb import MAX_STREAMED_HEADER_BYTES, Header, HcbWriter, check_original_rate
+from .hcb import Header, HcbWriter, check_original_rate
 from ..errors import AudioInputError, BitstreamError, ConfigError, HybridCodecError
 from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketWriter
 from .readers import FrameReader, open_stream
@@ -205,7 +205,7 @@ def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
     if redundancy_bytes and not packets:
         raise ConfigError("redundant copies (--redundancy) need a packet stream (--packets)")
     encoder = Encoder(bitrate_bps, config, keep_reports=False, redundancy_bytes=redundancy_bytes)
-    header = check_streamable(encoder.header(n_known or 0, rate, streamed=n_known is None))
+    header = encoder.header(n_known or 0, rate, streamed=n_known is None)
     counted = _CountingWriter(out)
     sink = PacketWriter(counted, header, crc_bits) if packets else HcbWriter(counted, header)
     resampler = StreamResampler(rate, SAMPLE_RATE_HZ)
@@ -225,22 +225,13 @@ def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
                          downmix.loss_db)
 
 
-def check_streamable(header: Header) -> Header:
-    """``header``, unless it is a streamed one too large for the file's allowance (ConfigError)."""
-    if header.streamed and header.size > MAX_STREAMED_HEADER_BYTES:
-        raise ConfigError(f"configuration {header.config_name!r} has a {header.size}-byte header; "
-                          f"a stream of unknown length allows {MAX_STREAMED_HEADER_BYTES}: "
-                          "give the input as a file or a WAV that states its length")
-    return header
-
-
 def encode_streamed(x: np.ndarray, bitrate_bps: int, config: str = "default",
                     chunk_samples: int = BLOCK_SAMPLES) -> bytes:
     """The *streamed* .hcb of a 16 kHz signal, as from a pipe of unknown length: the header
     says 0 samples and the count follows the frames; pushed in chunks of ``chunk_samples``."""
     encoder = Encoder(bitrate_bps, config)
     out = io.BytesIO()
-    writer = HcbWriter(out, check_streamable(encoder.header(0, SAMPLE_RATE_HZ, streamed=True)))
+    writer = HcbWriter(out, encoder.header(0, SAMPLE_RATE_HZ, streamed=True))
     for start in range(0, x.shape[0], chunk_samples):
         writer.write_frames(encoder.push(x[start:start + chunk_samples]))
     header = encoder.header(x.shape[0], SAMPLE_RATE_HZ, streamed=True)
