@@ -7,7 +7,7 @@ clips taken from each voice in turn (``training.corpus.sample_files``; the defau
 each of the 8 held-out voices, the sample of the other held-out tables), so that no voice
 outweighs the others in the means.  Metrics from ``hybridcodec.tools.metrics`` (ViSQOL v3 in
 speech mode).  Speed: seconds of speech decoded per second (× real time), on one core (the
-process is pinned to core 0), the best of ``--repeats`` passes.
+process is pinned to core 0), each clip's best of ``--repeats`` decodes.
 The clean case is the bundled demo clip (studio speech) at ``--clean-bitrate``.
 
 Usage::
@@ -47,17 +47,18 @@ def measure(clips, bitrate_bps, postfilters, config, repeats):
 
 
 def decode_speeds(coded, duration_s, postfilters, repeats):
-    """× real time of decoding ``coded`` with each post-filter: the best of ``repeats`` passes,
-    the post-filters taking turns in each pass, so that a slower moment of a shared machine
-    does not count against one of them alone."""
-    best = dict.fromkeys(postfilters, float("inf"))
+    """× real time of decoding ``coded`` with each post-filter: each clip's best of ``repeats``
+    decodes, summed over the clips.  The post-filters take turns clip by clip, and the best is
+    kept per clip, so that a slower moment of a shared machine (they come and go within
+    seconds here) counts against neither post-filter nor any one pass."""
+    best = {name: np.full(len(coded), np.inf) for name in postfilters}
     for _ in range(repeats):
-        for name in postfilters:
-            start = time.perf_counter()
-            for data in coded:
+        for i, data in enumerate(coded):
+            for name in postfilters:
+                start = time.perf_counter()
                 decode(data, postfilter=name)
-            best[name] = min(best[name], time.perf_counter() - start)
-    return {name: duration_s / seconds for name, seconds in best.items()}
+                best[name][i] = min(best[name][i], time.perf_counter() - start)
+    return {name: duration_s / seconds.sum() for name, seconds in best.items()}
 
 
 def table(results):
@@ -77,7 +78,7 @@ def parse_args(argv=None):
     parser.add_argument("--max-files", type=int, default=32,
                         help="held-out clips, voices in turn")
     parser.add_argument("--clean-bitrate", type=int, default=48000)
-    parser.add_argument("--repeats", type=int, default=3, help="decode passes timed per case")
+    parser.add_argument("--repeats", type=int, default=3, help="decodes timed per clip and case")
     parser.add_argument("--corpus", default=None, help="corpus folder (default: the fetched one)")
     return parser.parse_args(argv)
 

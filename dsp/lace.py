@@ -29,8 +29,10 @@ arithmetic is written in torch in ``learned.postfilter_net`` for training.
 import numpy as np
 from numba import njit
 
-from .pitch import energy
-from .postfilter import MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, PITCH_WINDOW, SUBFRAME, pitch_kernel
+from .pitch import cross_correlations, energy, normalized_correlations, octave_checked_lag
+from .postfilter import MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, PITCH_WINDOW, SUBFRAME
+
+assert PITCH_WINDOW == 2 * SUBFRAME, "subframe_pitch_kernel sums each window from two sub-frames"
 
 ADACONV_TAPS = 16              # J of (L2): 1 ms at 16 kHz
 COMB_OFFSETS = np.array([-1, 0, 1])   # k of (L1)
@@ -100,12 +102,24 @@ def lace_filter_kernel(x, history, lags, comb, kernels, comb_history, fade):
 @njit(cache=True)
 def subframe_pitch_kernel(x, first_end, k, length):
     """Lag T_s, correlation rho_s ((P1) of ``dsp.postfilter``) and mean power of the sub-frames
-    x[first_end + (s - 1) length : first_end + s length], s = 0 .. k - 1 (causal windows)."""
+    x[first_end + (s - 1) length : first_end + s length], s = 0 .. k - 1 (causal windows).
+
+    Each window is two sub-frames long (``PITCH_WINDOW`` = 2 L), so neighbouring windows share
+    a sub-frame: the numerators sum x[n] x[n - T] are summed per sub-frame, k + 1 of them, and
+    each window adds its two (against a sum over each whole window, 3/8 of the work saved for
+    k = 4; the rounding differs, by about 1e-16 of rho).
+    """
+    halves = np.empty((k + 1, MAX_LAG + 1))
+    for j in range(k + 1):
+        start = first_end + (j - 2) * length
+        halves[j] = cross_correlations(x, start, start + length, MIN_LAG, MAX_LAG)
     lags = np.empty(k, dtype=np.int64)
     rho = np.empty(k)
     power = np.empty(k)
     for s in range(k):
         end = first_end + s * length
-        lags[s], rho[s] = pitch_kernel(x, end, MIN_LAG, MAX_LAG, PITCH_WINDOW, OCTAVE_TOLERANCE)
+        correlations = normalized_correlations(x, end, MIN_LAG, MAX_LAG, 2 * length,
+                                               halves[s] + halves[s + 1])
+        lags[s], rho[s] = octave_checked_lag(correlations, MIN_LAG, OCTAVE_TOLERANCE)
         power[s] = energy(x, end - length, end) / length
     return lags, rho, power

@@ -39,7 +39,7 @@ RUNNING_SUM_GUARD = 1e-6       # sum x[n-T]^2 is summed again below this share o
 
 
 @njit(cache=True)
-def _cross_correlations(x, start, end, min_lag, max_lag):
+def cross_correlations(x, start, end, min_lag, max_lag):
     """sum x[n] x[n-T] over n = start..end-1 for T = min_lag..max_lag (index T of the result).
 
     The loop runs over n outside and over the lags inside, so each lag's sum still adds its
@@ -83,8 +83,15 @@ def energy(x, start, end):
 
 @njit(cache=True)
 def _correlations(x, end, min_lag, max_lag, length):
-    """rho(T) of (P1) for T = min_lag..max_lag over x[end - length:end]; sum x[n-T]^2 slides
-    along a running sum, sum x[n]^2 is computed once.
+    """rho(T) of (P1) for T = min_lag..max_lag over x[end - length:end]."""
+    return normalized_correlations(x, end, min_lag, max_lag, length,
+                                   cross_correlations(x, end - length, end, min_lag, max_lag))
+
+
+@njit(cache=True)
+def normalized_correlations(x, end, min_lag, max_lag, length, xy):
+    """rho(T) of (P1) over x[end - length:end] from its numerators xy[T] = sum x[n] x[n-T];
+    sum x[n-T]^2 slides along a running sum, sum x[n]^2 is computed once.
 
     The running sum keeps the rounding errors of every term it has added and removed, about
     1e-16 of its largest value each; where it falls below RUNNING_SUM_GUARD of that (the window
@@ -95,7 +102,6 @@ def _correlations(x, end, min_lag, max_lag, length):
     xx = energy(x, start, end)
     yy = energy(x, start - min_lag, end - min_lag)
     largest = yy
-    xy = _cross_correlations(x, start, end, min_lag, max_lag)
     rho = np.zeros(max_lag + 1)
     for lag in range(min_lag, max_lag + 1):
         if lag > min_lag:   # the window moves one sample back
@@ -121,7 +127,14 @@ def refine_lag(x, end, centre, radius, length):
 @njit(cache=True)
 def pitch_kernel(x, end, min_lag, max_lag, length, tolerance):
     """(T, rho(T)) of step 1 for the window ending at x[end] (end - length - max_lag >= 0)."""
-    rho = _correlations(x, end, min_lag, max_lag, length)
+    return octave_checked_lag(_correlations(x, end, min_lag, max_lag, length), min_lag,
+                              tolerance)
+
+
+@njit(cache=True)
+def octave_checked_lag(rho, min_lag, tolerance):
+    """(T, rho(T)) of step 1 from rho (index T): the best lag, or T / k when it correlates
+    almost as well."""
     best_lag = min_lag + np.argmax(rho[min_lag:])
     for k in (3, 2):
         lag = int(round(best_lag / k))

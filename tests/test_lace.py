@@ -9,7 +9,8 @@ from hybridcodec.components.lace import (PARAMETER_STEM, LacePostfilter, LaceStr
                                          filter_coefficients)
 from hybridcodec.core.codec import Decoder
 from hybridcodec.dsp import lace
-from hybridcodec.dsp.postfilter import SUBFRAME
+from hybridcodec.dsp.pitch import MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, pitch_kernel
+from hybridcodec.dsp.postfilter import HISTORY, PITCH_WINDOW, SUBFRAME
 from hybridcodec.formats.packets import LossSimulator
 from hybridcodec.parameters import digest, find_parameter_file, load_parameters
 
@@ -47,6 +48,20 @@ def test_crossfade_goes_from_the_old_filters_to_the_new():
     f = lace.crossfade_window()
     assert f[0] < 1e-3 and f[-1] > 1 - 1e-3 and np.all(np.diff(f) > 0)
     np.testing.assert_allclose(f + f[::-1], 1.0, atol=1e-12)
+
+
+def test_sub_frame_pitch_search_is_each_window_searched_alone(speech):
+    """The numerators summed per sub-frame and added in pairs give (P1) of each whole window."""
+    x = speech[FS:FS + HISTORY + 8 * SUBFRAME]
+    first_end = HISTORY + SUBFRAME
+    lags, rho, power = lace.subframe_pitch_kernel(x, first_end, 8, SUBFRAME)
+    for s in range(8):
+        end = first_end + s * SUBFRAME
+        lag, rho_alone = pitch_kernel(x, end, MIN_LAG, MAX_LAG, PITCH_WINDOW, OCTAVE_TOLERANCE)
+        assert lags[s] == lag
+        assert rho[s] == pytest.approx(rho_alone, abs=1e-12)
+        assert power[s] == pytest.approx(np.mean(x[end - SUBFRAME:end] ** 2))
+    assert len(set(lags)) > 1 and rho.max() > 0.5     # voiced speech, and the lag moves
 
 
 def test_untrained_outputs_give_the_identity_filter():

@@ -54,7 +54,7 @@ def test_cross_correlations_add_in_the_order_of_n(rng):
     encoder's decisions do not depend on how the loop is arranged."""
     x = rng.standard_normal(HISTORY + 40)
     start, end = x.size - WINDOW - 7, x.size - 7
-    xy = pitch._cross_correlations(x, start, end, pitch.MIN_LAG, pitch.MAX_LAG)
+    xy = pitch.cross_correlations(x, start, end, pitch.MIN_LAG, pitch.MAX_LAG)
     for lag in range(pitch.MIN_LAG, pitch.MAX_LAG + 1):
         total = 0.0
         for n in range(start, end):
