@@ -148,7 +148,10 @@ def time_installations(x_path, args, installations):
             result = subprocess.run(
                 [sys.executable, __file__, "--time-api", str(x_path), "--config", args.config,
                  "--bitrate", str(args.bitrate), "--repeats", "1"],
-                env=env, check=True, capture_output=True, text=True)
+                env=env, capture_output=True, text=True)
+            if result.returncode:
+                last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+                sys.exit(f"error: timing {label} failed: {last}")
             seconds = [float(v) for v in result.stdout.split()[-2:]]
             best[label] = tuple(min(a, b) for a, b in zip(best[label], seconds))
             rounds[label].append(sum(seconds))
