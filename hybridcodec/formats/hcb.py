@@ -43,6 +43,7 @@ import itertools
 import struct
 import zlib
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import BinaryIO, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -141,12 +142,13 @@ class Header:
         """Bytes after the frames: the CRC-32, preceded by the length in a streamed file."""
         return CRC_BYTES + (LENGTH_TRAILER_BYTES if self.streamed else 0)
 
-    @property
+    @cached_property
     def n_codec_samples(self) -> int:
-        """Samples at the codec rate (``audio.resampled_length`` of the original length)."""
+        """Samples at the codec rate (``audio.resampled_length`` of the original length; cached,
+        the stream decoder asks for it at every frame)."""
         return resampled_length(self.n_samples, self.original_rate_hz, self.codec_rate_hz)
 
-    @property
+    @cached_property
     def n_frames(self) -> int:
         """Frames of the low-overlap MDCT that code the signal (``geometry.num_frames``)."""
         return max(1, num_frames(self.n_codec_samples))
