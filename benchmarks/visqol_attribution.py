@@ -6,8 +6,11 @@ spread of the band's NSIM against the reference, and the energy of the degraded 
 band, which does not involve the reference at all. This script codes the same utterances of a
 corpus split with a configuration of this codec (A) and a peer (B). For each utterance it maps
 A's features with one group of B's swapped in (``visqol_mos``), so that each column shows how
-much of B's lead that group alone would give A. It also prints each output's level against the
-input per band: the spectral balance that the energy feature sees. Means are voice-balanced::
+much of B's lead that group alone would give A. It also prints the three similarity features
+averaged over the bands for both systems, so that a swap's sign can be read against which system
+is actually closer (the mapper is not monotonic in every feature), and each output's level
+against the input per band: the spectral balance that the energy feature sees. Means are
+voice-balanced::
 
     HYBRIDCODEC_CACHE=/tmp/hccache python benchmarks/visqol_attribution.py --split heldout \\
         --max-files 32 --config tcx-dsp --peer amr-wb --bitrates 9.6k,13.2k,16.4k
@@ -28,6 +31,7 @@ SWAPS = {name: (name,) for name in VISQOL_FEATURES}
 SWAPS["similarity"] = ("fvnsim", "fvnsim10", "fstdnsim")
 """The feature groups swapped from B into A: each feature alone, and the three that compare
 with the reference together."""
+SIMILARITY = SWAPS["similarity"]
 BAND_EDGES_HZ = (50, 150, 500, 1000, 2000, 4000, 6000, 7000, 8000)
 
 
@@ -53,6 +57,7 @@ def pair_rows(job_a, job_b):
         rows.append({"system": job.system, "bitrate_bps": job.bitrate_bps,
                      "operating_bps": job.operating_bps, "speaker": job.speaker,
                      "measured_bps": payload_bps, "visqol": features[-1].moslqo,
+                     **{name: float(np.mean(getattr(features[-1], name))) for name in SIMILARITY},
                      **band_levels_db(x, y)})
     a, b = features
     rows[0].update({f"swap_{group}": visqol_mos(a.swapped(b, names)) - a.moslqo
@@ -71,6 +76,17 @@ def attribution_table(means, bitrates_bps, config, peer_name):
         swaps = " | ".join(f"{a[f'swap_{group}']:+.3f}" for group in groups)
         lines.append(f"| {bitrate_bps / 1000:g} | {a['visqol']:.3f} | {b['visqol']:.3f} | "
                      f"{b['visqol'] - a['visqol']:+.3f} | {swaps} | {a['n_voices']} |")
+    return "\n".join(lines)
+
+
+def similarity_table(means, bitrates_bps, config, peer_name):
+    """Markdown: each system's similarity features, averaged over the bands."""
+    lines = ["| kbps | system | " + " | ".join(SIMILARITY) + " |",
+             "|---:|---|" + "---:|" * len(SIMILARITY)]
+    for bitrate_bps in bitrates_bps:
+        for name in (config, peer_name):
+            values = " | ".join(f"{means[name, bitrate_bps][f]:.3f}" for f in SIMILARITY)
+            lines.append(f"| {bitrate_bps / 1000:g} | {name} | {values} |")
     return "\n".join(lines)
 
 
@@ -106,16 +122,19 @@ def main(argv=None):
         pairs[job.path, job.bitrate_bps].append(job)
     results = Parallel(n_jobs=-1)(delayed(pair_rows)(*pair) for pair in pairs.values())
     rows = [row for both in results for row in both]
-    levels = [f"level_{lo}" for lo in BAND_EDGES_HZ[:-1]]
+    both = [*(f"level_{lo}" for lo in BAND_EDGES_HZ[:-1]), *SIMILARITY]   # of A and of B
     means = {}
-    for system, columns in ((args.config, [*levels, *(f"swap_{group}" for group in SWAPS)]),
-                            (args.peer, levels)):
+    for system, columns in ((args.config, [*both, *(f"swap_{group}" for group in SWAPS)]),
+                            (args.peer, both)):
         means.update(voice_balanced_scores([row for row in rows if row["system"] == system],
                                            ["visqol", *columns]))
     print(f"{args.split}, {len(files)} files, voice-balanced means. ViSQOL v3 speech mode; "
           f"'+ {args.peer}'s X' = {args.config}'s score with its X replaced by {args.peer}'s, "
           f"minus {args.config}'s score:\n")
     print(attribution_table(means, bitrates, args.config, args.peer))
+    print("\nSimilarity features, mean over the bands (NSIM against the input: its mean, 10th "
+          "percentile and spread over the patches):\n")
+    print(similarity_table(means, bitrates, args.config, args.peer))
     print("\nOutput level against the input per band, dB:\n")
     print(level_table(means, bitrates, args.config, args.peer))
 

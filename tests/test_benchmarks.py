@@ -97,3 +97,13 @@ def test_visqol_attribution_levels_and_table():
     assert table.splitlines()[-1] == \
         "| 9.6 | 3.000 | 3.250 | +0.250 | +0.000 | +0.010 | +0.020 | +0.030 | +0.040 | 8 |"
     assert "+ amr-wb's fvdegenergy" in table.splitlines()[0]
+
+
+def test_visqol_attribution_similarity_table_gives_each_system_its_own_row():
+    attribution = _load("visqol_attribution")
+    means = {("tcx-dsp", 9600): {"fvnsim": 0.87, "fvnsim10": 0.7, "fstdnsim": 0.195},
+             ("amr-wb", 9600): {"fvnsim": 0.84, "fvnsim10": 0.656, "fstdnsim": 0.219}}
+    lines = attribution.similarity_table(means, [9600], "tcx-dsp", "amr-wb").splitlines()
+    assert lines[0] == "| kbps | system | fvnsim | fvnsim10 | fstdnsim |"
+    assert lines[2:] == ["| 9.6 | tcx-dsp | 0.870 | 0.700 | 0.195 |",
+                         "| 9.6 | amr-wb | 0.840 | 0.656 | 0.219 |"]
