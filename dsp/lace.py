@@ -106,8 +106,9 @@ def subframe_pitch_kernel(x, first_end, k, length):
 
     Each window is two sub-frames long (``PITCH_WINDOW`` = 2 L), so neighbouring windows share
     a sub-frame: the numerators sum x[n] x[n - T] are summed per sub-frame, k + 1 of them, and
-    each window adds its two (against a sum over each whole window, 3/8 of the work saved for
-    k = 4; the rounding differs, by about 1e-16 of rho).
+    each window adds its two (against a sum over each whole window, 3/8 of the multiplications
+    saved for k = 4, about an eighth of the time; rho differs in its last digits, by at most
+    2e-15 on speech).
     """
     halves = np.empty((k + 1, MAX_LAG + 1))
     for j in range(k + 1):
