@@ -56,8 +56,8 @@ NETWORK_ARRAYS = ("feature_mean", "feature_std", "embed_w", "embed_b", "gru_w_ih
 
 @njit(cache=True)
 def band_log_envelope(envelope):
-    """log ŝ averaged over N_BANDS equal bands (e of (N1)); a loop, a fifth of NumPy's time on
-    a 320-bin envelope."""
+    """log ŝ averaged over N_BANDS equal bands (e of (N1)); a loop, which on a 320-bin envelope
+    takes about half the time of NumPy's log, reshape and mean (5 against 9 µs a call)."""
     width = envelope.size // N_BANDS
     bands = np.empty(N_BANDS)
     for b in range(N_BANDS):
