@@ -100,18 +100,22 @@ def lace_filter_kernel(x, history, lags, comb, kernels, comb_history, fade):
 
 
 @njit(cache=True)
-def subframe_pitch_kernel(x, first_end, k, length):
+def subframe_pitch_kernel(x, first_end, k, length, first_numerators):
     """Lag T_s, correlation rho_s ((P1) of ``dsp.postfilter``) and mean power of the sub-frames
     x[first_end + (s - 1) length : first_end + s length], s = 0 .. k - 1 (causal windows).
 
     Each window is two sub-frames long (``PITCH_WINDOW`` = 2 L), so neighbouring windows share
-    a sub-frame: the numerators sum x[n] x[n - T] are summed per sub-frame, k + 1 of them, and
-    each window adds its two (against a sum over each whole window, 3/8 of the multiplications
-    saved for k = 4, about an eighth of the time; rho differs in its last digits, by at most
-    2e-15 on speech).
+    a sub-frame: the numerators sum x[n] x[n - T] are summed per sub-frame and each window adds
+    its two (against a sum over each whole window, 3/8 of the multiplications saved for k = 4;
+    rho differs in its last digits, by at most 2e-15 on speech).  ``first_numerators`` are those
+    of the sub-frame before the first window's second, x[first_end - 2 L : first_end - L]: the
+    last ones of the call before on the same stream (zeros at its start, where that sub-frame is
+    zeros), which are returned with the rest for the next call, so that each sub-frame's are
+    summed once.
     """
     halves = np.empty((k + 1, MAX_LAG + 1))
-    for j in range(k + 1):
+    halves[0] = first_numerators
+    for j in range(1, k + 1):
         start = first_end + (j - 2) * length
         halves[j] = cross_correlations(x, start, start + length, MIN_LAG, MAX_LAG)
     lags = np.empty(k, dtype=np.int64)
@@ -123,4 +127,4 @@ def subframe_pitch_kernel(x, first_end, k, length):
                                                halves[s] + halves[s + 1])
         lags[s], rho[s] = octave_checked_lag(correlations, MIN_LAG, OCTAVE_TOLERANCE)
         power[s] = energy(x, end - length, end) / length
-    return lags, rho, power
+    return lags, rho, power, halves[k]

@@ -5,11 +5,12 @@ import pytest
 import soundfile
 
 from hybridcodec import api, cli
-from hybridcodec.components.lace import (PARAMETER_STEM, LacePostfilter, LaceStream,
+from hybridcodec.components.lace import (FEATURES, PARAMETER_STEM, LacePostfilter, LaceStream,
                                          filter_coefficients)
 from hybridcodec.core.codec import Decoder
 from hybridcodec.dsp import lace
-from hybridcodec.dsp.pitch import MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, pitch_kernel
+from hybridcodec.dsp.pitch import (MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, cross_correlations,
+                                   pitch_kernel)
 from hybridcodec.dsp.postfilter import HISTORY, PITCH_WINDOW, SUBFRAME
 from hybridcodec.formats.packets import LossSimulator
 from hybridcodec.parameters import digest, find_parameter_file, load_parameters
@@ -54,7 +55,10 @@ def test_sub_frame_pitch_search_is_each_window_searched_alone(speech):
     """The numerators summed per sub-frame and added in pairs give (P1) of each whole window."""
     x = speech[FS:FS + HISTORY + 8 * SUBFRAME]
     first_end = HISTORY + SUBFRAME
-    lags, rho, power = lace.subframe_pitch_kernel(x, first_end, 8, SUBFRAME)
+    before = cross_correlations(x, HISTORY - SUBFRAME, HISTORY, MIN_LAG, MAX_LAG)
+    lags, rho, power, last = lace.subframe_pitch_kernel(x, first_end, 8, SUBFRAME, before)
+    np.testing.assert_array_equal(last, cross_correlations(x, x.size - SUBFRAME, x.size, MIN_LAG,
+                                                           MAX_LAG))
     for s in range(8):
         end = first_end + s * SUBFRAME
         lag, rho_alone = pitch_kernel(x, end, MIN_LAG, MAX_LAG, PITCH_WINDOW, OCTAVE_TOLERANCE)
@@ -132,6 +136,31 @@ def test_silence_stays_silent():
         assert np.array_equal(stream.push(np.zeros(size), envelope), np.zeros(size))
 
 
+def test_each_block_comes_with_the_rate_loop_choice_of_its_frame(coded):
+    """Under lookahead the post-filter gets frame t's block with frame t's report (the steps of
+    the decoder's report t), and None with the envelope of a lost frame."""
+    header, frames = api.read_frames(coded)
+    decoder = Decoder(header, postfilter="none")
+    handed = []
+
+    class Recorder:
+        def push(self, samples, envelope, coded_lag=0, choice=None):
+            handed.append((envelope, choice))
+            return samples
+
+    decoder.postfilter = Recorder()
+    frames = list(frames)
+    frames[5] = None
+    decoder.push(frames)
+    decoder.finish()
+    assert len(handed) == len(frames)
+    assert handed[5] == (None, None)
+    for t, (envelope, choice) in enumerate(handed):
+        if t != 5:
+            np.testing.assert_array_equal(choice.steps, decoder.reports[t].steps)
+    assert not np.array_equal(handed[3][1].steps, handed[4][1].steps)
+
+
 def test_concealed_frames_are_filtered_too(coded):
     y, _ = api.decode(coded, loss=LossSimulator(0.2, seed=3), postfilter="lace")
     plain, _ = api.decode(coded, loss=LossSimulator(0.2, seed=3), postfilter="none")
@@ -161,7 +190,7 @@ def test_a_block_that_is_not_whole_sub_frames_is_left_alone(rng):
 def test_shipped_weights_load_and_their_digest_is_in_the_header():
     path = find_parameter_file(PARAMETER_STEM)
     arrays = load_parameters(path)
-    assert arrays["gru_w_hh"].shape[1] <= 48 and arrays["feature_mean"].size == 20
+    assert arrays["gru_w_hh"].shape[1] <= 48 and arrays["feature_mean"].size == FEATURES
     assert LacePostfilter().parameter_digests() == (digest(path),)
 
 

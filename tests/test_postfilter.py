@@ -142,7 +142,8 @@ def test_the_decoder_hands_the_coded_lags_to_the_post_filter(speech, monkeypatch
     def lags_seen(config):
         seen = []
         monkeypatch.setattr(component.NoPostfilter, "push",
-                            lambda self, x, envelope, coded_lag=0: seen.append(coded_lag) or x)
+                            lambda self, x, envelope, coded_lag=0, choice=None:
+                            seen.append(coded_lag) or x)
         api.decode(api.encode(speech[:FS], FS, 13200, config))
         return seen
 

@@ -1,13 +1,14 @@
 """Post-filters (the ``postfilter`` slot): applied to the decoded 16 kHz signal, zero bits.
 
 A post-filter component has ``stream(bitrate_bps)``, which returns a fresh per-decoder object
-with ``push(samples, envelope, coded_lag=0)``: the samples the synthesizer emitted for one frame
-(the block [320 t - 160, 320 t + 160) of frame t, 160 samples for t = 0), that frame's decoded
-envelope ŝ (320,), or None for a concealed frame, and the pitch lag in samples that the core's
-pitch filter coded for the frame (the block its comb acts on), 0 where it coded none; it returns
-as many samples (no added delay).  The
-decoder chooses a post-filter at decode time (``Decoder(header, postfilter=...)``), so nothing
-here may change how bits are read.
+with ``push(samples, envelope, coded_lag=0, choice=None)``: the samples the synthesizer emitted
+for one frame (the block [320 t - 160, 320 t + 160) of frame t, 160 samples for t = 0), that
+frame's decoded envelope ŝ (320,), or None for a concealed frame, the pitch lag in samples that
+the core's pitch filter coded for the frame (the block its comb acts on), 0 where it coded none,
+and the spectrum quantizer's report of the frame (``SpectrumReport``: the rate loop's target
+index, noise level and steps δ(f)), None with the envelope; it returns as many samples (no added
+delay).  The decoder chooses a post-filter at decode time (``Decoder(header, postfilter=...)``),
+so nothing here may change how bits are read.
 """
 from typing import Optional
 
@@ -22,6 +23,7 @@ from hybridcodec.dsp.perceptual import LPC_ORDER
 
 from ..core.geometry import N_BINS
 from ..core.registry import register
+from .spectrum_quantizer import SpectrumReport
 
 
 @register("postfilter", "none")
@@ -31,8 +33,8 @@ class NoPostfilter:
     def stream(self, bitrate_bps: int) -> "NoPostfilter":
         return self
 
-    def push(self, samples: np.ndarray, envelope: Optional[np.ndarray],
-             coded_lag: int = 0) -> np.ndarray:
+    def push(self, samples: np.ndarray, envelope: Optional[np.ndarray], coded_lag: int = 0,
+             choice: Optional[SpectrumReport] = None) -> np.ndarray:
         return samples
 
 
@@ -135,8 +137,8 @@ class ClassicalStream:
         self.use_coded_lag = use_coded_lag
         self.log_envelope: Optional[np.ndarray] = None
 
-    def push(self, samples: np.ndarray, envelope: Optional[np.ndarray],
-             coded_lag: int = 0) -> np.ndarray:
+    def push(self, samples: np.ndarray, envelope: Optional[np.ndarray], coded_lag: int = 0,
+             choice: Optional[SpectrumReport] = None) -> np.ndarray:
         if samples.size % SUBFRAME:
             return samples          # not a decoder's block: left alone
         lag = coded_lag if self.use_coded_lag else 0

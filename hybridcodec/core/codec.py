@@ -265,8 +265,9 @@ class Decoder:
         return payload, None
 
     def _decoded(self, payload: Optional[bytes]):
-        """((X̂, ŝ, pitch parameters) of the next frame, or (None, None, the last good frame's
-        pitch parameters) when it is lost or invalid; the copy it carries.  A concealed frame
+        """((X̂, ŝ, pitch parameters, the rate loop's choice) of the next frame, or (None, None,
+        the last good frame's pitch parameters, None) when it is lost or invalid; the copy it
+        carries.  A concealed frame
         keeps the pitch filter of the frame before it, as CELT's concealment keeps its
         post-filter: the concealment continues a signal that the filter shapes."""
         t = self.n_frames
@@ -282,12 +283,13 @@ class Decoder:
                 self.reports.append(self.frame_decoder.last_report)
             if self.frame_decoder.last_valid and layers is not None:
                 self.last_pitch = self.frame_decoder.last_pitch
-                return (spectrum, self.frame_decoder.last_envelope, self.last_pitch), copy
+                return (spectrum, self.frame_decoder.last_envelope, self.last_pitch,
+                        self.frame_decoder.last_choice), copy
             self.damaged.append(t)
         elif self.keep_reports:
             self.reports.append(FrameReport(t, 0))
         self.concealed.append(t)
-        return (None, None, self.last_pitch), None
+        return (None, None, self.last_pitch, None), None
 
     def _layers(self, payload: bytes, row):
         """(base payload, the first ``layers`` layer payloads it carries); None for the layers
@@ -317,9 +319,9 @@ class Decoder:
     def _emit(self, decoded, next_spectrum: Optional[np.ndarray] = None,
               copy: Optional[bytes] = None) -> np.ndarray:
         """Synthesize, pitch-filter and post-filter the next frame, ``decoded`` = (X̂, ŝ,
-        pitch parameters): X̂, or its concealment from the neighbours and the copy when X̂ is
-        None."""
-        spectrum, envelope, pitch = decoded
+        pitch parameters, the rate loop's choice): X̂, or its concealment from the neighbours
+        and the copy when X̂ is None."""
+        spectrum, envelope, pitch, choice = decoded
         if spectrum is None:
             low_band = None
             if copy is not None and next_spectrum is not None:
@@ -335,7 +337,7 @@ class Decoder:
         samples = self.synthesizer.push(np.reshape(spectrum, (1, n_bins)))
         self.concealer.output(samples)
         return self.postfilter.push(self.pitch_synthesizer.push(samples, pitch), envelope,
-                                    int(self.pipeline.pitch_filter.harmonic_lag(pitch)))
+                                    int(self.pipeline.pitch_filter.harmonic_lag(pitch)), choice)
 
     def push(self, payloads: Sequence[Optional[bytes]]) -> np.ndarray:
         """Decode payloads (``None``: lost); return the samples that became final (16 kHz).

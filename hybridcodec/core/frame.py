@@ -100,19 +100,22 @@ class FrameDecoder:
         self.last_valid = True
         self.last_envelope: Optional[np.ndarray] = None
         self.last_pitch: Optional[object] = None
+        self.last_choice: Optional[object] = None
 
     def decode_frame(self, payload: bytes, frame_index: int) -> np.ndarray:
         """X̂ (320,) of one frame; frames below MIN_FRAME_BYTES decode to silence.
 
-        Never raises on any payload.  ``last_envelope`` is the decoded envelope ŝ (None for
-        a frame below MIN_FRAME_BYTES; the post-filter reads it).  ``last_valid`` then says whether the payload looked like
-        one the encoder wrote (:func:`payload_is_consistent`); an invalid frame's X̂ is finite
-        but meaningless, and the caller conceals it.  ``last_pitch`` holds the pitch filter's
-        parameters read from the frame (None when off).
+        Never raises on any payload.  ``last_envelope`` is the decoded envelope ŝ (None for a
+        frame below MIN_FRAME_BYTES; the post-filter reads it).  ``last_valid`` then says whether
+        the payload looked like one the encoder wrote (:func:`payload_is_consistent`); an invalid
+        frame's X̂ is finite but meaningless, and the caller conceals it.  ``last_pitch`` holds
+        the pitch filter's parameters read from the frame (None when off), and ``last_choice``
+        what the rate loop chose for it (the spectrum quantizer's report: target index, noise
+        level, steps δ(f); None with ``last_envelope``), which the post-filter may read too.
         """
         p = self.pipeline
         budget_bits = 8 * len(payload)
-        self.last_envelope = self.last_pitch = None
+        self.last_envelope = self.last_pitch = self.last_choice = None
         if len(payload) < MIN_FRAME_BYTES:
             self.last_report = uncoded_report(frame_index, budget_bits)
             self.last_valid = not any(payload)
@@ -131,6 +134,7 @@ class FrameDecoder:
                                                       p.pitch_filter.harmonic_lag(pitch))
         marks.append(_mark(coder))
         w_hat = p.tns.synthesize(w_hat, tns)
+        self.last_choice = spectrum
         self._pending_report = (frame_index, budget_bits, marks, spectrum, side.shift)
         with np.errstate(all="ignore"):
             x_hat = unflatten(w_hat, envelope)

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..api import encode, read_frames
-from ..components.lace import LaceFeatures
+from ..components.lace import FEATURES, LaceFeatures
 from ..core.codec import Decoder
 from ..core.config import get_config
 from ..dsp.postfilter import SUBFRAME
@@ -63,8 +63,8 @@ class _Recorder:
         self.rows: List[np.ndarray] = []
         self.lags: List[np.ndarray] = []
 
-    def push(self, samples, envelope, coded_lag=0):
-        features, lags = self.features.push(samples, envelope)
+    def push(self, samples, envelope, coded_lag=0, choice=None):
+        features, lags = self.features.push(samples, envelope, choice)
         self.blocks.append(samples)
         self.rows.append(features)
         self.lags.append(lags)
@@ -95,7 +95,7 @@ def examples(split: str, max_files: int, bitrate_groups, corpus=None,
     order = "-balanced" if voice_balanced else ""
     path = (Path(cache_dir or default_cache_dir())
             / f"lace-examples-{TRAINING_CONFIG}-{get_config(TRAINING_CONFIG).digest()}-{split}-"
-              f"{max_files}{order}-{rates}.npz")
+              f"{max_files}{order}-{rates}-{FEATURES}features.npz")
     if path.exists():
         with np.load(path) as data:
             ends = np.cumsum(data["steps"])[:-1]
