@@ -5,8 +5,10 @@ import pytest
 import soundfile
 
 from hybridcodec import api, cli
-from hybridcodec.components.lace import (FEATURES, PARAMETER_STEM, LacePostfilter, LaceStream,
-                                         filter_coefficients)
+from hybridcodec.components.lace import (FEATURES, N_BANDS, NO_CHOICE, PARAMETER_STEM, STEP_CAP,
+                                         LacePostfilter, LaceStream, filter_coefficients,
+                                         frame_features)
+from hybridcodec.components.spectrum_quantizer import SpectrumReport
 from hybridcodec.core.codec import Decoder
 from hybridcodec.dsp import lace
 from hybridcodec.dsp.pitch import (MAX_LAG, MIN_LAG, OCTAVE_TOLERANCE, cross_correlations,
@@ -134,6 +136,19 @@ def test_silence_stays_silent():
     envelope = np.full(320, 1e-3)
     for size in (160, 320, 320, 320):
         assert np.array_equal(stream.push(np.zeros(size), envelope), np.zeros(size))
+
+
+def test_frame_features_cap_the_steps_and_count_bins_not_coded_as_the_cap():
+    """q of (N1): the band mean of log min(δ, STEP_CAP), inf (not coded) counting as the cap."""
+    envelope = np.exp(np.repeat(np.arange(N_BANDS, dtype=float), 20))
+    nothing = SpectrumReport(0, 0, 0, 0, np.full(320, np.inf))
+    np.testing.assert_allclose(frame_features(envelope, nothing),
+                               np.concatenate((np.arange(N_BANDS), NO_CHOICE)))
+    steps = np.repeat(2.0 ** np.arange(N_BANDS), 20)
+    steps[-20:-10] = np.inf
+    q = frame_features(envelope, SpectrumReport(150, 3, 300, 40, steps))[N_BANDS:]
+    expected = np.minimum(np.arange(N_BANDS) * np.log(2.0), np.log(STEP_CAP))
+    np.testing.assert_allclose(q, np.concatenate((expected, (150, 3))))
 
 
 def test_each_block_comes_with_the_rate_loop_choice_of_its_frame(coded):

@@ -267,9 +267,9 @@ class Decoder:
     def _decoded(self, payload: Optional[bytes]):
         """((X̂, ŝ, pitch parameters, the rate loop's choice) of the next frame, or (None, None,
         the last good frame's pitch parameters, None) when it is lost or invalid; the copy it
-        carries.  A concealed frame
-        keeps the pitch filter of the frame before it, as CELT's concealment keeps its
-        post-filter: the concealment continues a signal that the filter shapes."""
+        carries.  A concealed frame keeps the pitch filter of the frame before it, as CELT's
+        concealment keeps its post-filter: the concealment continues a signal that the filter
+        shapes."""
         t = self.n_frames
         self.n_frames += 1
         row = next(self.budget_rows, None)
