@@ -69,10 +69,10 @@ NETWORK_ARRAYS = ("feature_mean", "feature_std", "embed_w", "embed_b", "gru_w_ih
 
 
 @njit(cache=True)
-def band_log_means(values, cap=np.inf):
-    """log min(v, cap) averaged over N_BANDS equal bands: e of (N1) from ŝ, q from δ(f); a
-    loop, which on 320 bins takes about half the time of NumPy's log, reshape and mean (5
-    against 9 µs a call)."""
+def band_log_means(values, cap):
+    """log min(v, cap) averaged over N_BANDS equal bands: e of (N1) from ŝ (cap inf), q from
+    δ(f); a loop, which on 320 bins takes about half the time of NumPy's log, reshape and mean
+    (5 against 9 µs a call)."""
     width = values.size // N_BANDS
     bands = np.empty(N_BANDS)
     for b in range(N_BANDS):
@@ -87,15 +87,26 @@ NO_CHOICE = np.concatenate((np.full(N_BANDS, np.log(STEP_CAP)), np.zeros(2)))
 """q, i and n of (N1) for a frame without the rate loop's report: no bin coded."""
 
 
+@njit(cache=True)
+def frame_features_kernel(envelope, steps, target_index, noise_level_index):
+    """e, q, i and n of (N1) in one compiled call: about 0.6 of the time of assembling them in
+    Python from two calls of ``band_log_means`` (7 against 11 µs a frame, timed in one
+    process), the same floats."""
+    features = np.empty(FRAME_FEATURES)
+    features[:N_BANDS] = band_log_means(envelope, np.inf)
+    features[N_BANDS:2 * N_BANDS] = band_log_means(steps, STEP_CAP)
+    features[2 * N_BANDS] = target_index
+    features[2 * N_BANDS + 1] = noise_level_index
+    return features
+
+
 def frame_features(envelope: np.ndarray, choice) -> np.ndarray:
     """e, q, i and n of (N1) of one decoded frame: its envelope ŝ and the spectrum quantizer's
     report (``SpectrumReport``, or None)."""
     if choice is None:
-        side = NO_CHOICE
-    else:
-        side = np.concatenate((band_log_means(choice.steps, STEP_CAP),
-                               (choice.target_index, choice.noise_level_index)))
-    return np.concatenate((band_log_means(envelope), side))
+        return np.concatenate((band_log_means(envelope, np.inf), NO_CHOICE))
+    return frame_features_kernel(envelope, choice.steps, choice.target_index,
+                                 choice.noise_level_index)
 
 
 @njit(cache=True)
