@@ -228,17 +228,22 @@ class LacePostfilter:
     Below ``full_strength_bps`` the filters act as the network gives them; above, they are
     weakened towards the identity, b → σ b and a → σ a + (1 − σ) delta, with the strength σ
     falling linearly to ``high_rate_strength`` at ``high_rate_bps`` (``rate_strength``), where
-    the core leaves little to fix.  Defaults from validation clips, 4 at 24.4 kbps and 2 each at
-    16.4 and 32 kbps (PESQ-WB / ViSQOL change against none at σ = 1, 0.75, 0.5, 0.25): 24.4 kbps
-    +0.29 / −0.045, +0.25 / −0.014, +0.18 / −0.004, +0.10 / −0.005; 32 kbps +0.12 / −0.06, +0.10
-    / −0.04, +0.07 / −0.026, +0.04 / −0.004; at 16.4 kbps σ = 1 was best on both (+0.49 /
-    +0.04).  Those were the first weights (trained on tcx-mixture); with those of b60fc3f (before
-    the envelope fit (E1)), on 24 voice-balanced validation clips, the schedule against σ = 1:
-    24.4 kbps +0.079 / −0.004 against +0.089 / −0.004, 32 kbps +0.016 / −0.001 against +0.038 /
-    −0.012.
+    the core leaves little to fix.  Defaults from 24 voice-balanced validation clips with
+    lace-721e60a121385a24 (PESQ-WB / ViSQOL at σ = 1, 0.75, 0.5, 0.25, 0 = none):
+
+    ==========  =============  =============  =============  =============  =============
+    kbit/s      σ = 1          0.75           0.5            0.25           0
+    ==========  =============  =============  =============  =============  =============
+    24.4        4.147 / 4.062  4.145 / 4.056  4.140 / 4.052  4.133 / 4.028  4.123 / 4.007
+    32          4.313 / 4.201  4.313 / 4.211  4.311 / 4.206  4.309 / 4.196  4.306 / 4.182
+    48          4.465 / 4.392  4.466 / 4.397  4.466 / 4.401  4.467 / 4.403  4.467 / 4.403
+    ==========  =============  =============  =============  =============  =============
+
+    so σ = 1 up to 24.4 kbps, 0.76 at 32 and 0.25 at 48 (the schedule of the weights before,
+    1 at 16.4 kbps to 0.25 at 32, gave 24.4 kbps σ = 0.62 and 32 kbps σ = 0.25).
     """
 
-    def __init__(self, full_strength_bps: int = 16400, high_rate_bps: int = 32000,
+    def __init__(self, full_strength_bps: int = 24400, high_rate_bps: int = 48000,
                  high_rate_strength: float = 0.25):
         self.rates = (full_strength_bps, high_rate_bps, high_rate_strength)
 
