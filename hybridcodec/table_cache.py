@@ -60,13 +60,18 @@ def code_key() -> str:
     if _code_key is None:
         from . import __version__
 
-        sources = hashlib.sha256()
-        for name in SOURCES:
-            sources.update(Path(importlib.import_module(name).__file__).read_bytes())
         versions = [f"{name}={_version(name)}" for name in ("numpy", "scipy")]
         _code_key = ";".join([f"hybridcodec={__version__}", f"cache={CACHE_VERSION}",
-                              f"sources={sources.hexdigest()[:16]}"] + versions)
+                              f"sources={source_digest(SOURCES)}"] + versions)
     return _code_key
+
+
+def source_digest(modules: Sequence[str]) -> str:
+    """The first 16 hex digits of the sha256 of the named modules' source files, in order."""
+    sources = hashlib.sha256()
+    for name in modules:
+        sources.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return sources.hexdigest()[:16]
 
 
 def _version(distribution: str) -> str:

@@ -94,6 +94,17 @@ def test_numpy_inference_matches_the_torch_model(speech):
     np.testing.assert_allclose(y[:expected.size], expected, rtol=0, atol=1e-9)
 
 
+def test_cached_training_examples_are_keyed_by_the_code_of_the_features(monkeypatch):
+    from hybridcodec.formats.hcb import FORMAT_VERSION
+    from hybridcodec.training import postfilter_training
+
+    key = postfilter_training.example_key()
+    assert f"format{FORMAT_VERSION}" in key
+    monkeypatch.setattr(postfilter_training, "FEATURE_SOURCES",
+                        postfilter_training.FEATURE_SOURCES[:-1])
+    assert postfilter_training.example_key() != key
+
+
 def test_training_loss_is_zero_for_the_clean_signal_and_counts_a_gain_error_in_db(rng):
     """(T1) of y = 2x is 1 per resolution and (T2) is 20 log10 2 = 6.02 dB in every band of white
     noise (all far above the 60 dB floor), weighted by LEVEL_WEIGHT."""

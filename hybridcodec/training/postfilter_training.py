@@ -22,11 +22,12 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..api import encode, read_frames
-from ..components.lace import FEATURES, LaceFeatures
+from ..components.lace import LaceFeatures
 from ..core.codec import Decoder
 from ..core.config import get_config
 from ..dsp.postfilter import SUBFRAME
-from ..table_cache import default_cache_dir
+from ..formats.hcb import FORMAT_VERSION
+from ..table_cache import default_cache_dir, source_digest
 from ..tools.metrics import pesq_wb, visqol
 from .corpus import SAMPLE_RATE_HZ, load_clips
 
@@ -53,6 +54,9 @@ rate 28.091."""
 EVAL_EVERY = 200
 LEARNING_RATE = 3e-3
 INPUT_HISTORY = 4 * SUBFRAME      # >= dsp.lace.COMB_HISTORY
+FEATURE_SOURCES = ("hybridcodec.components.lace", "hybridcodec.components.postfilter",
+                   "hybridcodec.dsp.lace", "hybridcodec.dsp.pitch", "hybridcodec.dsp.postfilter")
+"""The modules that compute the features (N1) and lags of an example."""
 
 
 class _Recorder:
@@ -87,6 +91,14 @@ def decoded_example(clip: np.ndarray, bitrate_bps: int, config: str = TRAINING_C
             "lags": np.concatenate(recorder.lags)[:steps]}
 
 
+def example_key() -> str:
+    """What cached examples depend on besides the configuration and the clips: the format
+    version (the decoded signal) and the source of the features (N1), so that a change of how
+    a feature is computed cannot reuse the examples of another, as a key of the feature count
+    alone did."""
+    return f"format{FORMAT_VERSION}-features{source_digest(FEATURE_SOURCES)}"
+
+
 def examples(split: str, max_files: int, bitrate_groups, corpus=None,
              cache_dir: Optional[Path] = None, voice_balanced: bool = False) -> List[Dict]:
     """``decoded_example`` of the first ``max_files`` clips of ``split`` (voices in turn when
@@ -96,7 +108,7 @@ def examples(split: str, max_files: int, bitrate_groups, corpus=None,
     order = "-balanced" if voice_balanced else ""
     path = (Path(cache_dir or default_cache_dir())
             / f"lace-examples-{TRAINING_CONFIG}-{get_config(TRAINING_CONFIG).digest()}-{split}-"
-              f"{max_files}{order}-{rates}-{FEATURES}features.npz")
+              f"{max_files}{order}-{rates}-{example_key()}.npz")
     if path.exists():
         with np.load(path) as data:
             ends = np.cumsum(data["steps"])[:-1]
