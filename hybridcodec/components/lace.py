@@ -239,8 +239,8 @@ class LacePostfilter:
     48          4.465 / 4.392  4.466 / 4.397  4.466 / 4.401  4.467 / 4.403  4.467 / 4.403
     ==========  =============  =============  =============  =============  =============
 
-    so σ = 1 up to 24.4 kbps, 0.76 at 32 and 0.25 at 48 (the schedule of the weights before,
-    1 at 16.4 kbps to 0.25 at 32, gave 24.4 kbps σ = 0.62 and 32 kbps σ = 0.25).
+    so σ = 1 up to 24.4 kbps, 0.76 at 32 and 0.25 at 48.  The schedule before, chosen for the
+    first weights, went from 1 at 16.4 kbps to 0.25 at 32 (24.4 kbps: σ = 0.62).
     """
 
     def __init__(self, full_strength_bps: int = 24400, high_rate_bps: int = 48000,
