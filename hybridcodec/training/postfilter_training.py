@@ -5,7 +5,8 @@ Data: clips of the **train** split, each encoded with ``TRAINING_CONFIG`` at
 the decoded signal is aligned with the clip (same sample indices), and the features (N1) of
 ``hybridcodec.components.lace`` are recorded from the very blocks, envelopes and rate-loop
 reports that the decoder hands its post-filter.  The decoded data are cached under the cache
-folder.
+folder, keyed by the configuration, the clips and rates, the format version and a digest of the
+feature code (``example_key``).
 
 Loop: Adam on random ``SEGMENT_SUBFRAMES``-sub-frame segments, loss (T1) + LEVEL_WEIGHT (T2) of
 ``learned.postfilter_net``; every ``EVAL_EVERY`` steps the model post-filters a few
