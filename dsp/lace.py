@@ -25,6 +25,12 @@ of two classical filters, which then run on the decoded signal x with no added d
 
 Both filters are FIR: zero input gives zero output (silence stays silent), and the same
 arithmetic is written in torch in ``learned.postfilter_net`` for training.
+
+Richer filters did not pay.  Each was trained 1600 steps on the same examples and scored on 12
+validation clips (mean PESQ-WB + ViSQOL over 9.6 / 13.2 / 24.4 kbps; none 6.900).  These filters
+scored 7.161.  Two comb stages at the same lag, as LACE has, scored 7.157; a 5-tap comb 7.160; a
+32-tap FIR 7.167.  NoLACE-like temporal shaping (a gain per 1 ms from the network and the
+decoded sub-frame's envelope) scored 7.118 at step 800, against 7.144 for these filters there.
 """
 import numpy as np
 from numba import njit
