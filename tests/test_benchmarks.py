@@ -107,3 +107,20 @@ def test_visqol_attribution_similarity_table_gives_each_system_its_own_row():
     assert lines[0] == "| kbps | system | fvnsim | fvnsim10 | fstdnsim |"
     assert lines[2:] == ["| 9.6 | tcx-dsp | 0.870 | 0.700 | 0.195 |",
                          "| 9.6 | amr-wb | 0.840 | 0.656 | 0.219 |"]
+
+
+def test_bandwidth_check_tilt_raises_the_top_band_at_the_same_power():
+    from scipy.signal import welch
+
+    tilt = _load("bandwidth_check").tilt
+    x = np.random.default_rng(3).standard_normal(16000 * 4)
+
+    def top_over_low_db(signal):
+        f, p = welch(signal, 16000, nperseg=1024)
+        return 10 * np.log10(p[f >= 5000].sum() / p[f < 1000].sum())
+
+    for gain_db in (12.0, -6.0):
+        y = tilt(x, gain_db)
+        assert abs(top_over_low_db(y) - top_over_low_db(x) - gain_db) < 1.0
+        assert np.isclose(np.mean(y * y), np.mean(x * x))
+    assert np.allclose(tilt(x, 0.0), x)
