@@ -16,10 +16,10 @@ BASE = CodecConfig(
     # 12 utterances of the speaker-disjoint validation split). ViSQOL rises with γ1 (2.89 at 0.1,
     # 3.19 at 0.92) while PESQ-WB falls faster (2.51 → 1.94), so the sum keeps γ1 = 0.1, β = 0.
     # Two more metrics side with PESQ-WB (tcx-dsp at b = 1.5, 24 voice-balanced validation
-    # utterances, PESQ-WB / ViSQOL / STOI / DNSMOS at 9.6 and 13.2 kbps): γ1 = 0.1 2.817 / 3.095 / 0.910 /
-    # 2.587, 3.357 / 3.456 / 0.940 / 2.802; 0.5 2.759 / 3.080 / 0.908 / 2.546, 3.260 / 3.442 /
-    # 0.939 / 2.755; 0.92 2.477 / 3.303 / 0.902 / 2.342, 2.790 / 3.600 / 0.930 / 2.527.  With
-    # more low-band emphasis γ1 = 0.92 raises all four (DSP_WEIGHTING below).
+    # utterances, PESQ-WB / ViSQOL / STOI / DNSMOS at 9.6 and 13.2 kbps): γ1 = 0.1 2.817 /
+    # 3.095 / 0.910 / 2.587, 3.357 / 3.456 / 0.940 / 2.802; 0.5 2.759 / 3.080 / 0.908 / 2.546,
+    # 3.260 / 3.442 / 0.939 / 2.755; 0.92 2.477 / 3.303 / 0.902 / 2.342, 2.790 / 3.600 / 0.930 /
+    # 2.527.  With more low-band emphasis γ1 = 0.92 raises all four (DSP_WEIGHTING below).
     # A second pass (--only noise_fill_gain,envelope_step_scale, wider grids) moved the noise-fill
     # gain from 0.5 to 0.7 (ViSQOL +0.22, PESQ-WB −0.12) and the step scale from 2 to 1.5.
     perceptual=ComponentSpec.of("evs-lpc", gamma1=0.1, beta=0.0),
