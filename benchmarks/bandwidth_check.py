@@ -73,8 +73,8 @@ def main(argv=None):
                 soundfile.write(copy, shape(read_audio(path)[0]), SAMPLE_RATE_HZ, subtype="FLOAT")
                 copies[copy] = speakers[path]
             rows, _ = evaluate(list(copies), folder / "out", bitrates, configs,
-                               args.peers.split(","), ["pesq", "visqol"], root=folder,
-                               progress=False, speakers=copies)
+                               [p for p in args.peers.split(",") if p], ["pesq", "visqol"],
+                               root=folder, progress=False, speakers=copies)
             print(f"{args.split}, {len(files)} files {label}:")
             print(summary_markdown(rows, ["pesq_wb", "visqol"], configs=configs))
             print()
