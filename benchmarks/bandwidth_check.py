@@ -26,7 +26,8 @@ from scipy.signal import butter, sosfilt, sosfiltfilt
 
 from hybridcodec.core.config import parse_bitrate
 from hybridcodec.formats.audio import read_audio
-from hybridcodec.tools.evaluate import evaluate, summary_markdown
+from hybridcodec.tools.evaluate import evaluate, parse_names, summary_markdown
+from hybridcodec.tools.peers import PEERS
 from hybridcodec.training.corpus import SAMPLE_RATE_HZ, SPLITS, file_speakers, sample_files
 
 
@@ -35,7 +36,10 @@ def lowpass(x, cutoff_hz):
     return sosfiltfilt(butter(10, cutoff_hz, fs=SAMPLE_RATE_HZ, output="sos"), x)
 
 
-def tilt(x, gain_db, corner_hz=3000.0):
+TILT_CORNER_HZ = 3000.0
+
+
+def tilt(x, gain_db, corner_hz=TILT_CORNER_HZ):
     """x with the band above ``corner_hz`` raised by ``gain_db`` (below 0: lowered), at the same
     power: y = x + (10^(G/20) - 1) HP(x), HP a 2nd-order Butterworth high-pass, then scaled."""
     high = sosfilt(butter(2, corner_hz, "highpass", fs=SAMPLE_RATE_HZ, output="sos"), x)
@@ -49,7 +53,7 @@ def main(argv=None):
     parser.add_argument("--max-files", type=int, default=35)
     parser.add_argument("--cutoff", type=float, default=7000.0, help="Hz")
     parser.add_argument("--tilt", type=float, default=None,
-                        help="dB above 3 kHz, instead of the low-pass")
+                        help=f"dB above {TILT_CORNER_HZ / 1000:g} kHz, instead of the low-pass")
     parser.add_argument("--bitrates", default="16.4k,24.4k")
     parser.add_argument("--configs", default="default")
     parser.add_argument("--peers", default="amr-wb")
@@ -58,11 +62,12 @@ def main(argv=None):
     speakers = file_speakers(files)
     bitrates = [parse_bitrate(b) for b in args.bitrates.split(",")]
     configs = args.configs.split(",")
+    peers = parse_names(args.peers, list(PEERS), "peer")
     with tempfile.TemporaryDirectory(prefix="hybridcodec-bandwidth-") as tmp:
         if args.tilt is None:
             change = (f"low-passed at {args.cutoff:g} Hz", lambda x: lowpass(x, args.cutoff))
         else:
-            change = (f"tilted by {args.tilt:+g} dB above 3 kHz",
+            change = (f"tilted by {args.tilt:+g} dB above {TILT_CORNER_HZ / 1000:g} kHz",
                       lambda x: tilt(x, args.tilt))
         for label, shape in (("as they are", lambda x: x), change):
             folder = Path(tmp) / label.replace(" ", "-")
@@ -73,8 +78,8 @@ def main(argv=None):
                 soundfile.write(copy, shape(read_audio(path)[0]), SAMPLE_RATE_HZ, subtype="FLOAT")
                 copies[copy] = speakers[path]
             rows, _ = evaluate(list(copies), folder / "out", bitrates, configs,
-                               [p for p in args.peers.split(",") if p], ["pesq", "visqol"],
-                               root=folder, progress=False, speakers=copies)
+                               peers, ["pesq", "visqol"], root=folder, progress=False,
+                               speakers=copies)
             print(f"{args.split}, {len(files)} files {label}:")
             print(summary_markdown(rows, ["pesq_wb", "visqol"], configs=configs))
             print()
