@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 
+from . import termination
 from .errors import HybridCodecError
 
 EXIT_USAGE = 2
@@ -652,37 +653,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived: unwinds like an error, so that temporary files are removed."""
-
-
-def _terminate(signum, frame):
-    raise _Terminated()
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        status = args.run(args)
-    except _Terminated:
-        print("terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    except HybridCodecError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except BrokenPipeError:   # output piped into e.g. `head`, which stopped reading
-        sys.stdout = open(os.devnull, "w")
-        return 0
-    except OSError as error:
-        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_USAGE
+        with termination.on_sigterm():
+            status = args.run(args)
+            termination.check()
+    except Exception as error:
+        return _failure_status(error)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     return status or 0
+
+
+def _failure_status(error: Exception) -> int:
+    """Print one line for an error the user can act on and return the exit status; re-raise a
+    defect. Any error after SIGTERM counts as the termination (it may be what the dropped
+    exception became on its way out of a callback)."""
+    if isinstance(error, termination.Terminated) or termination.received():
+        print("terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    if isinstance(error, HybridCodecError):
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(error, BrokenPipeError):   # output piped into e.g. `head`, which stopped reading
+        sys.stdout = open(os.devnull, "w")
+        return 0
+    if isinstance(error, OSError):
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    raise error
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ formats, and the conventions of opus-tools (--version, --quiet, raw input, batch
 Most tests run ``cli.main`` in-process; the ones about signals, pipes and stdin run
 ``python -m hybridcodec`` as a subprocess.
 """
+import ctypes
 import importlib
 import inspect
 import os
@@ -17,7 +18,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from hybridcodec import __version__, cli
+from hybridcodec import __version__, cli, termination
+from hybridcodec.formats import streams
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,6 +70,18 @@ def test_sigterm_leaves_no_temporary_file(tmp_path, speech):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM and b"Traceback" not in err
     assert temporary_files(tmp_path) == [] and not (tmp_path / "long.hcb").exists()
+
+
+def test_sigterm_dropped_inside_a_c_callback_still_abandons_the_output(tmp_path, capsys):
+    """Python drops an exception raised in a ctypes callback (as llvmlite's is while Numba
+    compiles); the output must not be committed all the same, and no traceback printed."""
+    callback = ctypes.CFUNCTYPE(None)(lambda: os.kill(os.getpid(), signal.SIGTERM))
+    with pytest.raises(termination.Terminated):
+        with termination.on_sigterm(), streams._output(tmp_path / "out.hcb") as out:
+            out.write(b"frames")
+            callback()
+    assert list(tmp_path.iterdir()) == [] and "Traceback" not in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 # --- defect 6: clipping ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from .audio import resampled_length
 from ..core.codec import Decoder, Encoder
 from ..core.geometry import SAMPLE_RATE_HZ
 from .hcb import Header, HcbWriter, check_original_rate
+from .. import termination
 from ..errors import AudioInputError, BitstreamError, ConfigError, HybridCodecError
 from .packets import DEFAULT_CRC_BITS, LossSimulator, PacketWriter
 from .readers import FrameReader, open_stream
@@ -487,6 +488,7 @@ class _output:
         self.file.close()
         try:
             if kind is None:
+                termination.check()
                 os.chmod(self.temp, 0o666 & ~_umask())
                 os.replace(self.temp, self.out_path)
         finally:
