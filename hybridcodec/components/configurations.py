@@ -19,7 +19,7 @@ BASE = CodecConfig(
     # utterances, PESQ-WB / ViSQOL / STOI / DNSMOS at 9.6 and 13.2 kbps): γ1 = 0.1 2.817 /
     # 3.095 / 0.910 / 2.587, 3.357 / 3.456 / 0.940 / 2.802; 0.5 2.759 / 3.080 / 0.908 / 2.546,
     # 3.260 / 3.442 / 0.939 / 2.755; 0.92 2.477 / 3.303 / 0.902 / 2.342, 2.790 / 3.600 / 0.930 /
-    # 2.527.  With more low-band emphasis γ1 = 0.92 raises all four (DSP_WEIGHTING below).
+    # 2.527.  With more low-band emphasis γ1 = 0.92 raises all four (SPEECH_WEIGHTING below).
     # A second pass (--only noise_fill_gain,envelope_step_scale, wider grids) moved the noise-fill
     # gain from 0.5 to 0.7 (ViSQOL +0.22, PESQ-WB −0.12) and the step scale from 2 to 1.5.
     perceptual=ComponentSpec.of("evs-lpc", gamma1=0.1, beta=0.0),
@@ -141,10 +141,10 @@ SPEECH_ENVELOPE_FIT = dict(fit_smoothing_bins=3, fit_mix=0.5)
 SPEECH_LOW_BAND_EMPHASIS = dict(low_band_bits=1.5, low_band_bins=128)
 
 
-# tcx-dsp's weighting: γ1 and the low-band emphasis b searched together (the coordinate search
-# above fixed γ1 = 0.1 before (W1) existed, and b was then searched at that γ1), on the same 24
-# voice-balanced validation utterances; mean PESQ-WB / ViSQOL over 9.6 / 13.2 / 16.4 / 24.4 kbps
-# (with STOI / DNSMOS where measured):
+# The speech configurations' weighting: γ1 and the low-band emphasis b searched together (the
+# coordinate search above fixed γ1 = 0.1 before (W1) existed, and b was then searched at that γ1),
+# on the same 24 voice-balanced validation utterances; mean PESQ-WB / ViSQOL over 9.6 / 13.2 /
+# 16.4 / 24.4 kbps (with STOI / DNSMOS where measured).  tcx-dsp:
 #   (γ1, b) = (0.1, 1.5), before: 3.495 / 3.549 / 0.947 / 2.765;
 #   (0.7, 3.5) 3.569 / 3.617, (0.7, 4.5) 3.613 / 3.611, (0.92, 3.5) 3.472 / 3.700;
 #   (0.92, 4.5) 3.569 / 3.697 / 0.957 / 2.773 (9.6 kbps 2.852 / 3.276, 13.2 3.445 / 3.622,
@@ -156,16 +156,21 @@ SPEECH_LOW_BAND_EMPHASIS = dict(low_band_bits=1.5, low_band_bins=128)
 #   above 3 kHz raised by 12 dB (a brighter microphone, benchmarks/bandwidth_check.py's tilt)
 #   goes from 3.114 / 3.276 to 3.380 / 3.524, so it is chosen.  The noise follows the envelope
 #   (EVS's γ1) once the emphasis protects the low band's harmonics.
-DSP_WEIGHTING = dict(SPEECH_LOW_BAND_EMPHASIS, gamma1=0.92, low_band_bits=4.5)
+# tcx-mixture-pitch (the default's core, no post-filter), (0.1, 1.5) against (0.92, 4.5): 2.861 /
+# 3.080 against 2.896 / 3.265 at 9.6 kbps, 3.382 / 3.438 against 3.438 / 3.604 at 13.2, 3.698 /
+# 3.671 against 3.778 / 3.805 at 16.4, 4.122 / 4.007 against 4.183 / 4.100 at 24.4 (mean 3.516 /
+# 3.549 against 3.574 / 3.693), and +0.263 / +0.274 on the brightened utterances: the same
+# weighting serves it (format 9; lace and the residual layers were retrained on its output).
+SPEECH_WEIGHTING = dict(SPEECH_LOW_BAND_EMPHASIS, gamma1=0.92, low_band_bits=4.5)
 
 
-def _with_pitch_tools(base, name: str, description: str, weighting=SPEECH_LOW_BAND_EMPHASIS):
+def _with_pitch_tools(base, name: str, description: str):
     """``base`` with the pitch tools, the envelope fit (E1) that follows the harmonics and the
-    weighting's low-band emphasis (W1) (with any other weighting constant in ``weighting``)."""
+    speech weighting: γ1 = 0.92 with the low-band emphasis (W1)."""
     return base.override(name, description, spectrum_quantizer=base.spectrum_quantizer.with_params(
         harmonic_model=True, noise_fill_gain=PITCH_TOOLS_NOISE_FILL_GAIN),
         envelope=base.envelope.with_params(**SPEECH_ENVELOPE_FIT),
-        perceptual=base.perceptual.with_params(**weighting), **PITCH_TOOLS)
+        perceptual=base.perceptual.with_params(**SPEECH_WEIGHTING), **PITCH_TOOLS)
 
 
 CONFIGURATIONS += (
@@ -178,13 +183,12 @@ CONFIGURATIONS += (
         BASE, "tcx-dsp", "the best configuration without a neural network or logistic mixture: "
         "tcx-laplacian with CELT's pitch pre-filter, the harmonic model of the spectrum coder, "
         "TNS, the envelope fitted half to the local power (E1), and a weighting whose noise "
-        "follows the envelope (γ1 = 0.92) with 4.5 bits of low-band emphasis (W1)",
-        weighting=DSP_WEIGHTING),
+        "follows the envelope (γ1 = 0.92) with 4.5 bits of low-band emphasis (W1)"),
 )
 MIXTURE_PITCH = _with_pitch_tools(
     MIXTURE, "tcx-mixture-pitch", "tcx-mixture with CELT's pitch pre-filter, the harmonic model "
-    "of the spectrum coder, TNS, the envelope fitted half to the local power (E1) and the "
-    "low-band emphasis (W1)")
+    "of the spectrum coder, TNS, the envelope fitted half to the local power (E1) and tcx-dsp's "
+    "weighting (γ1 = 0.92, 4.5 bits of low-band emphasis (W1))")
 CONFIGURATIONS += (
     MIXTURE_PITCH,
     MIXTURE_PITCH.override(

@@ -240,7 +240,8 @@ class LacePostfilter:
     ==========  =============  =============  =============  =============  =============
 
     so σ = 1 up to 24.4 kbps, 0.76 at 32 and 0.25 at 48.  The schedule before, chosen for the
-    first weights, went from 1 at 16.4 kbps to 0.25 at 32 (24.4 kbps: σ = 0.62).
+    first weights, went from 1 at 16.4 kbps to 0.25 at 32 (24.4 kbps: σ = 0.62).  The weights of
+    format 9, trained on the core with γ1 = 0.92, keep this schedule.
     """
 
     def __init__(self, full_strength_bps: int = 24400, high_rate_bps: int = 48000,
