@@ -229,8 +229,8 @@ CONFIGURATIONS += (
 
 # The default is the best configuration: tcx-mixture-pitch with lace, which beats the same core
 # without a post-filter and with the classical one by both PESQ-WB and ViSQOL at 9.6-24.4 kbps on
-# held-out speakers, and lies within 0.007 of both at 32 (benchmarks/results/postfilter.md).  A file names its configuration, so a
-# file of tcx-mixture-pitch decodes as before.  The name is short because a streamed file's
-# header, with the two parameter digests (the source models' and lace's), must fit
-# formats.hcb.MAX_STREAMED_HEADER_BYTES: at most 10 characters.
+# held-out speakers, and lies within 0.007 of both at 32 (benchmarks/results/postfilter.md).  A
+# file names its configuration, so a file of tcx-mixture-pitch decodes as before.  The name is
+# short because a streamed file's header, with the two parameter digests (the source models' and
+# lace's), must fit formats.hcb.MAX_STREAMED_HEADER_BYTES: at most 10 characters.
 DEFAULT = "tcx-lace"
