@@ -76,12 +76,13 @@ def test_sigterm_dropped_inside_a_c_callback_still_abandons_the_output(tmp_path,
     """Python drops an exception raised in a ctypes callback (as llvmlite's is while Numba
     compiles); the output must not be committed all the same, and no traceback printed."""
     callback = ctypes.CFUNCTYPE(None)(lambda: os.kill(os.getpid(), signal.SIGTERM))
+    handler_before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(termination.Terminated):
         with termination.on_sigterm(), streams._output(tmp_path / "out.hcb") as out:
             out.write(b"frames")
             callback()
     assert list(tmp_path.iterdir()) == [] and "Traceback" not in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is handler_before
 
 
 # --- defect 6: clipping ------------------------------------------------------------------------
