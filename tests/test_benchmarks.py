@@ -52,6 +52,19 @@ def test_significance_table_counts_reversed_orderings():
     assert "Of 2 orderings (pair, rate and metric), both runs resolve 1: 0 agree and 1 reversed" in table
 
 
+def test_voice_table_turns_each_pair_towards_the_system_and_counts_the_voices():
+    voices = _load("voices")
+    rows = [{"system": system, "bitrate_bps": 9600, "file": f"f{i}", "speaker": f"v{i}",
+             "pesq_wb": 3.0 + d_pesq * (system == "opus"), "visqol": 4.0 + d_visqol * (system == "opus")}
+            for i, (d_pesq, d_visqol) in enumerate(((-0.5, -0.25), (0.25, 0.5), (0.5, -0.25)))
+            for system in ("default", "opus")]
+    table = voices.voice_table(rows, "default", "opus")   # "default" < "opus": stored A − B as is
+    assert "| v0 | +0.50 / +0.25 |" in table and "| v1 | -0.25 / -0.50 |" in table
+    assert "| ahead / behind / split | 1 / 1 / 1 |" in table
+    turned = voices.voice_table(rows, "opus", "default")
+    assert "| v0 | -0.50 / -0.25 |" in turned and "| ahead / behind / split | 1 / 1 / 1 |" in turned
+
+
 def test_refit_table_puts_each_side_in_its_column():
     refit = _load("refit_gain")
     means = {("before", 9600): {"pesq_wb": 2.0, "visqol": 3.0, "n_voices": 7},

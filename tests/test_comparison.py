@@ -29,6 +29,14 @@ def test_each_voice_weighs_the_same_however_many_files_it_has():
     assert sorted(differences) == [0.0, 1.0]
 
 
+def test_voice_differences_name_each_voice():
+    rows = _rows([0.5, -0.25])
+    rows += [{**row, "file": "g0", "pesq_wb": row["pesq_wb"] + (0.5 if row["system"] == "a" else 0)}
+             for row in _rows([0.5])]   # v0's second file: A − B = 1.0
+    assert comparison.voice_differences(rows, "pesq_wb")[9600, "a", "b"] == {
+        "v0": pytest.approx(0.75), "v1": pytest.approx(-0.25)}
+
+
 def test_the_interval_follows_students_t():
     mean, low, high = comparison.interval([0.1, 0.3])
     assert mean == pytest.approx(0.2)

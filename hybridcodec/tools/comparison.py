@@ -27,9 +27,9 @@ CLAIM_COLUMNS = ("pesq_wb", "visqol")
 MARK = {1: "ahead", -1: "behind", 0: "within noise"}
 
 
-def paired_differences(rows, column):
-    """{(bitrate, A, B): one mean A − B on ``column`` per voice, over the files both coded} for
-    every pair of systems at a bitrate, A before B by name."""
+def voice_differences(rows, column):
+    """{(bitrate, A, B): {voice: mean A − B on ``column`` over that voice's files both coded}}
+    for every pair of systems at a bitrate, A before B by name."""
     scores = defaultdict(dict)
     for row in rows:
         scores[row["bitrate_bps"], row["file"]][row["system"]] = (row["speaker"] or row["file"],
@@ -38,7 +38,14 @@ def paired_differences(rows, column):
     for (bitrate, _), systems in scores.items():
         for a, b in combinations(sorted(systems), 2):
             by_voice[bitrate, a, b][systems[a][0]].append(systems[a][1] - systems[b][1])
-    return {key: np.array([np.mean(d) for d in voices.values()]) for key, voices in by_voice.items()}
+    return {key: {voice: float(np.mean(d)) for voice, d in voices.items()}
+            for key, voices in by_voice.items()}
+
+
+def paired_differences(rows, column):
+    """{(bitrate, A, B): one mean A − B on ``column`` per voice} (:func:`voice_differences`)."""
+    return {key: np.array(list(voices.values()))
+            for key, voices in voice_differences(rows, column).items()}
 
 
 def interval(differences):
