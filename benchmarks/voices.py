@@ -9,6 +9,7 @@ voices have A ahead by both metrics, behind by both, or split::
     python benchmarks/voices.py benchmarks/results/heldout --system default --against opus
 """
 import argparse
+import sys
 from pathlib import Path
 
 from hybridcodec.tools.comparison import CLAIM_COLUMNS, voice_differences
@@ -60,6 +61,11 @@ def main():
                         help="comma-separated systems B (default: opus,amr-wb)")
     args = parser.parse_args()
     rows = read_results_csv(Path(args.results) / "results.csv")
+    systems = {row["system"] for row in rows}
+    missing = sorted({args.system, *args.against.split(",")} - systems)
+    if missing:
+        sys.exit(f"error: no rows of {', '.join(missing)} in {args.results}/results.csv "
+                 f"(its systems: {', '.join(sorted(systems))})")
     for other in args.against.split(","):
         print(voice_table(rows, args.system, other), end="\n\n")
 
