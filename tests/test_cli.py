@@ -57,6 +57,34 @@ def test_encode_decode_info_on_the_demo_clip(tmp_path, capsys, speech):
     assert "frames             363, 41 bytes each" in out
 
 
+def test_demo_codes_the_clip_at_each_rate_and_keeps_an_earlier_demo(tmp_path, capsys):
+    """The README's first command: a table with both claim metrics, rising with the rate, the
+    files written, and a second run that refuses to overwrite them without --force."""
+    from hybridcodec.tools.demo import DEMO_BITRATES_BPS
+
+    out_dir = tmp_path / "demo"
+    status, out, err = run(capsys, "demo", "--out", out_dir)
+    assert status == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("| config"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert {"measured_kbps", "pesq_wb", "visqol", "stoi"} <= set(columns)
+    rows = [dict(zip(columns, (c.strip() for c in line.strip("|").split("|"))))
+            for line in out.splitlines() if line.startswith(f"| {default_config_name()} ")]
+    assert [float(r["kbps"]) * 1000 for r in rows] == list(DEMO_BITRATES_BPS)
+    for row in rows:      # the file's size over the clip: the rate plus the header's share
+        assert float(row["kbps"]) <= float(row["measured_kbps"]) <= 1.02 * float(row["kbps"])
+    for metric in ("pesq_wb", "visqol"):
+        scores = [float(r[metric]) for r in rows]
+        assert scores == sorted(scores) and scores[0] > 2.5, (metric, scores)
+    written = sorted(p.name for p in out_dir.iterdir())
+    assert len(written) == 2 * len(DEMO_BITRATES_BPS)
+    before = {p: p.stat().st_mtime_ns for p in out_dir.iterdir()}
+
+    status, out, err = run(capsys, "demo", "--out", out_dir)
+    assert_one_line_error(status, out, err, "exists", "--force")
+    assert {p: p.stat().st_mtime_ns for p in out_dir.iterdir()} == before
+
+
 def test_info_frames_lists_bits_by_field(capsys, hcb):
     status, out, err = run(capsys, "info", hcb, "--frames")
     assert status == 0 and err == ""

@@ -78,8 +78,9 @@ def test_stoi_orders_clean_above_noisy(speech, rng):
 
 def test_measure_keys(speech):
     metrics = measure(speech, speech, 16000)
-    assert set(metrics) == {"pesq_wb", "stoi", "segmental_snr_db"}
+    assert set(metrics) == {"pesq_wb", "visqol", "stoi", "segmental_snr_db"}
     assert metrics["segmental_snr_db"] == 35.0
+    assert metrics["visqol"] > 4.0, "the clean signal against itself is near ViSQOL's top"
 
 
 def _delayed(x, lag):

@@ -18,7 +18,7 @@ def run_demo(out_dir: Path, config: str = "default", bitrates_bps=DEMO_BITRATES_
     named ``demo_<configuration>_<kbps>kbps`` (existing ones only with ``force``).
 
     Returns one row per bitrate: configuration, target and measured kbps (from the file size),
-    PESQ-WB, STOI and segmental SNR.
+    PESQ-WB, ViSQOL, STOI and segmental SNR.
     """
     name = get_config(config).name
     stems = [f"demo_{name}_{bitrate / 1000:g}kbps" for bitrate in bitrates_bps]

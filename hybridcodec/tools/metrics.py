@@ -151,12 +151,14 @@ def measure(ref, deg, sample_rate_hz):
     Returns
     -------
     dict[str, float]
-        ``{"pesq_wb": ..., "stoi": ..., "segmental_snr_db": ...}``; segmental SNR uses
-        20 ms frames at ``sample_rate_hz``.
+        ``{"pesq_wb": ..., "visqol": ..., "stoi": ..., "segmental_snr_db": ...}``: PESQ-WB and
+        ViSQOL side by side (one metric alone can be tuned against); segmental SNR uses 20 ms
+        frames at ``sample_rate_hz``.
     """
     frame_samples = int(round(0.020 * sample_rate_hz))
     return {
         "pesq_wb": pesq_wb(ref, deg, sample_rate_hz),
+        "visqol": visqol(ref, deg, sample_rate_hz),
         "stoi": stoi(ref, deg, sample_rate_hz),
         "segmental_snr_db": segmental_snr_db(ref, deg, frame_samples),
     }
