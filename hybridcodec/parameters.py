@@ -18,13 +18,11 @@ from .errors import ConfigError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DIGEST_HEX = 16
+MANIFEST = "parameters.json"
 
 
 def sha256_prefix(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_HEX]
-
-
-MANIFEST = "parameters.json"
 
 
 def _manifest(directory: Path) -> Dict[str, str]:
