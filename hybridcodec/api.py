@@ -45,8 +45,6 @@ def _check_signal(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
                               f"Hz; at least {MIN_DURATION_S * 1000:g} ms is needed")
     if not np.all(np.isfinite(x)):
         raise AudioInputError("the signal holds NaN or infinite samples")
-    if not np.any(x):
-        raise AudioInputError("the signal is silent (every sample is 0); nothing to encode")
     return x
 
 

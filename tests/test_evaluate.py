@@ -114,6 +114,14 @@ def test_a_file_too_short_for_the_metrics_is_skipped_with_a_reason(audio_dir, tm
     assert rows == [] and logged == ["short.wav skipped: 0.50 s, shorter than the 1 s the metrics need"]
 
 
+def test_a_silent_file_is_skipped_with_a_reason(tmp_path):
+    write_audio(tmp_path / "quiet.wav", np.zeros(32000), 16000)
+    job = ev.plan_jobs([tmp_path / "quiet.wav"], tmp_path, [BITRATE_BPS], ["default"], [])[0][0]
+    assert ev.run_job(job, [])["skipped"] == ("quiet.wav, default at 16.4 kbps: quiet.wav is "
+                                              "silent (below -70 dBFS): the metrics need speech "
+                                              "to compare")
+
+
 def test_an_output_that_does_not_align_is_skipped_with_a_reason(audio_dir, monkeypatch):
     def early_roundtrip(x, sample_rate_hz, bitrate_bps):
         return np.pad(x[100:], (0, 100)), {"payload_bitrate_bps": float(bitrate_bps)}

@@ -210,14 +210,13 @@ def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
     counted = _CountingWriter(out)
     sink = PacketWriter(counted, header, crc_bits) if packets else HcbWriter(counted, header)
     resampler = StreamResampler(rate, SAMPLE_RATE_HZ)
-    n, audible, downmix = 0, False, Downmix()
+    n, downmix = 0, Downmix()
     for x in _audio_blocks(audio, name, downmix):
         n += x.shape[0]
-        audible = audible or bool(np.any(x))
         sink.write_frames(encoder.push(resampler.push(x)))
         if progress is not None:
             progress(n, n_known, rate)
-    _check_stream_signal(n, n_known, audible, rate, name)
+    _check_stream_signal(n, n_known, rate, name)
     header = replace(header, n_samples=n)
     sink.write_frames(encoder.push(resampler.finish(resampled_length(n, rate, SAMPLE_RATE_HZ))))
     sink.write_frames(encoder.finish(header))
@@ -241,7 +240,7 @@ def encode_streamed(x: np.ndarray, bitrate_bps: int, config: str = "default",
     return out.getvalue()
 
 
-def _check_stream_signal(n: int, n_known: Optional[int], audible: bool, rate: int, name: str):
+def _check_stream_signal(n: int, n_known: Optional[int], rate: int, name: str):
     if n == 0:
         raise AudioInputError(f"audio file has no samples: {name}")
     if n_known is not None and n != n_known:
@@ -250,8 +249,6 @@ def _check_stream_signal(n: int, n_known: Optional[int], audible: bool, rate: in
     if n < MIN_DURATION_S * rate:
         raise AudioInputError(f"the signal is too short: {n} samples at {rate} Hz; at least "
                               f"{MIN_DURATION_S * 1000:g} ms is needed")
-    if not audible:
-        raise AudioInputError("the signal is silent (every sample is 0); nothing to encode")
 
 
 class _CountingWriter:

@@ -63,8 +63,8 @@ from tqdm import tqdm
 from hybridcodec.api import decode, encode, read_frames
 from hybridcodec.core.config import check_bitrate, get_config
 from hybridcodec.core.geometry import SAMPLE_RATE_HZ
-from hybridcodec.errors import HybridCodecError
-from hybridcodec.formats.audio import read_audio, resample
+from hybridcodec.errors import AudioInputError, HybridCodecError
+from hybridcodec.formats.audio import SILENCE_THRESHOLD_DBFS, is_silent, read_audio, resample
 from hybridcodec.tools.comparison import comparison_markdown
 from hybridcodec.tools.metrics import METRIC_LABELS, METRICS, align, visqol_mapper
 from hybridcodec.tools.peers import get_peer
@@ -284,8 +284,12 @@ def coded_output(job):
 
 
 def _read_16k(path):
-    """An audio file as a 16 kHz mono signal."""
+    """An audio file as a 16 kHz mono signal; AudioInputError if it is silent, where the
+    metrics have no speech to compare (and no lag to find)."""
     x, rate_hz, _ = read_audio(path)
+    if is_silent(x):
+        raise AudioInputError(f"{Path(path).name} is silent (below {SILENCE_THRESHOLD_DBFS:g} "
+                              "dBFS): the metrics need speech to compare")
     return resample(x, rate_hz, SAMPLE_RATE_HZ)
 
 
