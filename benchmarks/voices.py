@@ -12,15 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from hybridcodec.tools.comparison import CLAIM_COLUMNS, voice_differences
+from hybridcodec.tools.comparison import CLAIM_COLUMNS, directed, voice_differences
 from hybridcodec.tools.evaluate import read_results_csv
-
-
-def directed_voices(differences, bitrate, a, b):
-    """{voice: A − B} from :func:`voice_differences`' (bitrate, A, B) keyed by name order."""
-    if a < b:
-        return differences[bitrate, a, b]
-    return {voice: -d for voice, d in differences[bitrate, b, a].items()}
 
 
 def voice_table(rows, system, against):
@@ -29,11 +22,11 @@ def voice_table(rows, system, against):
     bitrates = sorted({bitrate for bitrate, *pair in differences["pesq_wb"]
                        if {system, against} == set(pair)})
     voices = sorted({voice for bitrate in bitrates
-                     for voice in directed_voices(differences["pesq_wb"], bitrate, system, against)})
+                     for voice in directed(differences["pesq_wb"], bitrate, system, against)})
     lines = [f"{system} − {against}, PESQ-WB / ViSQOL per voice (mean over the voice's files):", "",
              "| voice | " + " | ".join(f"{b / 1000:g} kbps" for b in bitrates) + " |",
              "|---|" + "---:|" * len(bitrates)]
-    per_rate = [[directed_voices(differences[c], b, system, against) for c in CLAIM_COLUMNS]
+    per_rate = [[directed(differences[c], b, system, against) for c in CLAIM_COLUMNS]
                 for b in bitrates]
     for voice in voices:
         cells = [" / ".join(f"{d[voice]:+.2f}" for d in rate) for rate in per_rate]

@@ -77,9 +77,11 @@ def interval_verdict(signs) -> str:
 
 
 def directed(differences, bitrate, a, b):
-    """The per-voice differences A − B from :func:`paired_differences`' (bitrate, A, B) keyed by
-    name order."""
-    return differences[bitrate, a, b] if a < b else -differences[bitrate, b, a]
+    """{voice: A − B} from :func:`voice_differences`' (bitrate, A, B), which are keyed by name
+    order."""
+    if a < b:
+        return differences[bitrate, a, b]
+    return {voice: -d for voice, d in differences[bitrate, b, a].items()}
 
 
 def comparison_markdown(rows, configs, columns):
@@ -88,7 +90,7 @@ def comparison_markdown(rows, configs, columns):
     with its interval, and the :func:`interval_verdict` where both claim metrics were measured;
     none where there is no such pair or no claim metric."""
     columns = [column for column in CLAIM_COLUMNS if column in columns]
-    differences = {column: paired_differences(rows, column) for column in columns}
+    differences = {column: voice_differences(rows, column) for column in columns}
     pairs = sorted({(bitrate, *(pair if pair[0] in configs else pair[::-1]))
                     for by_pair in differences.values() for bitrate, *pair in by_pair
                     if configs & set(pair)})
@@ -104,7 +106,7 @@ def comparison_markdown(rows, configs, columns):
     for bitrate, a, b in pairs:
         cells, signs = [], []
         for column in columns:
-            d = directed(differences[column], bitrate, a, b)
+            d = np.array(list(directed(differences[column], bitrate, a, b).values()))
             mean, low, high = interval(d)
             bounds = f" [{low:+.3f}, {high:+.3f}]" if len(d) > 1 else " [–]"
             cells.append(f"{mean:+.3f}{bounds}")
