@@ -113,6 +113,15 @@ spectrum quantizer, the harmonic model driven by the coded lag)."""
 # ViSQOL at 9.6-16.4 kbps. tcx-mixture-pitch: 0.5 6.363, 0.6 6.389, 0.7 6.345, 0.9 6.118;
 # tcx-dsp: 0.5 6.174, 0.6 6.225, 0.7 6.213. (A full sweep of tcx-mixture-pitch kept every
 # other constant.)
+# Not adopted: tcx-dsp with the classical post-filter's comb (g_max = 0.2, zero bits), which
+# removes noise between the harmonics, and more noise filling (0.8), which puts it back.  On the
+# 24 validation utterances (PESQ-WB / ViSQOL at 9.6 / 13.2 / 16.4 / 24.4 kbps) they raised ViSQOL
+# at every rate with PESQ-WB level: 2.851 / 3.355, 3.459 / 3.708, 3.773 / 3.908, 4.176 / 4.139
+# against 2.852 / 3.276, 3.445 / 3.622, 3.779 / 3.821, 4.199 / 4.067 (the comb at 0.6: 3.012 /
+# 3.223, 3.579 / 3.566, 3.865 / 3.786).  On 48 utterances of 21 training voices both metrics fell
+# at 9.6 and 13.2 kbps (2.873 / 3.508, 3.479 / 3.845, 3.780 / 3.997 at 9.6-16.4 kbps against
+# 2.898 / 3.526, 3.497 / 3.849, 3.815 / 3.986), and so they did on the held-out and out-of-corpus
+# voices (−0.02 … −0.05 PESQ-WB at every rate): the 6 validation voices alone misled.
 PITCH_TOOLS_NOISE_FILL_GAIN = 0.6
 
 # The envelope fit (E1) of dsp.envelope (h bins of local power, mix μ with log|X|), on the 24
@@ -163,21 +172,6 @@ SPEECH_LOW_BAND_EMPHASIS = dict(low_band_bits=1.5, low_band_bins=128)
 # weighting serves it (format 9; lace and the residual layers were retrained on its output).
 SPEECH_WEIGHTING = dict(SPEECH_LOW_BAND_EMPHASIS, gamma1=0.92, low_band_bits=4.5)
 
-# tcx-dsp's noise filling and post-filter, searched together on the same 24 voice-balanced
-# validation utterances (format 9 before), PESQ-WB / ViSQOL at 9.6 / 13.2 / 16.4 / 24.4 kbps, Σ:
-# both summed over 9.6-16.4 kbps (the objective of training/tune.py).  The classical post-filter's
-# comb (ClassicalPostfilter's defaults, g_max = 0.2, zero bits) removes noise between the
-# harmonics: PESQ-WB rises, ViSQOL falls.  More noise filling does the reverse.  Together, ViSQOL
-# rises at every rate and PESQ-WB stays level:
-#   gain 0.6, no post-filter (before): 2.852 / 3.276, 3.445 / 3.622, 3.779 / 3.821, 4.199 / 4.067
-#   (Σ 20.797);  0.6 with the comb: 3.012 / 3.223, 3.579 / 3.566, 3.865 / 3.786 (Σ 21.032);
-#   0.8 with the comb: 2.851 / 3.355, 3.459 / 3.708, 3.773 / 3.908, 4.176 / 4.139 (Σ 21.054);
-#   0.8 with g_max = 0.3: 2.903 / 3.307, 3.489 / 3.656, 3.792 / 3.870, 4.182 / 4.124 (Σ 21.017);
-#   at 9.6 kbps, 0.7 with the comb 2.929 / 3.253, 0.8 with g_max = 0.1 2.779 / 3.375, 0.9 with
-#   g_max = 0.3 2.864 / 3.297.
-# The default's core keeps 0.6 and no classical filter: lace is trained on that core's output.
-DSP_NOISE_FILL_GAIN = 0.8
-
 
 def _with_pitch_tools(base, name: str, description: str):
     """``base`` with the pitch tools, the envelope fit (E1) that follows the harmonics and the
@@ -194,17 +188,11 @@ CONFIGURATIONS += (
         "tables follow the coded lag): the pitch tools without TNS",
         pitch_filter=PITCH_TOOLS["pitch_filter"],
         spectrum_quantizer=BASE.spectrum_quantizer.with_params(harmonic_model=True)),
-)
-_DSP = _with_pitch_tools(
-    BASE, "tcx-dsp", "the best configuration without a neural network or logistic mixture: "
-    "tcx-laplacian with CELT's pitch pre-filter, the harmonic model of the spectrum coder, TNS, "
-    "the envelope fitted half to the local power (E1), a weighting whose noise follows the "
-    "envelope (γ1 = 0.92) with 4.5 bits of low-band emphasis (W1), and the classical "
-    "post-filter's comb with noise filling at gain 0.8")
-CONFIGURATIONS += (
-    _DSP.override(_DSP.name, _DSP.description, postfilter=ComponentSpec.of("classical"),
-                  spectrum_quantizer=_DSP.spectrum_quantizer.with_params(
-                      noise_fill_gain=DSP_NOISE_FILL_GAIN)),
+    _with_pitch_tools(
+        BASE, "tcx-dsp", "the best configuration without a neural network or logistic mixture: "
+        "tcx-laplacian with CELT's pitch pre-filter, the harmonic model of the spectrum coder, "
+        "TNS, the envelope fitted half to the local power (E1), and a weighting whose noise "
+        "follows the envelope (γ1 = 0.92) with 4.5 bits of low-band emphasis (W1)"),
 )
 MIXTURE_PITCH = _with_pitch_tools(
     MIXTURE, "tcx-mixture-pitch", "tcx-mixture with CELT's pitch pre-filter, the harmonic model "
