@@ -618,7 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "entropy control) on the train split (needs PyTorch)", cmd_train_learned)
     p = train.add_parser("constants", help="choose γ1, β, the dead zone, the noise-fill gain and "
                                            "the envelope step scale by PESQ-WB + ViSQOL on the "
-                                           "validation split (prints the search)")
+                                           "validation split, each change confirmed on training "
+                                           "voices (prints the search)")
     p.add_argument("--config", default="default", help="configuration to start from")
     p.add_argument("--corpus", default=None, help=CORPUS_HELP)
     p.add_argument("--max-files", type=int, default=24,

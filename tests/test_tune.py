@@ -22,28 +22,46 @@ def test_current_value_falls_back_to_the_components_default():
     assert tune.current_value(get_config("tcx-laplacian"), scale) == 1.5
 
 
-@pytest.fixture
-def stand_in_objective(monkeypatch):
-    """An objective with its maximum at γ1 = 0.7, β = 0.3 and indifferent to the rest."""
+def stand_in_objective(monkeypatch, check_best=(0.7, 0.3)):
+    """An objective with its maximum at γ1 = 0.7, β = 0.3 on the validation signals and at
+    ``check_best`` on the training signals, indifferent to the rest; returns the (γ1, β) of
+    each configuration measured on the validation signals."""
     calls = []
 
     def objective(config, signals, *args, **kwargs):
         params = config.perceptual.kwargs()
-        calls.append(params)
-        value = -abs(params["gamma1"] - 0.7) - abs(params["beta"] - 0.3)
+        gamma1, beta = check_best if signals == ["train"] else (0.7, 0.3)
+        if signals == ["validation"]:
+            calls.append(params)
+        value = -abs(params["gamma1"] - gamma1) - abs(params["beta"] - beta)
         return {"pesq_wb": value, "visqol": 0.0, "objective": value}
     monkeypatch.setattr(tune, "objective", objective)
-    monkeypatch.setattr(tune, "validation_signals", lambda *args: [])
+    monkeypatch.setattr(tune, "validation_signals", lambda *args: ["validation"])
+    monkeypatch.setattr(tune, "check_signals", lambda *args: ["train"])
     return calls
 
 
-def test_coordinate_search_finds_the_best_values(stand_in_objective):
+def test_coordinate_search_finds_the_best_values(monkeypatch):
+    calls = stand_in_objective(monkeypatch)
     best, rows = tune.tune("tcx-laplacian", progress=False)
     assert best.perceptual.kwargs()["gamma1"] == 0.7 and best.perceptual.kwargs()["beta"] == 0.3
     assert rows[0]["constant"] == "start"
-    assert len(rows) == len(stand_in_objective)
+    assert len(rows) == len(calls)
     table = tune.format_rows(rows, best)
     assert "perceptual.gamma1 = 0.7" in table and "perceptual.beta = 0.3" in table
+
+
+def test_a_change_the_training_voices_reject_is_not_kept(monkeypatch):
+    """tcx-laplacian starts at γ1 = 0.1, β = 0: where the training voices prefer those, no
+    value that wins on the validation voices alone is kept, and the table shows both sums."""
+    stand_in_objective(monkeypatch, check_best=(0.1, 0.0))
+    best, rows = tune.tune("tcx-laplacian", progress=False)
+    assert best.perceptual.kwargs() == get_config("tcx-laplacian").perceptual.kwargs()
+    winners = [r for r in rows if "check" in r]
+    assert winners and all(r["check"] < 0 for r in winners)
+    assert [r["value"] for r in rows if r["constant"] == "perceptual.gamma1"] == [0.3, 0.5, 0.7, 0.92]
+    table = tune.format_rows(rows, best)
+    assert "perceptual.gamma1 = 0.1" in table and f"| {winners[0]['check']:.3f} |" in table
 
 
 def test_candidates_are_coded_with_their_own_constants(speech):
