@@ -22,10 +22,10 @@ def test_current_value_falls_back_to_the_components_default():
     assert tune.current_value(get_config("tcx-laplacian"), scale) == 1.5
 
 
-def stand_in_objective(monkeypatch, check_best=(0.7, 0.3)):
+def stand_in_objective(monkeypatch, check_best=(0.7, 0.3), scale=1.0):
     """An objective with its maximum at γ1 = 0.7, β = 0.3 on the validation signals and at
-    ``check_best`` on the training signals, indifferent to the rest; returns the (γ1, β) of
-    each configuration measured on the validation signals."""
+    ``check_best`` on the training signals, indifferent to the rest, its slopes times
+    ``scale``; returns the (γ1, β) of each configuration measured on the validation signals."""
     calls = []
 
     def objective(config, signals, *args, **kwargs):
@@ -33,7 +33,7 @@ def stand_in_objective(monkeypatch, check_best=(0.7, 0.3)):
         gamma1, beta = check_best if signals == ["train"] else (0.7, 0.3)
         if signals == ["validation"]:
             calls.append(params)
-        value = -abs(params["gamma1"] - gamma1) - abs(params["beta"] - beta)
+        value = -scale * (abs(params["gamma1"] - gamma1) + abs(params["beta"] - beta))
         return {"pesq_wb": value, "visqol": 0.0, "objective": value}
     monkeypatch.setattr(tune, "objective", objective)
     monkeypatch.setattr(tune, "validation_signals", lambda *args: ["validation"])
@@ -57,8 +57,8 @@ def test_a_change_the_training_voices_reject_is_not_kept(monkeypatch):
     stand_in_objective(monkeypatch, check_best=(0.1, 0.0))
     best, rows = tune.tune("tcx-laplacian", progress=False)
     assert best.perceptual.kwargs() == get_config("tcx-laplacian").perceptual.kwargs()
-    winners = [r for r in rows if "check" in r]
-    assert winners and all(r["check"] < 0 for r in winners)
+    winners = [r for r in rows[1:] if "check" in r]
+    assert rows[0]["check"] == 0.0 and winners and all(r["check"] < 0 for r in winners)
     assert [r["value"] for r in rows if r["constant"] == "perceptual.gamma1"] == [0.3, 0.5, 0.7, 0.92]
     table = tune.format_rows(rows, best)
     assert "perceptual.gamma1 = 0.1" in table and f"| {winners[0]['check']:.3f} |" in table
@@ -91,3 +91,13 @@ def test_validation_signals_are_long_enough_and_voice_balanced(tmp_path, monkeyp
                         lambda _: {"files": {name: {"speaker": s} for name, s in speakers.items()}})
     monkeypatch.setattr(corpus, "read_audio", lambda path: (path.stem, 16000))
     assert tune.validation_signals(max_files=3) == ["a1", "b1", "a2"]
+
+
+def test_a_gain_below_the_margin_is_not_kept(monkeypatch):
+    """With slopes of 1/100, the best value gains 0.006 < MIN_GAIN on the validation voices:
+    nothing is kept, and the training voices are never measured."""
+    stand_in_objective(monkeypatch, scale=0.01)
+    best, rows = tune.tune("tcx-laplacian", progress=False)
+    assert best.perceptual.kwargs() == get_config("tcx-laplacian").perceptual.kwargs()
+    assert max(r["objective"] for r in rows) - rows[0]["objective"] < tune.MIN_GAIN
+    assert not any("check" in r for r in rows)

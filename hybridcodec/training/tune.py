@@ -11,7 +11,7 @@ PESQ-WB by a full point while ViSQOL barely moves.
 
 Processing steps of :func:`tune`: start from a configuration; for each constant in
 :data:`SEARCH` in turn, measure every value of its grid with the others held, and keep a value
-that beats the best so far (ties keep the earlier value) only if it also beats it on
+that beats the best so far by :data:`MIN_GAIN` only if it also beats it by as much on
 :data:`CHECK_FILES` utterances of the ``train`` split, taken from its voices in turn: the six
 validation voices alone have chosen constants that lowered both metrics on every other set of
 voices (``hybridcodec/components/configurations.py``).  Repeat the sweep ``sweeps`` times.
@@ -38,6 +38,10 @@ TUNING_FILES = 24
 """Validation utterances measured per candidate: 4 of each of the split's 6 voices."""
 CHECK_FILES = 48
 """Training utterances on which a change must win too: one or more of each of 21 voices."""
+MIN_GAIN = 0.02
+"""How much a change must raise the objective, on each set, to be kept: gains of 0.01 are
+below what 24 utterances resolve (configurations.py), and each kept change moves the decoded
+output, so the learned parts trained on it would have to be retrained."""
 CANDIDATE_PREFIX = "tune-"
 
 
@@ -131,12 +135,12 @@ def tune(config_name: str = "default", corpus_dir=None, max_files: int = TUNING_
     rows : list of dict
         Every measurement: ``constant``, ``value``, ``pesq_wb``, ``visqol``, ``objective``,
         and ``check``, the objective on the training voices, where the candidate won on the
-        validation voices.
+        validation voices (and for the value it was compared with).
     """
     signals, check = validation_signals(corpus_dir, max_files), check_signals(corpus_dir)
     best = get_config(config_name)
-    best_score, best_check = objective(best, signals), None
-    rows = [{"constant": "start", "value": "", **best_score}]
+    rows = [{"constant": "start", "value": "", **objective(best, signals)}]
+    best_row = rows[0]
     search = [c for c in SEARCH if only is None or c.parameter in only]
     steps = [(constant, value) for _ in range(sweeps) for constant in search for value in constant.grid]
     for constant, value in tqdm(steps, desc="tuning", disable=not progress):
@@ -146,12 +150,12 @@ def tune(config_name: str = "default", corpus_dir=None, max_files: int = TUNING_
         row = {"constant": f"{constant.slot}.{constant.parameter}", "value": value,
                **objective(candidate, signals)}
         rows.append(row)
-        if row["objective"] > best_score["objective"]:
-            if best_check is None:
-                best_check = objective(best, check)["objective"]
+        if row["objective"] >= best_row["objective"] + MIN_GAIN:
+            if "check" not in best_row:
+                best_row["check"] = objective(best, check)["objective"]
             row["check"] = objective(candidate, check)["objective"]
-            if row["check"] > best_check:
-                best, best_score, best_check = candidate, row, row["check"]
+            if row["check"] >= best_row["check"] + MIN_GAIN:
+                best, best_row = candidate, row
     return best, rows
 
 
