@@ -218,3 +218,13 @@ def test_decoding_needs_no_torch(tmp_path):
             "assert 'torch' not in sys.modules, 'torch was imported'\nprint(len(y))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_lsf_vq_training_refuses_fewer_frames_than_codewords(rng):
+    """k-means of the largest stage needs a frame per codeword; fewer is refused clearly."""
+    from hybridcodec.errors import CorpusError
+    from hybridcodec.training.lsf_training import VQ_LAYOUT, train_stages
+
+    k_max = max(1 << bits for _, _, bits in VQ_LAYOUT)
+    with pytest.raises(CorpusError, match=f"at least {k_max} frames of 20 ms.* gave 146"):
+        train_stages(rng.standard_normal((146, le.LPC_ORDER)), progress=False)

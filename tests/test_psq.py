@@ -200,3 +200,15 @@ def test_split_vq_spends_the_bits_it_is_given_and_improves_with_them(rng):
         errors.append(np.mean((z - z_hat) ** 2))
     assert errors[0] > errors[1] > errors[2]
     assert vq_code(z, z_train, 0.3, 8, np.random.default_rng(0))[1] == 0
+
+
+def test_split_vq_refuses_fewer_training_frames_than_codewords(rng):
+    """A user's corpus too small for a codebook: a CorpusError that says how much speech it
+    needs, not scikit-learn's 'n_samples=... should be >= n_clusters'."""
+    pytest.importorskip("sklearn")
+    from hybridcodec.errors import CorpusError
+    from hybridcodec.research.latent_vq import vq_code
+
+    z_train, z = rng.standard_normal((100, 4)), rng.standard_normal((10, 4))
+    with pytest.raises(CorpusError, match=r"256 frames of 20 ms \(5.12 s of speech\).* gave 100"):
+        vq_code(z, z_train, 8.0, 8, np.random.default_rng(0))

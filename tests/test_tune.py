@@ -101,3 +101,14 @@ def test_a_gain_below_the_margin_is_not_kept(monkeypatch):
     assert best.perceptual.kwargs() == get_config("tcx-laplacian").perceptual.kwargs()
     assert max(r["objective"] for r in rows) - rows[0]["objective"] < tune.MIN_GAIN
     assert not any("check" in r for r in rows)
+
+
+def test_a_corpus_without_long_utterances_is_refused_clearly(monkeypatch):
+    """A folder of short clips: a CorpusError that says why, not a failure inside the metrics."""
+    from hybridcodec.errors import CorpusError
+
+    monkeypatch.setattr(tune, "load_clips", lambda *args, **kwargs: [])
+    with pytest.raises(CorpusError, match="no validation utterance of at least 3 s in clips"):
+        tune.validation_signals("clips")
+    with pytest.raises(CorpusError, match="no train utterance"):
+        tune.check_signals()

@@ -29,7 +29,7 @@ from hybridcodec.dsp.spectrum_coder import STEPS_PER_OCTAVE, estimated_bits
 
 from ..api import encode_with_reports
 from ..components.psq import ProjectedScalarQuantizer
-from ..training.corpus import SAMPLE_RATE_HZ, load_clips
+from ..training.corpus import SAMPLE_RATE_HZ, load_clips, require_frames
 from ..training.psq_training import TRAIN_CLIPS, band_vectors
 
 BITRATES_BPS = (9600, 16400, 24400)
@@ -80,6 +80,7 @@ def vq_code(z: np.ndarray, z_train: np.ndarray, band_bits: float, max_bits: int,
     bits = min(int(round(band_bits / n_split)), max_bits)
     if bits == 0:
         return z_hat, 0
+    require_frames(z_train.shape[0], 2 ** bits, f"k-means of {2 ** bits} codewords")
     for group in np.array_split(np.arange(z.shape[1]), n_split):
         sample = z_train[rng.choice(z_train.shape[0], min(TRAIN_VECTORS, z_train.shape[0]),
                                     replace=False)][:, group]

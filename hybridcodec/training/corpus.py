@@ -43,7 +43,7 @@ import soundfile
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from hybridcodec.core.geometry import SAMPLE_RATE_HZ
+from hybridcodec.core.geometry import HOP, SAMPLE_RATE_HZ
 from hybridcodec.errors import CorpusError
 from hybridcodec.external import last_line, require_tool, run
 from hybridcodec.formats.audio import read_audio, write_audio
@@ -544,3 +544,12 @@ def _check_split(split):
     """Raise ValueError unless ``split`` names a split."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+
+
+def require_frames(n_frames: int, n_needed: int, what: str):
+    """Refuse a fit that has too little speech with a message that says how much it needs:
+    ``what`` (e.g. "k-means of 1024 codewords") needs ``n_needed`` frames of 20 ms."""
+    if n_frames < n_needed:
+        raise CorpusError(f"{what} needs at least {n_needed} frames of 20 ms "
+                          f"({n_needed * HOP / SAMPLE_RATE_HZ:g} s of speech); the corpus gave "
+                          f"{n_frames}: add recordings")

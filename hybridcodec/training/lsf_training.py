@@ -16,7 +16,7 @@ from tqdm import tqdm
 from hybridcodec.dsp.envelope import MAGNITUDE_FLOOR
 
 from ..components import lsf_envelope as le
-from .corpus import load_clips
+from .corpus import load_clips, require_frames
 from .fit import speech_spectra
 
 SEED = 20261122
@@ -112,6 +112,7 @@ def train_stages(residual: np.ndarray, layout=VQ_LAYOUT, seed: int = SEED,
                  progress: bool = True) -> Dict[str, np.ndarray]:
     """Sequential k-means: each stage is fitted to the residual the earlier stages leave."""
     n_stages, k_max = len(layout), max(1 << bits for _, _, bits in layout)
+    require_frames(residual.shape[0], k_max, f"k-means of {k_max} codewords")
     codebooks = np.zeros((n_stages, k_max, le.LPC_ORDER))
     dims = np.zeros((n_stages, le.LPC_ORDER), dtype=bool)
     counts = np.zeros((n_stages, k_max))

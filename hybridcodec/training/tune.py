@@ -30,6 +30,7 @@ from hybridcodec.api import decode, encode
 from hybridcodec.core.config import CodecConfig, get_config, register_config
 from hybridcodec.core.registry import lookup
 from hybridcodec.core.geometry import SAMPLE_RATE_HZ
+from hybridcodec.errors import CorpusError
 from hybridcodec.training.corpus import load_clips
 
 TUNING_BITRATES_BPS = (9600, 13200, 16400)
@@ -111,14 +112,24 @@ def validation_signals(corpus_dir=None, max_files: int = TUNING_FILES,
     (:func:`~hybridcodec.training.corpus.voice_balanced_order`), so that one voice with many
     files does not decide the constants for all.
     """
-    return load_clips("validation", corpus_dir, max_files, min_duration_s, voice_balanced=True)
+    return _utterances("validation", corpus_dir, max_files, min_duration_s)
 
 
 def check_signals(corpus_dir=None, max_files: int = CHECK_FILES, min_duration_s: float = 3.0):
     """``max_files`` training utterances of at least ``min_duration_s``, voice-balanced: the
     second set of voices on which :func:`tune` confirms a change.  (A folder of the user's own
     recordings serves as every split, so there it is the validation speech again.)"""
-    return load_clips("train", corpus_dir, max_files, min_duration_s, voice_balanced=True)
+    return _utterances("train", corpus_dir, max_files, min_duration_s)
+
+
+def _utterances(split, corpus_dir, max_files, min_duration_s):
+    """:func:`load_clips`, voice-balanced; a split with no utterance that long is refused."""
+    clips = load_clips(split, corpus_dir, max_files, min_duration_s, voice_balanced=True)
+    if not clips:
+        raise CorpusError(f"no {split} utterance of at least {min_duration_s:g} s in "
+                          f"{corpus_dir or 'the corpus'} to tune on: PESQ-WB and ViSQOL need "
+                          "whole sentences")
+    return clips
 
 
 def tune(config_name: str = "default", corpus_dir=None, max_files: int = TUNING_FILES,
