@@ -5,6 +5,7 @@ exit status 2; nothing the user gave is overwritten without ``--force``.
 """
 import argparse
 import os
+import shutil
 import signal
 import sys
 from collections import Counter
@@ -656,16 +657,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    new_folder = _new_output_folder(args)
     try:
         with termination.on_sigterm():
             status = args.run(args)
             termination.check()
     except Exception as error:
+        _remove(new_folder)
         return _failure_status(error)
     except KeyboardInterrupt:
+        _remove(new_folder)
         print("interrupted", file=sys.stderr)
         return 130
     return status or 0
+
+
+def _new_output_folder(args) -> Optional[Path]:
+    """The outermost folder of ``--out`` (train, study, evaluate, demo) that does not exist yet:
+    the command will create it, and a failed run removes it again, so that it leaves nothing
+    behind.  None when ``--out`` exists already (what the user had stays)."""
+    out = getattr(args, "out", None)
+    if out is None or Path(out).exists():
+        return None
+    folder = Path(out).absolute()
+    while not folder.parent.exists():
+        folder = folder.parent
+    return folder
+
+
+def _remove(folder: Optional[Path]) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _failure_status(error: Exception) -> int:

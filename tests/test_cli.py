@@ -375,3 +375,33 @@ def test_decode_with_a_postfilter_chosen_at_decode_time(tmp_path, capsys, hcb):
     assert_one_line_error(*run(capsys, "decode", hcb, tmp_path / "o.wav", "--postfilter", "shiny"),
                           "no postfilter component named 'shiny'", "classical, lace, none")
     assert not (tmp_path / "o.wav").exists()
+
+
+def _failing_study():
+    """A stand-in entropy study that writes into its folder and then fails as a small corpus
+    does."""
+    from hybridcodec.errors import CorpusError
+
+    def run(corpus, out_dir, max_files=None):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "entropy_study.md").write_text("partial")
+        raise CorpusError("k-means of 1024 codewords needs at least 1024 frames of 20 ms")
+    return run
+
+
+def test_a_failed_study_removes_the_folder_it_created(tmp_path, capsys, monkeypatch):
+    from hybridcodec.research import study
+
+    monkeypatch.setattr(study, "run_entropy_study", _failing_study())
+    status = cli.main(["study", "entropy", "--out", str(tmp_path / "new" / "study")])
+    assert status == 2 and "needs at least 1024 frames" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_study_keeps_a_folder_that_was_there(tmp_path, capsys, monkeypatch):
+    from hybridcodec.research import study
+
+    monkeypatch.setattr(study, "run_entropy_study", _failing_study())
+    (tmp_path / "mine.txt").write_text("keep")
+    assert cli.main(["study", "entropy", "--out", str(tmp_path)]) == 2
+    assert (tmp_path / "mine.txt").read_text() == "keep"
