@@ -148,7 +148,7 @@ def tune(config_name: str = "default", corpus_dir=None, max_files: int = TUNING_
         and ``check``, the objective on the training voices, where the candidate won on the
         validation voices (and for the value it was compared with).
     """
-    signals, check = validation_signals(corpus_dir, max_files), check_signals(corpus_dir)
+    signals, check = validation_signals(corpus_dir, max_files), None
     best = get_config(config_name)
     rows = [{"constant": "start", "value": "", **objective(best, signals)}]
     best_row = rows[0]
@@ -162,7 +162,8 @@ def tune(config_name: str = "default", corpus_dir=None, max_files: int = TUNING_
                **objective(candidate, signals)}
         rows.append(row)
         if row["objective"] >= best_row["objective"] + MIN_GAIN:
-            if "check" not in best_row:
+            if "check" not in best_row:      # the first winner: load the training voices
+                check = check_signals(corpus_dir)
                 best_row["check"] = objective(best, check)["objective"]
             row["check"] = objective(candidate, check)["objective"]
             if row["check"] >= best_row["check"] + MIN_GAIN:
