@@ -35,6 +35,7 @@ RATIO_MAX = 24
 N_RATIOS = RATIO_MAX - RATIO_MIN + 1
 GOLDEN_RATIO_CONJUGATE = 0.6180339887498949
 TARGET_BITS = 8
+MAX_TARGET_INDEX = (1 << TARGET_BITS) - 1
 TARGET_DIVISIONS = 192
 """Allocation target = index × frame budget / 192, so index 255 allows 1.33 × the budget."""
 NOISE_LEVEL_BITS = 3
@@ -178,11 +179,12 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
     """Rate loop: quantize and write the flattened spectrum in the bits left in the frame.
 
     A bisection on the estimated size (ideal code lengths of the tables) finds the largest
-    target index that leaves RATE_LOOP_MARGIN_BITS; the frame is then coded for real and,
-    while ``rc_tell`` exceeds ``budget_bits``, coded again one index lower (index 0 codes no
-    bin, so the loop ends).  The noise level coded is ``nf_gain`` times the rms of the bins
-    quantized to zero: filling at full level sounds noisier than the original.  ``table_shift``:
-    k(f) of :func:`shift_tables` (zeros: no shift).
+    target index that leaves RATE_LOOP_MARGIN_BITS; the frame is then coded for real at that
+    index and its neighbours (:func:`_code_best_index`), so that it leaves less than a whole
+    byte of the budget unused unless the next index would overrun.  The noise level coded is
+    ``nf_gain`` times the rms of the bins quantized to zero: filling at full level sounds
+    noisier than the original.  ``table_shift``: k(f) of :func:`shift_tables` (zeros: no
+    shift).
 
     Returns
     -------
@@ -194,7 +196,7 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
         Step per bin (inf for bins not coded).
     """
     available = budget_bits - rc_tell(state) - TARGET_BITS - NOISE_LEVEL_BITS
-    low, high = 0, (1 << TARGET_BITS) - 1
+    low, high = 0, MAX_TARGET_INDEX
     while low < high:
         middle = (low + high + 1) // 2
         table, step, q = quantize_at(middle, w, relative_bits, budget_bits, log2_scale, h1,
@@ -203,19 +205,49 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
             low = middle
         else:
             high = middle - 1
-    saved_state = state.copy()
-    saved_buf = buf.copy()
-    index = low
+    return _code_best_index(state, buf, low, w, relative_bits, budget_bits, log2_scale, h1,
+                            table_base, table_shift, cdf, length, offset, rounding_offset,
+                            dither, nf_first_bin, nf_gain)
+
+
+@njit(cache=True)
+def _code_best_index(state, buf, index, w, relative_bits, budget_bits, log2_scale, h1,
+                     table_base, table_shift, cdf, length, offset, rounding_offset, dither,
+                     nf_first_bin, nf_gain):
+    """Code the frame at the largest target index whose real size fits ``budget_bits``,
+    starting from the estimate ``index``: one index lower while it overruns (index 0 codes no
+    bin, so that ends), else one higher while a whole byte is left over, keeping the last
+    coding that fit.  The estimate leaves RATE_LOOP_MARGIN_BITS and the range coder ends on a
+    whole byte, so the first coding alone left 5 bits of a 192-bit frame (9.6 kbit/s) unused on
+    average and 9 of a 488-bit one (24.4 kbit/s); the search upwards brings that to 0.2 and 3.6
+    (65 s of training speech, the default configuration)."""
+    start_state, start_buf = state.copy(), buf.copy()
+    fit_state, fit_buf = state.copy(), buf.copy()
+    fitted, fit_nf = -1, 0
+    fit_q, fit_step = np.zeros(w.shape[0], dtype=np.int64), np.empty(w.shape[0])
+    descending = False
     while True:
         table, step, q = quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1,
                                       table_base, table_shift, rounding_offset, dither)
         nf_index = noise_level_index(w, q, nf_first_bin, nf_gain)
         _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset)
-        if rc_tell(state) <= budget_bits or index == 0:
-            return index, nf_index, q, step
-        state[:] = saved_state
-        buf[:] = saved_buf
-        index -= 1
+        left_over = budget_bits - rc_tell(state)
+        if left_over >= 0 or index == 0:
+            if descending or index == MAX_TARGET_INDEX or left_over < 8:
+                return index, nf_index, q, step
+            fitted, fit_nf, fit_q, fit_step = index, nf_index, q, step
+            fit_state[:] = state
+            fit_buf[:] = buf
+            index += 1
+        elif fitted >= 0:
+            state[:] = fit_state
+            buf[:] = fit_buf
+            return fitted, fit_nf, fit_q, fit_step
+        else:
+            descending = True
+            index -= 1
+        state[:] = start_state
+        buf[:] = start_buf
 
 
 @njit(cache=True)

@@ -251,7 +251,9 @@ class LacePostfilter:
     48          4.488 / 4.403  4.488 / 4.404  4.488 / 4.405  4.488 / 4.408  4.488 / 4.406
     ==========  =============  =============  =============  =============  =============
 
-    (at 32 kbps σ = 0.5-1 lie within 0.002 of each other in the sum).
+    (at 32 kbps σ = 0.5-1 lie within 0.002 of each other in the sum).  Format 10's weights,
+    lace-d86ee29b48941352, retrained when the rate loop began to fill the frame to the byte,
+    keep the schedule without a new search.
     """
 
     def __init__(self, full_strength_bps: int = 24400, high_rate_bps: int = 48000,

@@ -54,7 +54,7 @@ from ..core.geometry import DELAY_SAMPLES, HOP, SAMPLE_RATE_HZ, num_frames
 from ..errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 """2: packet streams name their redundancy (bytes per packet copying the previous frame).
 3: the header ends with a CRC-8; frame packets carry a sequence number; the parameters are
 re-fitted on the many-speaker corpus (every configuration decodes differently).
@@ -70,7 +70,9 @@ weights towards the low band (W1 of dsp.perceptual), so their bit allocation dif
 8: tcx-dsp weights with γ1 = 0.92 and 4.5 bits of low-band emphasis (0.1 and 1.5
 before), so its bit allocation differs.
 9: the default's core, tcx-mixture-pitch, and tcx-residual weight as tcx-dsp does (γ1 = 0.92,
-b = 4.5), and lace and the residual layers are retrained on that core's output."""
+b = 4.5), and lace and the residual layers are retrained on that core's output.
+10: the rate loop fills the frame to less than a byte (``spectrum_coder._code_best_index``); the
+fields read as before, but lace and the residual layers are retrained on the new output."""
 FILE_SLACK_BYTES = 64
 """A file may exceed bitrate × duration / 8 by at most this many bytes (header and CRC)."""
 CRC_BYTES = 4

@@ -28,6 +28,7 @@ from ..components.residual import ResidualLayers
 from ..core.codec import Encoder, normalized_residual
 from ..core.config import get_config
 from ..core.frame import FrameDecoder, FrameEncoder
+from ..formats.hcb import FORMAT_VERSION
 from .corpus import cached_training_array, load_clips
 
 SEED = 20261414
@@ -81,8 +82,9 @@ def residual_examples(split: str, max_files: int, corpus=None) -> np.ndarray:
         clips = load_clips(split, corpus, max_files=max_files)
         return np.concatenate([clip_residuals(c, bps) for bps in BASE_BPS for c in clips])
 
-    core = get_config(ResidualLayers().core).digest()   # a changed core makes other residuals
-    name = f"{CACHE_VERSION}/{core}-{split}-{max_files}-{'-'.join(map(str, BASE_BPS))}"
+    core = get_config(ResidualLayers().core).digest()   # a changed core makes other residuals,
+    name = (f"{CACHE_VERSION}/{core}-format{FORMAT_VERSION}-"  # and so does a changed encoder
+            f"{split}-{max_files}-{'-'.join(map(str, BASE_BPS))}")
     return cached_training_array(name, build, corpus)
 
 
