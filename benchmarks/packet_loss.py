@@ -1,9 +1,9 @@
 """PESQ-WB under frame loss: the held-out split at 16.4 kbps with random and bursty loss.
 
-Each held-out clip is encoded twice: as a plain stream (a .hcb file; its packets carry the same
-frames) and as a packet stream whose packets end with a ``--redundancy`` copy of the previous
-frame's low band (``hybridcodec.core.redundancy``; the frames get that many bytes less, the bitrate
-stays the same).  Then, per condition, frames are dropped by ``packets.LossSimulator`` (seeded
+Each held-out clip is encoded twice, as packet streams (``--packets``: every frame's envelope is
+coded on its own, so a loss takes only its frame): plain, and with packets that end with a
+``--redundancy`` copy of the previous frame's low band (``hybridcodec.core.redundancy``; the
+frames get that many bytes less, the bitrate stays the same).  Then, per condition, frames are dropped by ``packets.LossSimulator`` (seeded
 by the clip's index, so every run drops the same frames in both streams) and the decoder
 conceals them (``hybridcodec.core.concealment``, with one frame of lookahead).  The table gives mean
 PESQ-WB, the drop from the same stream without loss, and for the redundant stream also the drop
@@ -43,7 +43,7 @@ def main() -> int:
     scores = {(s, name): [] for s in streams for name, _, _ in CONDITIONS}
     lost = {name: [0, 0] for name, _, _ in CONDITIONS}
     for index, x in enumerate(clips):
-        coded = {"plain": api.encode(x, 16000, args.bitrate, args.config),
+        coded = {"plain": api.encode_packets(x, 16000, args.bitrate, args.config),
                  "redundant": api.encode_packets(x, 16000, args.bitrate, args.config,
                                                  redundancy_bytes=args.redundancy)}
         n_frames = api.read_header(coded["plain"]).n_frames

@@ -75,7 +75,8 @@ def encode_packets(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
     """Encode a signal to a packet stream (``packets`` module): per-frame packets with a CRC of
     ``crc_bits``, each ending with a ``redundancy_bytes``-byte copy of the previous frame's low
     band (0: none; see ``hybridcodec.core.redundancy``)."""
-    encoder = Encoder(bitrate_bps, config, keep_reports=False, redundancy_bytes=redundancy_bytes)
+    encoder = Encoder(bitrate_bps, config, keep_reports=False, redundancy_bytes=redundancy_bytes,
+                      packets=True)
     header, frames = _coded_frames(encoder, x, sample_rate_hz)
     out = io.BytesIO()
     writer = PacketWriter(out, header, crc_bits)

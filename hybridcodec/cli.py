@@ -323,6 +323,16 @@ def cmd_train_laplacian(args) -> None:
     print(f"Δq = {float(arrays['envelope_step']):.4f} (mean SD 1 dB); wrote {path}")
 
 
+def cmd_train_envelope_prediction(args) -> None:
+    from .training.fit import train_envelope_prediction
+    from .parameters import save_parameters
+
+    arrays = train_envelope_prediction(args.corpus)
+    path = save_parameters("envelope-prediction", arrays, _parameter_dir(args))
+    gains = " ".join(f"{a:.2f}" for a in arrays["gain"])
+    print(f"prediction gains a = {gains}; wrote {path}")
+
+
 def cmd_train_source_model(args) -> None:
     import time
 
@@ -600,6 +610,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = p.add_subparsers(dest="train_command", required=True)
     _add_train_parser(train, "laplacian", "fit the Laplacian source model and 1 dB Δq",
                       cmd_train_laplacian)
+    _add_train_parser(train, "envelope-prediction", "fit the inter-frame prediction of the "
+                      "cepstral envelope (E2)", cmd_train_envelope_prediction)
     _add_train_parser(train, "source-model", "train the logistic-mixture source models and Δq "
                       "(eq. 6) and fit the baselines (needs PyTorch)", cmd_train_source_model)
     _add_train_parser(train, "lsf-vq", "train the k-means LSF vector quantizer (lsf-vq)",

@@ -33,8 +33,9 @@ def packets(clip):
 
 
 def _decode_with_losses(coded: bytes, lost) -> np.ndarray:
-    """What the streaming Decoder makes of the .hcb frames with ``lost`` frames missing."""
-    header, frames = read_hcb(coded)
+    """What the streaming Decoder makes of the frames of .hcb bytes or a packet stream with
+    ``lost`` frames missing."""
+    header, frames = api.read_frames(coded)
     decoder = Decoder(header)
     y = np.concatenate([decoder.push([None if t in lost else f for t, f in enumerate(frames)]),
                         decoder.finish()])
@@ -53,7 +54,8 @@ def test_split_packets_gives_setup_frames_end_and_join_is_its_inverse(packets, c
     assert packets[0][:4] == b"HCP\x1a" and packets[-1][0] == 0xFF
     data = api.join_packets(packets)
     assert api.split_packets(data) == packets
-    np.testing.assert_array_equal(api.decode(data)[0], api.decode(coded)[0])
+    y = api.decode(data)[0]
+    np.testing.assert_array_equal(y, _decode_with_losses(data, set())[:y.shape[0]])
 
 
 def test_split_packets_refuses_a_cut_stream(packets):
@@ -61,7 +63,7 @@ def test_split_packets_refuses_a_cut_stream(packets):
         api.split_packets(api.join_packets(packets)[:-20])
 
 
-def test_missing_packets_are_concealed_at_their_place(tmp_path, capsys, packets, coded, clip):
+def test_missing_packets_are_concealed_at_their_place(tmp_path, capsys, packets, clip):
     """Defect 1: packets 10, 50-52 and 200 removed; the gap is concealed where it was."""
     lost = {10, 50, 51, 52, 200}
     kept = [p for i, p in enumerate(packets) if i - 1 not in lost]
@@ -71,11 +73,11 @@ def test_missing_packets_are_concealed_at_their_place(tmp_path, capsys, packets,
     assert status == 1 and "10, 50, 51, 52, 200" in err
     y, _ = api.decode(api.join_packets(kept), conceal=True)
     assert y.shape == clip.shape
-    expected = _decode_with_losses(coded, lost)[:clip.shape[0]]
+    expected = _decode_with_losses(api.join_packets(packets), lost)[:clip.shape[0]]
     np.testing.assert_array_equal(y, expected)
 
 
-def test_duplicated_packet_is_dropped_and_reported(tmp_path, capsys, packets, coded):
+def test_duplicated_packet_is_dropped_and_reported(tmp_path, capsys, packets):
     """Defect 2: packet 30 sent twice; the copy is dropped, the output is the clean one."""
     doubled = packets[:32] + [packets[31]] + packets[32:]
     path = tmp_path / "dup.hcp"
@@ -83,15 +85,16 @@ def test_duplicated_packet_is_dropped_and_reported(tmp_path, capsys, packets, co
     status, _, err = _cli(capsys, "decode", path, tmp_path / "dup.wav", "--conceal")
     assert status == 1 and "duplicate" in err and "frame 30" in err
     y, _ = api.decode(api.join_packets(doubled), conceal=True)
-    np.testing.assert_array_equal(y, api.decode(coded)[0])
+    np.testing.assert_array_equal(y, api.decode(api.join_packets(packets))[0])
     with pytest.raises(BitstreamError, match="duplicate"):
         api.decode(api.join_packets(doubled))
 
 
-def test_reordered_packets_lose_only_the_late_one(packets, coded):
+def test_reordered_packets_lose_only_the_late_one(packets):
     swapped = packets[:41] + [packets[42], packets[41]] + packets[43:]
     y, _ = api.decode(api.join_packets(swapped), conceal=True)
-    np.testing.assert_array_equal(y, _decode_with_losses(coded, {40})[:y.shape[0]])
+    np.testing.assert_array_equal(y, _decode_with_losses(api.join_packets(packets), {40})
+                                  [:y.shape[0]])
 
 
 def test_cut_hcb_decodes_the_same_from_a_file_and_from_a_pipe(tmp_path, coded):

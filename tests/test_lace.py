@@ -162,10 +162,11 @@ def test_frame_features_cap_the_steps_and_count_bins_not_coded_as_the_cap():
     np.testing.assert_allclose(q, np.concatenate((expected, (150, 3))))
 
 
-def test_each_block_comes_with_the_rate_loop_choice_of_its_frame(coded):
+def test_each_block_comes_with_the_rate_loop_choice_of_its_frame(speech):
     """Under lookahead the post-filter gets frame t's block with frame t's report (the steps of
-    the decoder's report t), and None with the envelope of a lost frame."""
-    header, frames = api.read_frames(coded)
+    the decoder's report t), and None with the envelope of a lost frame (in a packet stream,
+    where a loss takes only its own frame)."""
+    header, frames = api.read_frames(api.encode_packets(speech[:2 * FS], FS, 9600))
     decoder = Decoder(header, postfilter="none")
     handed = []
 

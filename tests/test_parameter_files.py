@@ -14,8 +14,8 @@ SHIPPED = sorted(DATA_DIR.glob("*.npz"))
 
 def test_every_learned_component_ships_a_parameter_file():
     stems = {path.stem.rsplit("-", 1)[0] for path in SHIPPED}
-    assert {"laplacian", "logistic-mixture", "lace", "psq-st", "psq-noise", "residual",
-            "e2e-ae", "lsf-vq", "lsf-softmax"} <= stems
+    assert {"laplacian", "envelope-prediction", "logistic-mixture", "lace", "psq-st",
+            "psq-noise", "residual", "e2e-ae", "lsf-vq", "lsf-softmax"} <= stems
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)

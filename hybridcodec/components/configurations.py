@@ -135,6 +135,15 @@ PITCH_TOOLS_NOISE_FILL_GAIN = 0.6
 # 3.940 / 3.964 with (3, 0.5).  (The source models stay fitted on eq. 1's cepstra.)
 SPEECH_ENVELOPE_FIT = dict(fit_smoothing_bins=3, fit_mix=0.5)
 
+# The envelope's inter-frame prediction (E2) of dsp.envelope (`hybridcodec train
+# envelope-prediction`), on the 24 voice-balanced validation utterances, PESQ-WB / ViSQOL at 9.6 /
+# 13.2 / 16.4 / 24.4 kbps.  On 48 training utterances at 9.6 kbps it codes the default's envelope
+# in 30.3 instead of 44.5 bits a frame (plug-in entropies).  tcx-dsp without: 2.880 / 3.308,
+# 3.461 / 3.623, 3.791 / 3.824, 4.202 / 4.069; with: 3.001 / 3.358, 3.545 / 3.653, 3.841 /
+# 3.829, 4.210 / 4.086.  The default (lace trained without it) 3.138 / 3.534, 3.615 / 3.844,
+# 3.876 / 3.997, 4.204 / 4.131 against 3.206 / 3.610, 3.680 / 3.860, 3.914 / 4.026, 4.221 / 4.158.
+SPEECH_ENVELOPE_PREDICTION = dict(prediction="envelope-prediction")
+
 # The low-band emphasis (W1) of dsp.perceptual, b bits at 0 Hz falling to 0 at N bins, on the same
 # 24 utterances, PESQ-WB / ViSQOL at 9.6 / 13.2 / 16.4 / 24.4 kbps (Σ: both summed over the rates).
 # tcx-mixture-pitch: none 2.684 / 3.102, 3.148 / 3.417, 3.444 / 3.623, 3.941 / 3.964 (Σ 27.323);
@@ -174,11 +183,12 @@ SPEECH_WEIGHTING = dict(SPEECH_LOW_BAND_EMPHASIS, gamma1=0.92, low_band_bits=4.5
 
 
 def _with_pitch_tools(base, name: str, description: str):
-    """``base`` with the pitch tools, the envelope fit (E1) that follows the harmonics and the
-    speech weighting: γ1 = 0.92 with the low-band emphasis (W1)."""
+    """``base`` with the pitch tools, the envelope fit (E1) that follows the harmonics, the
+    envelope's inter-frame prediction (E2) and the speech weighting: γ1 = 0.92 with the
+    low-band emphasis (W1)."""
     return base.override(name, description, spectrum_quantizer=base.spectrum_quantizer.with_params(
         harmonic_model=True, noise_fill_gain=PITCH_TOOLS_NOISE_FILL_GAIN),
-        envelope=base.envelope.with_params(**SPEECH_ENVELOPE_FIT),
+        envelope=base.envelope.with_params(**SPEECH_ENVELOPE_FIT, **SPEECH_ENVELOPE_PREDICTION),
         perceptual=base.perceptual.with_params(**SPEECH_WEIGHTING), **PITCH_TOOLS)
 
 
@@ -240,6 +250,7 @@ CONFIGURATIONS += (
 # without a post-filter and with the classical one by both PESQ-WB and ViSQOL at 9.6-24.4 kbps on
 # held-out speakers, and lies within 0.007 of both at 32 (benchmarks/results/postfilter.md).  A
 # file names its configuration, so a file of tcx-mixture-pitch decodes as before.  The name is
-# short because a streamed file's header, with the two parameter digests (the source models' and
-# lace's), must fit formats.hcb.MAX_STREAMED_HEADER_BYTES: at most 10 characters.
+# short because a streamed file's header, with the three parameter digests (the source models',
+# the envelope prediction's and lace's), must fit formats.hcb.MAX_STREAMED_HEADER_BYTES: at most
+# 10 characters.
 DEFAULT = "tcx-lace"

@@ -273,7 +273,8 @@ class LsfEnvelope:
         self.gain.put(coder, side.gain_index)
         self._put_indices(coder, side.indices[:side.count])
 
-    def get(self, coder: RangeCoder) -> LsfSide:
+    def get(self, coder: RangeCoder, previous=None) -> LsfSide:
+        """The side of one frame; frames are coded on their own (``previous`` is not read)."""
         count = coder.decode_symbol(stage_count_cdf(self.n_codes))
         gain_index = self.gain.get(coder)
         indices = self._get_indices(coder, count)
@@ -288,8 +289,9 @@ class LsfEnvelope:
         return self.gain.dequantize(side.gain_index, self.gain.predict(lsf)) + \
             log_shape(lsf, self.correction)
 
-    def encode(self, spectrum: np.ndarray, capacity_bytes: int, max_bits: int):
-        """A fresh coder holding the envelope in at most ``max_bits`` bits, and the side info.
+    def encode(self, spectrum: np.ndarray, capacity_bytes: int, max_bits: int, previous=None):
+        """A fresh coder holding the envelope in at most ``max_bits`` bits, and the side info
+        (coded on its own: ``previous`` is not read).
 
         A frame too small for all codes drops the last ones (the gain is re-fitted to the
         coarser shape); with none left the shape is the flat or mean one.

@@ -73,15 +73,8 @@ class SourceModel:
         return TableSet(**cached_arrays("tables", key + (name,), arrays))
 
     def envelope_tables(self, envelope_step: float) -> TableSet:
-        def build():
-            tables = []
-            for shift in range(ENVELOPE_SHIFTS):
-                step = envelope_step * 2.0**shift
-                for model in self.envelope_models():
-                    lo, hi = _span(model, step)
-                    tables.append(make_table(model, step, lo, hi))
-            return tables
-        return self._tableset(f"envelope-{float(envelope_step)!r}", build)
+        return self._tableset(f"envelope-{float(envelope_step)!r}",
+                              lambda: envelope_table_list(self.envelope_models(), envelope_step))
 
     @cached_property
     def spectrum_tables(self) -> TableSet:
@@ -113,6 +106,18 @@ class SourceModel:
     def relative_bits(self) -> np.ndarray:
         """Hr(f) = H1(f) − mean H1: the bias of eq. 11 for uniform accuracy."""
         return self.spectrum_h1 - self.spectrum_h1.mean()
+
+
+def envelope_table_list(models: list, envelope_step: float) -> list:
+    """Tables of the K envelope ``models`` at every envelope-step shift s (step Δq·2^s), in
+    the row order s * K + k of ``envelope_tables``."""
+    tables = []
+    for shift in range(ENVELOPE_SHIFTS):
+        step = envelope_step * 2.0**shift
+        for model in models:
+            lo, hi = _span(model, step)
+            tables.append(make_table(model, step, lo, hi))
+    return tables
 
 
 def _span(model, step: float):

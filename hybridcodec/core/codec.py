@@ -35,7 +35,7 @@ from .geometry import SAMPLE_RATE_HZ
 from ..formats.hcb import (MAX_HEADER_BYTES, MAX_STREAMED_HEADER_BYTES, Header,
                            check_redundancy, frame_bytes, full_budgets, iter_layered_budgets,
                            rate_without_layers)
-from .frame import FrameDecoder, FrameEncoder, FrameReport, with_layer_bits
+from .frame import INTRA_PERIOD, FrameDecoder, FrameEncoder, FrameReport, with_layer_bits
 from .pipeline import get_pipeline
 
 
@@ -54,10 +54,13 @@ class Encoder:
         R > 0: each full-size payload ends with an R-byte copy of the previous frame's low band
         (packet streams; the frame gets R bytes less).  At most a quarter of a frame and
         ``container.MAX_REDUNDANCY_BYTES``.
+    packets : bool
+        The frames go into a packet stream, built for loss: every frame's envelope is coded
+        on its own (no inter-frame prediction), so a lost packet takes only its own frame.
     """
 
     def __init__(self, bitrate_bps: int, config: str = "default", keep_reports: bool = True,
-                 redundancy_bytes: int = 0):
+                 redundancy_bytes: int = 0, packets: bool = False):
         self.bitrate_bps = check_bitrate(bitrate_bps)
         self.redundancy_bytes = check_redundancy(redundancy_bytes, self.bitrate_bps)
         self.pipeline = get_pipeline(config)
@@ -76,7 +79,7 @@ class Encoder:
         self.highpass = HighPass50Hz()
         self.pitch_analyzer = self.pipeline.pitch_filter.analyzer()
         self.analyzer = self.pipeline.transform.analyzer()
-        self.frame_encoder = FrameEncoder(self.pipeline)
+        self.frame_encoder = FrameEncoder(self.pipeline, 1 if packets else INTRA_PERIOD)
         self.frame_decoder = FrameDecoder(self.pipeline)
         self.reports: List[FrameReport] = []
         self.keep_reports = keep_reports
@@ -285,7 +288,8 @@ class Decoder:
                 self.last_pitch = self.frame_decoder.last_pitch
                 return (spectrum, self.frame_decoder.last_envelope, self.last_pitch,
                         self.frame_decoder.last_choice), copy
-            self.damaged.append(t)
+            if not (self.frame_decoder.last_orphan and self.concealed[-1:] == [t - 1]):
+                self.damaged.append(t)   # an orphan after a concealed frame is not damage
         elif self.keep_reports:
             self.reports.append(FrameReport(t, 0))
         self.concealed.append(t)

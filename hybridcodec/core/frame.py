@@ -5,7 +5,9 @@ TNS (filter, put) → rate loop.
 Decoder: envelope (get) → pitch field → ŝ → W(f) → TNS field → spectrum (decode, noise fill)
 → inverse TNS → X̂ = ŵ · ŝ.
 Everything that decides how bits are read (ŝ, W, allocation, tables) is computed from decoded
-values by the same functions on both sides.
+values by the same functions on both sides.  The one state carried from frame to frame is the
+envelope side of the frame before (:class:`EnvelopeHistory`), which a predictive envelope
+predicts from.
 """
 from dataclasses import dataclass, field, replace
 from typing import Dict, Optional, Tuple
@@ -43,19 +45,51 @@ class FrameReport:
     steps: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
 
+INTRA_PERIOD = 50
+"""Frames of a file stream between forced intra envelopes (1 s): after damage (decoded with
+``--conceal``) a predictive envelope's frames decode again within a second.  A packet stream,
+built for loss, codes every frame's envelope on its own (``intra_period`` 1)."""
+
+
+class EnvelopeHistory:
+    """The envelope side of frame t − 1, for a predictive envelope (``components.envelope``).
+
+    The encoder keeps every frame it codes; the decoder every frame it decodes intact, so after
+    a lost or damaged frame it has no frame t − 1 and cannot decode a predicted frame t (nor the
+    predicted frames after it) until the next intra frame.  Decoding frame t again (the
+    encoder's own decoder does so for the redundant copy and the residual layers) predicts from
+    the same frame as before.
+    """
+
+    def __init__(self):
+        self._sides: list = []
+
+    def before(self, frame_index: int):
+        """The side of frame ``frame_index − 1``, or None when it was not kept."""
+        return next((side for index, side in self._sides if index == frame_index - 1), None)
+
+    def record(self, frame_index: int, side) -> None:
+        """Keep ``side`` as frame ``frame_index``'s (and the frame before it)."""
+        self._sides = [(i, s) for i, s in self._sides if i == frame_index - 1] + \
+            [(frame_index, side)]
+
+
 def uncoded_report(frame_index: int, budget_bits: int) -> FrameReport:
     """The report of a frame below MIN_FRAME_BYTES: all of its bits are padding."""
     return FrameReport(frame_index, budget_bits, {"padding": budget_bits})
 
 
 class FrameEncoder:
-    """Encodes one MDCT frame into a payload of a given number of bytes."""
+    """Encodes one MDCT frame into a payload of a given number of bytes; every
+    ``intra_period``-th frame's envelope is coded on its own (1: every frame)."""
 
-    def __init__(self, pipeline: Pipeline):
+    def __init__(self, pipeline: Pipeline, intra_period: int = INTRA_PERIOD):
         self.pipeline = pipeline
+        self.intra_period = intra_period
         self.spectrum_encoder = pipeline.spectrum_quantizer.encoder()
         """The spectrum quantizer's encoder side for this stream (it may keep state, as
         e2e-ae's entropy control does)."""
+        self.envelope_history = EnvelopeHistory()
 
     def encode_frame(self, spectrum: np.ndarray, frame_index: int, budget_bytes: int,
                      pitch: Optional[object] = None) -> Tuple[bytes, FrameReport]:
@@ -65,8 +99,11 @@ class FrameEncoder:
             return bytes(budget_bytes), uncoded_report(frame_index, 8 * budget_bytes)
         p = self.pipeline
         budget_bits = 8 * budget_bytes
+        previous = None if frame_index % self.intra_period == 0 else \
+            self.envelope_history.before(frame_index)
         coder, side = p.envelope.encode(spectrum, 2 * budget_bytes + 64,
-                                        budget_bits - reserve_bits(p))
+                                        budget_bits - reserve_bits(p), previous)
+        self.envelope_history.record(frame_index, side)
         tells = [_tells(coder)]
         p.pitch_filter.put(coder, pitch)
         tells.append(_tells(coder))
@@ -101,6 +138,8 @@ class FrameDecoder:
         self.last_envelope: Optional[np.ndarray] = None
         self.last_pitch: Optional[object] = None
         self.last_choice: Optional[object] = None
+        self.last_orphan = False
+        self.envelope_history = EnvelopeHistory()
 
     def decode_frame(self, payload: bytes, frame_index: int) -> np.ndarray:
         """X̂ (320,) of one frame; frames below MIN_FRAME_BYTES decode to silence.
@@ -112,16 +151,24 @@ class FrameDecoder:
         the pitch filter's parameters read from the frame (None when off), and ``last_choice``
         what the rate loop chose for it (the spectrum quantizer's report: target index, noise
         level, steps δ(f); None with ``last_envelope``), which the post-filter may read too.
+        ``last_orphan``: the frame's envelope is predicted from frame t − 1, which this decoder
+        lost or found damaged, so it is not decoded (invalid, and concealed) either.
         """
         p = self.pipeline
         budget_bits = 8 * len(payload)
         self.last_envelope = self.last_pitch = self.last_choice = None
+        self.last_orphan = False
         if len(payload) < MIN_FRAME_BYTES:
             self.last_report = uncoded_report(frame_index, budget_bits)
             self.last_valid = not any(payload)
             return np.zeros(p.transform.n_bins)
         coder = RangeCoder.decoder(payload)
-        side = p.envelope.get(coder)
+        side = p.envelope.get(coder, self.envelope_history.before(frame_index))
+        if side is None:
+            self.last_orphan = True
+            self.last_report = uncoded_report(frame_index, budget_bits)
+            self.last_valid = False
+            return np.zeros(p.transform.n_bins)
         marks = [_mark(coder)]
         pitch = self.last_pitch = p.pitch_filter.get(coder)
         marks.append(_mark(coder))
@@ -140,6 +187,8 @@ class FrameDecoder:
             x_hat = unflatten(w_hat, envelope)
         finite = bool(np.isfinite(x_hat).all())
         self.last_valid = finite and payload_is_consistent(payload, coder)
+        if self.last_valid:
+            self.envelope_history.record(frame_index, side)
         return x_hat if finite else np.zeros(p.transform.n_bins)
 
     @property

@@ -28,7 +28,7 @@ in layer order (:func:`iter_layered_budgets`); such a file can pass the bound be
 bytes (the core's tail keeps its budgets and the frames streamed keep their layers).
 
 Frame sizes are not stored: both sides derive them from the header (:func:`frame_budgets`), so
-each frame fits bitrate × 20 ms and the whole file fits bitrate × duration / 8 + 64 bytes.
+each frame fits bitrate × 20 ms and the whole file fits bitrate × duration / 8 + 72 bytes.
 
 Streamed variant (an encoder that does not know the length up front, e.g. a WAV from a pipe
 that does not say): the header's n_samples field is 0 and the real count follows the frames, just
@@ -54,7 +54,7 @@ from ..core.geometry import DELAY_SAMPLES, HOP, SAMPLE_RATE_HZ, num_frames
 from ..errors import BitstreamError, ConfigError
 
 MAGIC = b"HCB\x1a"
-FORMAT_VERSION = 10
+FORMAT_VERSION = 11
 """2: packet streams name their redundancy (bytes per packet copying the previous frame).
 3: the header ends with a CRC-8; frame packets carry a sequence number; the parameters are
 re-fitted on the many-speaker corpus (every configuration decodes differently).
@@ -72,8 +72,13 @@ before), so its bit allocation differs.
 9: the default's core, tcx-mixture-pitch, and tcx-residual weight as tcx-dsp does (γ1 = 0.92,
 b = 4.5), and lace and the residual layers are retrained on that core's output.
 10: the rate loop fills the frame to less than a byte (``spectrum_coder._code_best_index``); the
-fields read as before, but lace and the residual layers are retrained on the new output."""
-FILE_SLACK_BYTES = 64
+fields read as before, but lace and the residual layers are retrained on the new output.
+11: the speech configurations predict the cepstral envelope from the frame before (E2 of
+``dsp.envelope``): their envelope field starts with a flag (predicted or intra), and lace and
+the residual layers are retrained on the new output.  A file may exceed bitrate × duration / 8
+by 72 bytes instead of 64, so that the default's streamed header holds a third parameter
+digest (the prediction's)."""
+FILE_SLACK_BYTES = 72
 """A file may exceed bitrate × duration / 8 by at most this many bytes (header and CRC)."""
 CRC_BYTES = 4
 LENGTH_TRAILER_BYTES = 8
@@ -215,7 +220,7 @@ def check_redundancy(redundancy_bytes: int, bitrate_bps: int, error=ConfigError)
 def frame_budgets(header: Header) -> np.ndarray:
     """Bytes of every frame: full frames, the file's tail squeezed to the file-size bound.
 
-    b_t = min(frame_bytes, P - Σ_{s<t} b_s) with P = floor(bitrate · duration / 8) + 64 minus
+    b_t = min(frame_bytes, P - Σ_{s<t} b_s) with P = floor(bitrate · duration / 8) + 72 minus
     header and CRC.  Only frames that need samples past the end of the input can be
     squeezed, so a streaming encoder knows every earlier budget before it knows the length.
     """
@@ -236,7 +241,7 @@ def iter_layered_budgets(header: Header) -> Iterator[Tuple[int, ...]]:
     min(its bytes, what the file's pool P of :func:`frame_budgets` has left).  As P holds every
     full frame that does not need samples past the end, only those can be short (a streaming
     encoder has sent the others).  The core's tail keeps its own budgets, so a layered file can
-    pass bitrate × duration / 8 + 64 by a few bytes: at most its header's excess over the
+    pass bitrate × duration / 8 + 72 by a few bytes: at most its header's excess over the
     core's plus one layer's bytes.
     """
     base_left = _pool(header, header.base_bitrate_bps,
@@ -264,7 +269,7 @@ def full_budgets(header: Header) -> Tuple[int, ...]:
 
 
 def _pool(header: Header, bitrate_bps: int, header_bytes: int) -> int:
-    """P = floor(bitrate · duration / 8) + 64 − header − trailer: the bytes of all frames."""
+    """P = floor(bitrate · duration / 8) + 72 − header − trailer: the bytes of all frames."""
     return (bitrate_bps * header.n_samples // (8 * header.original_rate_hz)
             + FILE_SLACK_BYTES - header_bytes - header.trailer_size)
 

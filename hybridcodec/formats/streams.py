@@ -205,7 +205,8 @@ def encode_stream(audio: soundfile.SoundFile, out: BinaryIO, bitrate_bps: int,
     n_known = _known_length(audio, ignore_length)
     if redundancy_bytes and not packets:
         raise ConfigError("redundant copies (--redundancy) need a packet stream (--packets)")
-    encoder = Encoder(bitrate_bps, config, keep_reports=False, redundancy_bytes=redundancy_bytes)
+    encoder = Encoder(bitrate_bps, config, keep_reports=False, redundancy_bytes=redundancy_bytes,
+                      packets=packets)
     header = encoder.header(n_known or 0, rate, streamed=n_known is None)
     counted = _CountingWriter(out)
     sink = PacketWriter(counted, header, crc_bits) if packets else HcbWriter(counted, header)

@@ -1,6 +1,8 @@
-"""Fit the DSP source model (Laplacians) and the 1 dB envelope step on the training split.
+"""Fit the DSP source model (Laplacians), the 1 dB envelope step and the envelope's inter-frame
+prediction on the training split.
 
-``hybridcodec train laplacian`` runs :func:`fit_laplacian` and writes the parameter file that
+``hybridcodec train laplacian`` runs :func:`fit_laplacian` and ``hybridcodec train
+envelope-prediction`` :func:`train_envelope_prediction`; each writes the parameter file that
 ships in ``hybridcodec/data``.  Only the training split is read.
 """
 from typing import Dict, List
@@ -12,6 +14,7 @@ from hybridcodec.dsp import envelope as cepstral
 from hybridcodec.dsp import mdct
 from hybridcodec.dsp.filters import highpass_50hz
 
+from ..components.configurations import SPEECH_ENVELOPE_FIT
 from ..components.source_model import fit_laplacians
 from ..core.geometry import N_BINS
 from .corpus import load_clips
@@ -21,6 +24,13 @@ ACTIVE_FRAME_DB = -55.0
 digital silence between clips says nothing about speech."""
 TARGET_SD_DB = 1.0
 """The conventional rule of thumb: mean spectral distortion of the envelope ≈ 1 dB (TCX [16])."""
+
+
+def active_runs(frames: np.ndarray) -> List[np.ndarray]:
+    """The runs of consecutive active frames (:func:`is_active`) of one clip's MDCT frames."""
+    active = is_active(frames)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))
+    return [frames[a:b] for a, b in zip(edges[::2], edges[1::2])]
 
 
 def speech_spectra(clips: List[np.ndarray]) -> np.ndarray:
@@ -64,3 +74,14 @@ def train_laplacian(corpus_dir=None, max_files=None) -> Dict[str, np.ndarray]:
     spectra = speech_spectra(clips)
     step = one_db_envelope_step(cepstral.cepstrum(spectra))
     return fit_laplacian(spectra, step)
+
+
+def train_envelope_prediction(corpus_dir=None, max_files=None) -> Dict[str, np.ndarray]:
+    """μ, a and residual scales of the cepstral envelope's inter-frame prediction (E2), fitted
+    on the runs of consecutive active frames of the training split, on the cepstra of the fit
+    (E1) that the speech configurations use (``SPEECH_ENVELOPE_FIT``)."""
+    clips = load_clips("train", corpus_dir, max_files=max_files)
+    runs = [run for x in clips for run in active_runs(mdct.analyze(highpass_50hz(x)))]
+    fit = (SPEECH_ENVELOPE_FIT["fit_smoothing_bins"], SPEECH_ENVELOPE_FIT["fit_mix"])
+    cepstra = [cepstral.cepstrum(run, cepstral.N_CEPSTRA, *fit) for run in runs]
+    return cepstral.fit_cepstrum_prediction(cepstra)
