@@ -90,7 +90,7 @@ def fit_log_spectrum(spectrum: np.ndarray, smoothing_bins: int, mix: float) -> n
 def quantize_cepstrum(y: np.ndarray, envelope_step: float, prediction=0.0) -> np.ndarray:
     """Quantization indices round((y − ỹ) / Δq) of TCX eq. 2 (ŷ = ỹ + Δq · index), ỹ the
     inter-frame prediction (E2) or 0."""
-    return np.round((np.asarray(y) - prediction) / envelope_step).astype(np.int64)
+    return np.rint((y - prediction) / envelope_step).astype(np.int64)
 
 
 def dequantize_cepstrum(indices: np.ndarray, envelope_step: float, prediction=0.0) -> np.ndarray:

@@ -492,6 +492,16 @@ def value_bits(bits, length, offset, t, value) -> float:
 
 
 @njit(cache=True)
+def values_bits(bits, length, offset, table_index, values) -> float:
+    """Ideal code length in bits of ``values[i]`` under table ``table_index[i]``, summed
+    (:func:`value_bits` of each)."""
+    total = 0.0
+    for i in range(values.shape[0]):
+        total += value_bits(bits, length, offset, table_index[i], values[i])
+    return total
+
+
+@njit(cache=True)
 def encode_values(state, buf, cdf, length, offset, table_index, values):
     """Encode ``values[i]`` with table ``table_index[i]`` for every i, in order."""
     for i in range(values.shape[0]):

@@ -9,10 +9,10 @@ coefficients by the model's most likely index until it fits.
 
 With ``prediction`` (a parameter file of ``hybridcodec train envelope-prediction``) a frame is
 *predicted* or *intra*, as CELT codes its coarse energies: a flag (P(intra) = 1/8, CELT's)
-comes first; a predicted frame's indices code y − ỹ, ỹ the inter-frame prediction (E2) of
-``dsp.envelope`` from frame t − 1's ŷ, with one Laplace table per coefficient fitted to that
-residual; an intra frame is coded as without prediction.  The encoder takes the cheaper of the
-two, and intra whenever the frame coders give it no frame t − 1 (the first frame, every
+goes with the shift into one symbol; a predicted frame's indices code y − ỹ, ỹ the inter-frame
+prediction (E2) of ``dsp.envelope`` from frame t − 1's ŷ, with one Laplace table per coefficient
+fitted to that residual; an intra frame is coded as without prediction.  The encoder takes the
+one with the shorter ideal code length, and intra whenever the frame coders give it no frame t − 1 (the first frame, every
 ``core.frame.INTRA_PERIOD`` th frame, every frame of a packet stream).  A decoder that lacks
 frame t − 1 (lost, damaged) cannot decode a predicted frame t: it conceals frames until the
 next intra frame (``core.frame.EnvelopeHistory``).
@@ -24,7 +24,7 @@ import numpy as np
 
 from hybridcodec.dsp import envelope as cepstral
 from hybridcodec.dsp.entropy_models import Laplace, make_tableset, quantize_cdf
-from hybridcodec.dsp.range_coder import RangeCoder, TableSet
+from hybridcodec.dsp.range_coder import RangeCoder, TableSet, values_bits
 
 from ..core.geometry import N_BINS
 from ..core.registry import register
@@ -34,7 +34,9 @@ from .source_model import ENVELOPE_SHIFTS, envelope_table_list
 SHIFT_PROBABILITIES = np.array([0.97, 0.01, 0.01, 0.01])
 """Prior of the envelope-step shift: s > 0 only rescues frames that are too small."""
 INTRA_PROBABILITIES = np.array([7 / 8, 1 / 8])
-"""Prior of the flag (predicted, intra) of a predictive envelope: CELT's P(intra) = 1/8."""
+"""Prior of the flag (predicted, intra) of a predictive envelope: CELT's P(intra) = 1/8.  The
+flag and the shift s are coded as one symbol 4 · intra + s (independent priors)."""
+INTRA_BITS = -np.log2(INTRA_PROBABILITIES)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class CepstralEnvelope:
         if prediction is not None:
             self._load_predictor(prediction)
         self.shift_cdf = quantize_cdf(SHIFT_PROBABILITIES)
-        self.intra_cdf = quantize_cdf(INTRA_PROBABILITIES)
+        self.flag_shift_cdf = quantize_cdf(np.outer(INTRA_PROBABILITIES, SHIFT_PROBABILITIES).ravel())
         self._table_rows = [shift * n_cepstra + np.arange(n_cepstra, dtype=np.int64)
                             for shift in range(ENVELOPE_SHIFTS)]
 
@@ -142,18 +144,23 @@ class CepstralEnvelope:
         return CepstralSide(shift, cepstral.quantize_cepstrum(y, step, prediction), y, prediction)
 
     def put(self, coder: RangeCoder, side: CepstralSide) -> None:
-        if self.predictor is not None:
-            coder.encode_symbol(self.intra_cdf, int(not side.predicted))
-        coder.encode_symbol(self.shift_cdf, side.shift)
+        if self.predictor is None:
+            coder.encode_symbol(self.shift_cdf, side.shift)
+        else:
+            coder.encode_symbol(self.flag_shift_cdf,
+                                ENVELOPE_SHIFTS * int(not side.predicted) + side.shift)
         coder.encode_values(self._coding(side).tables, self._rows(side.shift), side.indices)
 
     def get(self, coder: RangeCoder, previous: Optional[CepstralSide] = None):
         """The side of frame t, given frame t − 1's (None: this decoder does not have it).
         None for a predicted frame without frame t − 1: it cannot be decoded."""
-        predicted = self.predictor is not None and coder.decode_symbol(self.intra_cdf) == 0
+        if self.predictor is None:
+            predicted, shift = False, coder.decode_symbol(self.shift_cdf)
+        else:
+            intra, shift = divmod(coder.decode_symbol(self.flag_shift_cdf), ENVELOPE_SHIFTS)
+            predicted = not intra
         if predicted and previous is None:
             return None
-        shift = coder.decode_symbol(self.shift_cdf)
         coding = self.predicted_coding if predicted else self.intra_coding
         prediction = self._prediction(previous) if predicted else 0.0
         return CepstralSide(shift, coder.decode_values(coding.tables, self._rows(shift)),
@@ -171,14 +178,24 @@ class CepstralEnvelope:
     def encode(self, spectrum: np.ndarray, capacity_bytes: int, max_bits: int,
                previous: Optional[CepstralSide] = None):
         """A fresh coder holding the envelope in at most ``max_bits`` bits, and the side info.
-        With prediction and frame t − 1's side ``previous``, the cheaper of the predicted and
-        the intra coding (CELT's two-pass choice)."""
+        With prediction and frame t − 1's side ``previous``, the predicted or the intra coding,
+        whichever has the shorter ideal code length (CELT's two-pass choice, estimated)."""
         y = self.cepstrum(spectrum)
-        intra = self._encode_fitting(y, 0.0, capacity_bytes, max_bits)
-        if self.predictor is None or previous is None:
-            return intra
-        predicted = self._encode_fitting(y, self._prediction(previous), capacity_bytes, max_bits)
-        return predicted if predicted[0].tell() <= intra[0].tell() else intra
+        prediction = 0.0
+        if self.predictor is not None and previous is not None:
+            predicted = self._prediction(previous)
+            if self._ideal_bits(y, predicted, self.predicted_coding, INTRA_BITS[0]) <= \
+                    self._ideal_bits(y, 0.0, self.intra_coding, INTRA_BITS[1]):
+                prediction = predicted
+        return self._encode_fitting(y, prediction, capacity_bytes, max_bits)
+
+    def _ideal_bits(self, y: np.ndarray, prediction, coding: _Coding, flag_bits: float) -> float:
+        """Ideal code length of y's indices around ``prediction`` at shift 0 with ``coding``'s
+        tables, plus the flag's ``flag_bits``."""
+        indices = cepstral.quantize_cepstrum(y, self.envelope_step, prediction)
+        tables = coding.tables
+        return flag_bits + values_bits(tables.bits, tables.length, tables.offset, self._rows(0),
+                                       indices)
 
     def _encode_fitting(self, y: np.ndarray, prediction, capacity_bytes: int, max_bits: int):
         """The finest shift whose coding around ``prediction`` fits ``max_bits``."""
