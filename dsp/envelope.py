@@ -4,8 +4,8 @@ Encoder side: ``cepstrum`` (of log|X|, eq. 1, or of the log spectrum (E1) of ``f
 which follows the harmonics' power) → ``quantize_cepstrum``; both sides: ``dequantize_cepstrum``
 → ``envelope_from_cepstrum`` → ``flatten`` / ``unflatten``.  With inter-frame prediction (E2),
 ``predicted_cepstrum`` gives the prediction that both quantize around, and
-``fit_cepstrum_prediction`` fits its gains on consecutive frames.  ``spectral_distortion_db`` measures
-how far a quantized envelope lies from the unquantized one (``cepstral_distortion_db``: the same
+``fit_cepstrum_prediction`` fits its gains on consecutive frames.  ``spectral_distortion_db``
+measures how far a quantized envelope lies from the unquantized one (``cepstral_distortion_db``: the same
 from the cepstra).  For fits and studies over many frames, ``quantized_envelope`` and
 ``flatten_by_quantized_envelope`` run the chain in one call.
 """

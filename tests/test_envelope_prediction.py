@@ -32,7 +32,8 @@ def ar1_sequences(rng, mean, gain, scale, n_sequences=40, length=200):
 
 
 def test_fit_recovers_the_mean_gain_and_residual_scale_of_an_ar1_process(rng):
-    mean, gain, scale = np.array([5.0, -1.0, 0.0]), np.array([0.9, 0.5, 0.0]), np.array([1.0, 2.0, 0.5])
+    mean, gain = np.array([5.0, -1.0, 0.0]), np.array([0.9, 0.5, 0.0])
+    scale = np.array([1.0, 2.0, 0.5])
     fitted = cepstral.fit_cepstrum_prediction(ar1_sequences(rng, mean, gain, scale))
     np.testing.assert_allclose(fitted["gain"], gain, atol=0.03)
     np.testing.assert_allclose(fitted["residual_scale"], scale, rtol=0.05)

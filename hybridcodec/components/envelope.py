@@ -12,8 +12,9 @@ With ``prediction`` (a parameter file of ``hybridcodec train envelope-prediction
 goes with the shift into one symbol; a predicted frame's indices code y − ỹ, ỹ the inter-frame
 prediction (E2) of ``dsp.envelope`` from frame t − 1's ŷ, with one Laplace table per coefficient
 fitted to that residual; an intra frame is coded as without prediction.  The encoder takes the
-one with the shorter ideal code length, and intra whenever the frame coders give it no frame t − 1 (the first frame, every
-``core.frame.INTRA_PERIOD`` th frame, every frame of a packet stream).  A decoder that lacks
+one with the shorter ideal code length, and intra whenever the frame coders give it no frame
+t − 1 (the first frame, every ``core.frame.INTRA_PERIOD`` th frame, every frame of a packet
+stream).  A decoder that lacks
 frame t − 1 (lost, damaged) cannot decode a predicted frame t: it conceals frames until the
 next intra frame (``core.frame.EnvelopeHistory``).
 """
@@ -97,7 +98,8 @@ class CepstralEnvelope:
         if prediction is not None:
             self._load_predictor(prediction)
         self.shift_cdf = quantize_cdf(SHIFT_PROBABILITIES)
-        self.flag_shift_cdf = quantize_cdf(np.outer(INTRA_PROBABILITIES, SHIFT_PROBABILITIES).ravel())
+        self.flag_shift_cdf = quantize_cdf(
+            np.outer(INTRA_PROBABILITIES, SHIFT_PROBABILITIES).ravel())
         self._table_rows = [shift * n_cepstra + np.arange(n_cepstra, dtype=np.int64)
                             for shift in range(ENVELOPE_SHIFTS)]
 
@@ -124,8 +126,8 @@ class CepstralEnvelope:
         """ỹ of (E2) from frame t − 1's side."""
         return cepstral.predicted_cepstrum(self.dequantize(previous), *self.predictor)
 
-    def _coding(self, side: CepstralSide) -> _Coding:
-        return self.predicted_coding if side.predicted else self.intra_coding
+    def _coding(self, predicted: bool) -> _Coding:
+        return self.predicted_coding if predicted else self.intra_coding
 
     def _rows(self, shift: int) -> np.ndarray:
         """Table of each coefficient at envelope-step shift ``shift``."""
@@ -149,7 +151,8 @@ class CepstralEnvelope:
         else:
             coder.encode_symbol(self.flag_shift_cdf,
                                 ENVELOPE_SHIFTS * int(not side.predicted) + side.shift)
-        coder.encode_values(self._coding(side).tables, self._rows(side.shift), side.indices)
+        coder.encode_values(self._coding(side.predicted).tables, self._rows(side.shift),
+                            side.indices)
 
     def get(self, coder: RangeCoder, previous: Optional[CepstralSide] = None):
         """The side of frame t, given frame t − 1's (None: this decoder does not have it).
@@ -161,7 +164,7 @@ class CepstralEnvelope:
             predicted = not intra
         if predicted and previous is None:
             return None
-        coding = self.predicted_coding if predicted else self.intra_coding
+        coding = self._coding(predicted)
         prediction = self._prediction(previous) if predicted else 0.0
         return CepstralSide(shift, coder.decode_values(coding.tables, self._rows(shift)),
                             prediction=prediction)
@@ -210,7 +213,7 @@ class CepstralEnvelope:
     def _encode_truncated(self, side: CepstralSide, capacity_bytes: int, max_bits: int):
         """Coarsest shift, highest coefficients replaced by their most likely index until it fits."""
         indices = side.indices.copy()
-        modes = self._coding(side).modes[self._rows(side.shift)]
+        modes = self._coding(side.predicted).modes[self._rows(side.shift)]
         for k in range(self.n_cepstra - 1, -1, -1):
             indices[k] = modes[k]
             side = CepstralSide(side.shift, indices.copy(), side.y, side.prediction)

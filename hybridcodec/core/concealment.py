@@ -5,8 +5,8 @@ prediction), so a loss touches only the frame itself and the 10 ms overlap it sh
 neighbour; the next good frame decodes exactly as it would have without the loss, and the
 low-overlap window cross-fades into it.  (In a file stream the speech configurations predict
 each envelope from the frame before (``components.envelope``), so after a lost or damaged frame
-the frames up to the next intra frame, at most ``frame.INTRA_PERIOD`` later, are concealed too.)  (Only the
-decoder's pitch filter, an IIR comb in configurations with CELT's pre-filter, carries the
+the frames up to the next intra frame, at most ``frame.INTRA_PERIOD`` later, are concealed too.)
+(Only the decoder's pitch filter, an IIR comb in configurations with CELT's pre-filter, carries the
 concealed samples on for a few pitch periods; a concealed frame keeps the filter of the frame
 before it, ``codec.Decoder``.)  The decoder
 holds one frame back (``codec.Decoder``, lookahead), so when frame t is lost, frame t + 1 is
