@@ -122,6 +122,14 @@ spectrum quantizer, the harmonic model driven by the coded lag)."""
 # at 9.6 and 13.2 kbps (2.873 / 3.508, 3.479 / 3.845, 3.780 / 3.997 at 9.6-16.4 kbps against
 # 2.898 / 3.526, 3.497 / 3.849, 3.815 / 3.986), and so they did on the held-out and out-of-corpus
 # voices (−0.02 … −0.05 PESQ-WB at every rate): the 6 validation voices alone misled.
+# Not adopted either: a noise-fill gain that follows the voicing, 0.6 in frames with a coded pitch
+# lag and 0.8 in the others (the encoder's choice alone; the fill of unvoiced frames nearer their
+# energy).  tcx-dsp on the 24 validation utterances, PESQ-WB / ViSQOL at 9.6 / 13.2 / 16.4 kbps:
+# 2.981 / 3.454, 3.506 / 3.766, 3.821 / 3.944 against 3.024 / 3.343, 3.544 / 3.661, 3.851 / 3.842
+# (sum +0.207; voiced 0.45 with 0.6: +0.023, with 0.8: +0.079; 0.5 with 0.8 +0.113; 0.6 with 1.0
+# −0.032).  On 48 utterances of the training voices the same change gave 3.013 / 3.630, 3.553 /
+# 3.907, 3.841 / 4.025 against 3.081 / 3.627, 3.607 / 3.886, 3.887 / 3.994 (sum −0.111): ViSQOL
+# rose on the validation voices only.
 PITCH_TOOLS_NOISE_FILL_GAIN = 0.6
 
 # The envelope fit (E1) of dsp.envelope (h bins of local power, mix μ with log|X|), on the 24
