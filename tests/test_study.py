@@ -35,7 +35,7 @@ def test_study_writes_markdown_json_and_plot(study_result):
     assert (out / "entropy_study.md").read_text().strip() == text.strip()
     png = (out / "entropy_study.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
-    for table in range(1, 8):
+    for table in range(1, 9):
         assert f"**Table {table}." in text
     assert "| paper (logistic mixture) | 44.0 ± 16.2 | 63.0 ± 15.9 |" in text
 
@@ -60,6 +60,9 @@ def test_study_numbers_are_consistent(study_result):
         assert 0 < row["voiced_frames"] <= row["frames"], rate
         assert row["voiced"][1] < row["voiced"][0], rate
         assert row["all"][0] - row["all"][1] <= row["voiced"][0] - row["voiced"][1], rate
+    for config, row in results["prediction"].items():   # (E2) saves a fifth of the envelope bits
+        assert 0 < row["predicted"] < 0.8 * row["intra_only"], config
+        assert 0 < row["intra_share"] < 0.5, config
 
 
 def test_actual_bits_match_the_table_code_lengths(tiny_corpus):

@@ -26,6 +26,9 @@ every model was trained or fitted at the step it is evaluated with.
   the spectrum bits per frame of the ``tcx-laplacian`` rate loop's indices with and without
   the table shifts, on voiced frames (lag from the encoder's pitch search on the input) and on
   all active frames (``research.harmonic``).
+* Table 8, the envelope's inter-frame prediction (E2 of ``dsp.envelope``): the envelope bits
+  per active frame that the speech configurations' encoders spend with it and with every frame
+  intra, and the share of frames they code intra (``research.envelope_prediction``).
 """
 import json
 import math
@@ -48,6 +51,8 @@ from ..core.config import get_config
 from ..training.corpus import load_clips
 from ..training.fit import speech_spectra
 from ..core.frame import FrameDecoder, FrameEncoder
+from .envelope_prediction import BITRATE_BPS as PREDICTION_BPS
+from .envelope_prediction import CONFIGS as PREDICTION_CONFIGS, prediction_bits
 from .harmonic import VOICED_CORRELATION, code_frames, harmonic_bits
 from ..formats.hcb import frame_bytes
 from ..parameters import find_parameter_file, load_parameters
@@ -258,6 +263,8 @@ def run_entropy_study(corpus_dir=None, out_dir: Path = Path("entropy-study"),
     results["psnr_frames"] = int(len(spectra[::every]))
     results["harmonic"] = {str(rate): harmonic_bits(code_frames(clips, REFERENCE_CONFIG, rate))
                            for rate in tqdm(bitrates_bps, desc="harmonic model", disable=not progress)}
+    results["prediction"] = {config: prediction_bits(clips, config) for config in
+                             tqdm(PREDICTION_CONFIGS, desc="envelope prediction", disable=not progress)}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "entropy_study.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -340,7 +347,8 @@ def markdown_report(results: dict, bitrates_bps) -> str:
             cc = c["envelope_bits"][env][0] + c["spectrum_bits"][str(r)][spec]
             lines.append(f"| {label} | {r / 1000:.1f} | {tt:.1f} | {cc:.1f} | "
                          f"{cc - tt:+.1f}, {_kbps(cc - tt):+.3f} |")
-    return "\n".join(lines + harmonic_table(results["harmonic"], bitrates_bps))
+    return "\n".join(lines + harmonic_table(results["harmonic"], bitrates_bps)
+                     + prediction_table(results["prediction"]))
 
 
 def harmonic_table(harmonic: dict, bitrates_bps) -> list:
@@ -356,6 +364,19 @@ def harmonic_table(harmonic: dict, bitrates_bps) -> list:
         lines.append(f"| {r / 1000:.1f} kbps | {h['voiced_frames']} / {h['frames']} | "
                      f"{v_off:.1f} → {v_on:.1f} ({v_off - v_on:+.1f}) | {a_off:.1f} → {a_on:.1f} "
                      f"({a_off - a_on:+.1f}, {_kbps(a_off - a_on):+.3f}) |")
+    return lines
+
+
+def prediction_table(results: Dict) -> list:
+    """Table 8 in markdown, from ``{config: prediction_bits(...)}``."""
+    lines = ["", f"**Table 8. Envelope prediction (E2): envelope bits per active frame as the "
+             f"encoder spends them ({PREDICTION_BPS / 1000:.1f} kbps; flag, shift and indices).**",
+             "", "| configuration | frames | every frame intra | predicted or intra (E2) | "
+             "saved (bits, kbps) | coded intra |", "|---|---:|---:|---:|---:|---:|"]
+    for config, r in results.items():
+        saved = r["intra_only"] - r["predicted"]
+        lines.append(f"| {config} | {r['frames']} | {r['intra_only']:.1f} | {r['predicted']:.1f} | "
+                     f"{saved:+.1f}, {_kbps(saved):+.3f} | {100 * r['intra_share']:.1f} % |")
     return lines
 
 
