@@ -38,7 +38,8 @@ def _spent(pipeline: Pipeline, clips: List[np.ndarray], bitrate_bps: int):
             _, report = encoder.encode_frame(frame, t, frame_bytes(bitrate_bps))
             if active:
                 bits.append(report.bits["envelope"])
-                intra.append(not encoder.envelope_history.before(t + 1).predicted)
+                side = encoder.envelope_history.before(t + 1)    # frame t's, kept for t + 1
+                intra.append(not side.predicted)
     return np.array(bits), np.array(intra)
 
 
@@ -53,4 +54,3 @@ def prediction_bits(clips: List[np.ndarray], config: str,
     without_bits, _ = _spent(Pipeline(intra_only), clips, bitrate_bps)
     return {"frames": int(len(with_bits)), "intra_only": float(without_bits.mean()),
             "predicted": float(with_bits.mean()), "intra_share": float(intra.mean())}
-
