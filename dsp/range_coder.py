@@ -492,12 +492,21 @@ def value_bits(bits, length, offset, t, value) -> float:
 
 
 @njit(cache=True)
-def values_bits(bits, length, offset, table_index, values) -> float:
-    """Ideal code length in bits of ``values[i]`` under table ``table_index[i]``, summed
-    (:func:`value_bits` of each)."""
-    total = 0.0
+def values_code_lengths(bits, length, offset, table_index, values):
+    """Ideal code length in bits of each ``values[i]`` under table ``table_index[i]``
+    (:func:`value_bits` of each), shape (n,)."""
+    out = np.empty(values.shape[0])
     for i in range(values.shape[0]):
-        total += value_bits(bits, length, offset, table_index[i], values[i])
+        out[i] = value_bits(bits, length, offset, table_index[i], values[i])
+    return out
+
+
+@njit(cache=True)
+def values_bits(bits, length, offset, table_index, values) -> float:
+    """The code lengths of :func:`values_code_lengths`, summed in order."""
+    total = 0.0
+    for code_length in values_code_lengths(bits, length, offset, table_index, values):
+        total += code_length
     return total
 
 

@@ -14,9 +14,8 @@ prediction (E2) of ``dsp.envelope`` from frame t − 1's ŷ, with one Laplace ta
 fitted to that residual; an intra frame is coded as without prediction.  The encoder takes the
 one with the shorter ideal code length, and intra whenever the frame coders give it no frame
 t − 1 (the first frame, every ``core.frame.INTRA_PERIOD`` th frame, every frame of a packet
-stream).  A decoder that lacks
-frame t − 1 (lost, damaged) cannot decode a predicted frame t: it conceals frames until the
-next intra frame (``core.frame.EnvelopeHistory``).
+stream).  A decoder that lacks frame t − 1 (lost, damaged) cannot decode a predicted frame t:
+it conceals frames until the next intra frame (``core.frame.EnvelopeHistory``).
 """
 from dataclasses import dataclass, field
 from typing import Optional

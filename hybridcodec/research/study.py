@@ -37,12 +37,11 @@ from pathlib import Path
 from typing import Dict, Optional
 
 import numpy as np
-from numba import njit
 
 from hybridcodec.dsp import envelope as cepstral
 from hybridcodec.dsp.entropy_models import Laplace, LogisticMixture, make_table, make_tableset
 from hybridcodec.dsp.quantization import quantize
-from hybridcodec.dsp.range_coder import RangeCoder, value_bits
+from hybridcodec.dsp.range_coder import RangeCoder, values_code_lengths
 
 from ..components.learned_source_models import (PARAMETER_STEM, VARIANTS, GaussianMixture1D,
                                                 TabulatedModel)
@@ -132,14 +131,6 @@ def entropy_per_frame(models: list, bin_model: np.ndarray, values: np.ndarray) -
 
 # ----------------------------------------------------------------------------- actual bits
 
-@njit(cache=True)
-def _entry_bits(bits, length, offset, tables, values):
-    out = np.empty(values.shape[0])
-    for i in range(values.shape[0]):
-        out[i] = value_bits(bits, length, offset, tables[i], values[i])
-    return out
-
-
 def coded_bits(models: list, model_id: np.ndarray, step: np.ndarray, values: np.ndarray,
                frame: np.ndarray, n_frames: int) -> dict:
     """Range-code ``values`` (one entry per coded bin) with tables of ``models[model_id]`` at
@@ -157,7 +148,8 @@ def coded_bits(models: list, model_id: np.ndarray, step: np.ndarray, values: np.
     tableset = make_tableset(tables)
     table_of_entry = table_of_entry.ravel().astype(np.int64)
     values = values.astype(np.int64)
-    per_entry = _entry_bits(tableset.bits, tableset.length, tableset.offset, table_of_entry, values)
+    per_entry = values_code_lengths(tableset.bits, tableset.length, tableset.offset,
+                                    table_of_entry, values)
     coder = RangeCoder.encoder(int(per_entry.sum() / 8 * 1.1) + 4096)
     coder.encode_values(tableset, table_of_entry, values)
     if coder.overflow:
