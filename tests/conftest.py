@@ -13,6 +13,21 @@ def rng():
     return np.random.default_rng(20261122)
 
 
+@pytest.fixture
+def assert_same_parameters():
+    """Check that two parameter files hold the same arrays to 1e-12 (relative, or absolute near
+    zero).  A train command reproduces the shipped file's numbers, but its digest only where
+    NumPy sums in the same order: another NumPy build moves the last bits (1e-14 in the
+    envelope prediction's means), and with them the file's name."""
+    def check(produced, shipped):
+        with np.load(produced) as a, np.load(shipped) as b:
+            assert sorted(a.files) == sorted(b.files)
+            for name in a.files:
+                np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-12,
+                                           err_msg=name)
+    return check
+
+
 @pytest.fixture(scope="session")
 def speech():
     """The bundled demo clip: 7.24 s of Dutch speech at 16 kHz, float64 mono."""
