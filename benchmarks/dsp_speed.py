@@ -109,7 +109,8 @@ def codec_block_rows(x):
     def encode(t):
         state, buf = prefixes[t].state.copy(), prefixes[t].buf.copy()
         result = sc.encode_spectrum(state, buf, flattened[t], relative_bits[t], BUDGET_BITS,
-                                    *arrays, bits, theta, zeros, nf_first_bin, nf_gain)
+                                    *arrays, bits, theta, zeros, nf_first_bin, nf_gain,
+                                    quantizer.rd_lambda)
         return result, state, buf
 
     streams, targets = [], []

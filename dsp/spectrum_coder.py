@@ -10,7 +10,9 @@ has one precomputed integer table.  Each bin rounds to the grid with its own off
 ratio sequence over the bins), so that as the target grows the bins move to the next finer
 step a few at a time and the coded size grows smoothly, not in jumps of F/8 bits.  Bins with B(f) = 0 are not coded.  The encoder's rate loop
 searches the 8-bit target index for the finest quantization whose coded size fits the bits
-left in the frame; after it come a 3-bit noise-filling level and the quantized bins.
+left in the frame; after it come a 3-bit noise-filling level and the quantized bins.  Each bin's
+index is the dead zone's, or, with λ > 0, the rate-distortion choice (RD1) of
+:func:`rd_magnitudes` under the bin's own table; the decoder reads both alike.
 
 A per-bin table shift k(f) (``dsp.harmonic_model``, zeros when it is off) then moves each coded
 bin's table, never its step, to the column r(f) − k(f) clipped to [RATIO_MIN, RATIO_MAX]: a
@@ -101,10 +103,41 @@ def shift_tables(table, table_base, table_shift):
 
 
 @njit(cache=True)
+def rd_magnitudes(w, step, table, q, cdf_bits, length, offset, rd_lambda):
+    """Rate-distortion choice of each coded bin's index (table ≥ 0): with v = |w(f)| / δ(f)
+    and n = round(v), the m among n, n − 1 and 0 (with the sign of w) that minimizes
+
+        J(m) = (v − m)² + λ · bits(±m | table(f)),                                       (RD1)
+
+    bits() the ideal code length under the bin's table.  The distortion is the squared error
+    of the flattened (perceptually weighted) spectrum in units of δ(f)², rebuilt at m·δ(f)
+    (ρ = 0).  λ = 2 ln 2 / 12 ≈ 0.116 is the slope −dD/dR of D(R) = δ²/12 · 2^(−2R) of a fine
+    uniform quantizer; a larger λ spends fewer bits where an index is expensive, that is,
+    where the allocation gave few bits.  ``q`` is replaced in place."""
+    for f in range(q.shape[0]):
+        if table[f] < 0:
+            continue
+        v = abs(w[f]) / step[f]
+        sign = 1 if w[f] >= 0.0 else -1
+        nearest = min(int(np.floor(v + 0.5)), MAX_ABS_VALUE)
+        best_m, best_cost = 0, v * v + rd_lambda * value_bits(cdf_bits, length, offset,
+                                                              table[f], 0)
+        for m in range(max(nearest - 1, 1), nearest + 1):
+            cost = (v - m) ** 2 + rd_lambda * value_bits(cdf_bits, length, offset, table[f],
+                                                          sign * m)
+            if cost < best_cost:
+                best_m, best_cost = m, cost
+        q[f] = sign * best_m
+    return q
+
+
+@njit(cache=True)
 def quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_base,
-                 table_shift, rounding_offset, dither):
+                table_shift, rounding_offset, dither, cdf_bits, length, offset, rd_lambda):
     """Table, step δ(f) and index q(f) of every bin at target index ``index`` (table -1, step
-    inf and q 0 where a bin is not coded): what the rate loop codes at that index."""
+    inf and q 0 where a bin is not coded): what the rate loop codes at that index.  With
+    ``rd_lambda`` > 0 (and no dither) each index is the rate-distortion choice (RD1) of
+    :func:`rd_magnitudes` instead of the dead zone's."""
     bits = allocate_bits(relative_bits, target_bits(index, budget_bits))
     table, step = bin_steps(bits, log2_scale, h1, table_base)
     table = shift_tables(table, table_base, table_shift)
@@ -113,6 +146,8 @@ def quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_base
         if table[f] < 0:
             q[f] = 0
         q[f] = min(max(q[f], -MAX_ABS_VALUE), MAX_ABS_VALUE)
+    if rd_lambda > 0.0 and not np.any(dither != 0.0):
+        q = rd_magnitudes(w, step, table, q, cdf_bits, length, offset, rd_lambda)
     return table, step, q
 
 
@@ -175,7 +210,7 @@ def _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, of
 @njit(cache=True)
 def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, table_base,
                     table_shift, cdf, length, offset, cdf_bits, rounding_offset, dither,
-                    nf_first_bin, nf_gain):
+                    nf_first_bin, nf_gain, rd_lambda):
     """Rate loop: quantize and write the flattened spectrum in the bits left in the frame.
 
     A bisection on the estimated size (ideal code lengths of the tables) finds the largest
@@ -184,7 +219,8 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
     byte of the budget unused unless the next index would overrun.  The noise level coded is
     ``nf_gain`` times the rms of the bins quantized to zero: filling at full level sounds
     noisier than the original.  ``table_shift``: k(f) of :func:`shift_tables` (zeros: no
-    shift).
+    shift).  ``rd_lambda``: λ of the rate-distortion choice of the indices (RD1), 0 for the dead
+    zone alone.
 
     Returns
     -------
@@ -200,20 +236,21 @@ def encode_spectrum(state, buf, w, relative_bits, budget_bits, log2_scale, h1, t
     while low < high:
         middle = (low + high + 1) // 2
         table, step, q = quantize_at(middle, w, relative_bits, budget_bits, log2_scale, h1,
-                                      table_base, table_shift, rounding_offset, dither)
+                                      table_base, table_shift, rounding_offset, dither,
+                                      cdf_bits, length, offset, rd_lambda)
         if estimated_bits(table, q, cdf_bits, length, offset) + RATE_LOOP_MARGIN_BITS <= available:
             low = middle
         else:
             high = middle - 1
     return _code_best_index(state, buf, low, w, relative_bits, budget_bits, log2_scale, h1,
-                            table_base, table_shift, cdf, length, offset, rounding_offset,
-                            dither, nf_first_bin, nf_gain)
+                            table_base, table_shift, cdf, length, offset, cdf_bits,
+                            rounding_offset, dither, nf_first_bin, nf_gain, rd_lambda)
 
 
 @njit(cache=True)
 def _code_best_index(state, buf, index, w, relative_bits, budget_bits, log2_scale, h1,
-                     table_base, table_shift, cdf, length, offset, rounding_offset, dither,
-                     nf_first_bin, nf_gain):
+                     table_base, table_shift, cdf, length, offset, cdf_bits, rounding_offset,
+                     dither, nf_first_bin, nf_gain, rd_lambda):
     """Code the frame at the largest target index whose real size fits ``budget_bits``,
     starting from the estimate ``index``: one index lower while it overruns (index 0 codes no
     bin, so that ends), else one higher while a whole byte is left over, keeping the last
@@ -228,7 +265,8 @@ def _code_best_index(state, buf, index, w, relative_bits, budget_bits, log2_scal
     descending = False
     while True:
         table, step, q = quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1,
-                                      table_base, table_shift, rounding_offset, dither)
+                                      table_base, table_shift, rounding_offset, dither,
+                                      cdf_bits, length, offset, rd_lambda)
         nf_index = noise_level_index(w, q, nf_first_bin, nf_gain)
         _write_frame_spectrum(state, buf, index, nf_index, table, q, cdf, length, offset)
         left_over = budget_bits - rc_tell(state)

@@ -15,10 +15,11 @@ RESERVE_BITS = sc.TARGET_BITS + sc.NOISE_LEVEL_BITS + 8
 """What the frame leaves for the spectrum at least (hybridcodec.core.frame.SPECTRUM_RESERVE_BITS)."""
 
 QUANTIZERS = {
-    # name: (rounding θ, reconstruction ρ, dither, noise-fill first bin, noise-fill gain)
-    "rounding": (0.5, 0.0, False, 8, 1.0),
-    "dead-zone": (0.35, 0.15, False, 4, 0.7),
-    "dither": (0.5, 0.0, True, 8, 1.0),
+    # name: (rounding θ, reconstruction ρ, dither, noise-fill first bin, noise-fill gain, λ of RD1)
+    "rounding": (0.5, 0.0, False, 8, 1.0, 0.0),
+    "dead-zone": (0.35, 0.15, False, 4, 0.7, 0.0),
+    "dither": (0.5, 0.0, True, 8, 1.0, 0.0),
+    "rate-distortion": (0.36, 0.0, False, 8, 0.7, 0.116),
 }
 
 
@@ -69,20 +70,21 @@ def write_prefix(rng, state, buf, budget):
 
 
 def encode(model, w, relative_bits, budget, quantizer, dither, rng=None):
-    theta, _, _, first_bin, gain = quantizer
+    theta, _, _, first_bin, gain, rd_lambda = quantizer
     capacity = 2 * budget // 8 + 64
     state, buf = rc.encoder_state(capacity), np.zeros(capacity, dtype=np.uint8)
     fields = write_prefix(rng, state, buf, budget) if rng is not None else []
     index, nf_index, q, step = sc.encode_spectrum(
         state, buf, w, relative_bits, budget, model.log2_scale, model.h1, model.table_base,
-        np.zeros(w.shape[0], dtype=np.int64), model.cdf, model.length, model.offset, model.bits, theta, dither, first_bin, gain)
+        np.zeros(w.shape[0], dtype=np.int64), model.cdf, model.length, model.offset, model.bits, theta, dither, first_bin, gain,
+        rd_lambda)
     return SimpleNamespace(index=index, nf_index=nf_index, q=q, step=step, fields=fields,
                            tell=rc.rc_tell(state), range=state[1], flags=rc.rc_flags(state),
                            data=buf[:rc.rc_finish(state, buf)].copy())
 
 
 def decode(model, enc, relative_bits, budget, quantizer, dither, seed):
-    theta, rho, _, first_bin, _ = quantizer
+    theta, rho, _, first_bin, _, _ = quantizer
     state = rc.decoder_state(enc.data, enc.data.size)
     fields = [(rc.rc_decode_bits(state, enc.data, width), width) for _, width in enc.fields]
     w_hat, q, index, nf_index, step = sc.decode_spectrum(
@@ -95,7 +97,7 @@ def decode(model, enc, relative_bits, budget, quantizer, dither, seed):
 
 def check_reconstruction(enc, dec, quantizer, dither):
     """ŵ is dequantize(q) on every coded bin; zeros only become ±min(level, zero bin) noise."""
-    theta, rho, _, first_bin, _ = quantizer
+    theta, rho, _, first_bin, _, _ = quantizer
     coded = np.isfinite(enc.step)
     assert np.all(enc.q[~coded] == 0)
     coded_dither = np.where(coded, dither, 0.0)
@@ -150,14 +152,14 @@ def test_rate_loop_round_trip(rng, model, name):
 def overruns(model, w, relative_bits, budget, quantizer, dither, enc):
     """Whether the frame coded at the next target index after the one the rate loop chose
     would overrun ``budget``: the loop keeps a whole byte unused only then."""
-    theta, _, _, first_bin, gain = quantizer
+    theta, _, _, first_bin, gain, rd_lambda = quantizer
     capacity = 2 * budget // 8 + 64
     state, buf = rc.encoder_state(capacity), np.zeros(capacity, dtype=np.uint8)
     for value, width in enc.fields:
         rc.rc_encode_bits(state, buf, value, width)
     table, _, q = sc.quantize_at(enc.index + 1, w, relative_bits, budget, model.log2_scale,
                                  model.h1, model.table_base, np.zeros(N_BINS, dtype=np.int64),
-                                 theta, dither)
+                                 theta, dither, model.bits, model.length, model.offset, rd_lambda)
     nf_index = sc.noise_level_index(w, q, first_bin, gain)
     sc._write_frame_spectrum(state, buf, enc.index + 1, nf_index, table, q, model.cdf,
                              model.length, model.offset)
@@ -197,6 +199,37 @@ def test_giant_values_are_coded_as_returned(rng, model):
     assert enc.flags == 0
     dec = decode(model, enc, model.hr, 1000, QUANTIZERS["rounding"], np.zeros(N_BINS), 0)
     check_reconstruction(enc, dec, QUANTIZERS["rounding"], np.zeros(N_BINS))
+
+
+
+def rd_cost(model, w, table, step, q, rd_lambda):
+    """J of (RD1) summed over the coded bins, by brute force: squared error in steps plus λ bits."""
+    coded = table >= 0
+    bits = rc.values_code_lengths(model.bits, model.length, model.offset, table[coded], q[coded])
+    return np.sum((w[coded] / step[coded] - q[coded]) ** 2) + rd_lambda * bits.sum()
+
+
+def test_rate_distortion_choice_minimizes_its_cost(rng, model):
+    """At the same target index, (RD1)'s indices cost less J than the dead zone's and than
+    rounding's, spend fewer bits than rounding's, and each bin's is the best of all |m| ≤ 4."""
+    rd_lambda = QUANTIZERS["rate-distortion"][5]
+    for _ in range(50):
+        w, log2_weights, budget, _ = random_frame(rng, model)
+        args = (60, w, log2_weights + model.hr, budget, model.log2_scale, model.h1,
+                model.table_base, np.zeros(N_BINS, dtype=np.int64))
+        tables = (model.bits, model.length, model.offset)
+        table, step, q_rd = sc.quantize_at(*args, 0.36, np.zeros(N_BINS), *tables, rd_lambda)
+        for theta in (0.36, 0.5):
+            _, _, q = sc.quantize_at(*args, theta, np.zeros(N_BINS), *tables, 0.0)
+            assert rd_cost(model, w, table, step, q_rd, rd_lambda) <= \
+                rd_cost(model, w, table, step, q, rd_lambda) + 1e-9
+        assert sc.estimated_bits(table, q_rd, *tables) <= sc.estimated_bits(table, q, *tables)
+        for f in np.flatnonzero((table >= 0) & (np.abs(w / step) < 4.5)):
+            costs = [rd_cost(model, w[f:f + 1], table[f:f + 1], step[f:f + 1],
+                             np.array([np.sign(w[f]) * m], dtype=np.int64), rd_lambda)
+                     for m in range(5)]
+            assert rd_cost(model, w[f:f + 1], table[f:f + 1], step[f:f + 1], q_rd[f:f + 1],
+                           rd_lambda) <= min(costs) + 1e-9
 
 
 # ----------------------------------------------------------------------------- bin_steps
@@ -281,3 +314,25 @@ def test_noise_level_index_round_trip(rng, gain):
         w[:4] = 1e3
         assert sc.noise_level_index(w, q, 4, gain) == i
     assert sc.noise_level_index(np.zeros(N_BINS), np.zeros(N_BINS, dtype=np.int64), 0, 1.0) == 0
+
+
+def test_rate_distortion_choice_through_the_codec(speech, monkeypatch):
+    """A configuration with (RD1) codes other indices than the dead zone into files of the same
+    size (the rate loop fills each frame either way), and the decoder, which does not read λ,
+    decodes them."""
+    from hybridcodec.api import decode, encode_with_reports
+    from hybridcodec.core import config as config_module
+
+    base = config_module.get_config("tcx-dsp")
+    rd = base.override("tcx-dsp-rd-test", "", spectrum_quantizer=(
+        base.spectrum_quantizer.with_params(rd_lambda=0.116)))
+    monkeypatch.setitem(config_module._CONFIGS, rd.name, rd)   # for this test only
+    coded = {}
+    for config in (base, rd):
+        data, reports = encode_with_reports(speech, 16000, 9600, config.name)
+        y, _ = decode(data)
+        assert y.shape == speech.shape and np.all(np.isfinite(y))
+        coded[config.name] = (len(data), [r.nonzero_bins for r in reports], y)
+    assert coded[rd.name][0] == coded[base.name][0]
+    assert coded[rd.name][1] != coded[base.name][1]
+    assert not np.array_equal(coded[rd.name][2], coded[base.name][2])

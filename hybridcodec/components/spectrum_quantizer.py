@@ -47,6 +47,9 @@ class UniformQuantizer:
     harmonic_model : bool
         Shift the coding tables of the bins by their distance to the harmonics of the coded
         pitch lag (dsp.harmonic_model; same steps and indices, fewer bits on voiced frames).
+    rd_lambda : float
+        λ of the encoder's rate-distortion choice of the indices (dsp.spectrum_coder, RD1);
+        0 quantizes with the dead zone θ alone.  The decoder does not read it.
     """
 
     min_bitrate_bps = MIN_BITRATE_BPS
@@ -58,7 +61,8 @@ class UniformQuantizer:
     def __init__(self, source_model, rounding_offset: float = 0.5,
                  reconstruction_offset: float = 0.0, dither: bool = False,
                  noise_filling: bool = True, noise_fill_first_bin: int = 8,
-                 noise_fill_gain: float = 1.0, harmonic_model: bool = False):
+                 noise_fill_gain: float = 1.0, harmonic_model: bool = False,
+                 rd_lambda: float = 0.0):
         self.source_model = source_model
         self.tables = source_model.spectrum_tables
         self.rounding_offset = rounding_offset
@@ -68,6 +72,7 @@ class UniformQuantizer:
         self.noise_fill_gain = noise_fill_gain
         self.hr = source_model.relative_bits()
         self.harmonic_model = harmonic_model
+        self.rd_lambda = rd_lambda
 
     def _dither(self, frame_index: int, n_bins: int) -> np.ndarray:
         if self.dither:
@@ -98,7 +103,7 @@ class UniformQuantizer:
             coder.state, coder.buf, w, log2_weights + self.hr, budget_bits,
             *self._model_arrays(w.shape[0], harmonic_lag), self.tables.bits, self.rounding_offset,
             self._dither(frame_index, w.shape[0]), self.noise_fill_first_bin,
-            self.noise_fill_gain)
+            self.noise_fill_gain, self.rd_lambda)
         return SpectrumReport(int(index), int(nf_index), int(np.isfinite(step).sum()),
                               int(np.count_nonzero(q)), step)
 
@@ -110,7 +115,8 @@ class UniformQuantizer:
         table, _, q = spectrum_coder.quantize_at(
             target_index, w, log2_weights + self.hr, budget_bits, model.spectrum_log2_scale,
             model.spectrum_h1, model.spectrum_table_base, np.zeros(w.shape[0], dtype=np.int64),
-            self.rounding_offset, self._dither(frame_index, w.shape[0]))
+            self.rounding_offset, self._dither(frame_index, w.shape[0]), self.tables.bits,
+            self.tables.length, self.tables.offset, self.rd_lambda)
         return table, q
 
     def decode(self, coder: RangeCoder, log2_weights: np.ndarray, budget_bits: int,
