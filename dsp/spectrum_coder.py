@@ -12,7 +12,7 @@ step a few at a time and the coded size grows smoothly, not in jumps of F/8 bits
 searches the 8-bit target index for the finest quantization whose coded size fits the bits
 left in the frame; after it come a 3-bit noise-filling level and the quantized bins.  Each bin's
 index is the dead zone's, or, with λ > 0, the rate-distortion choice (RD1) of
-:func:`rd_magnitudes` under the bin's own table; the decoder reads both alike.
+:func:`rd_indices` under the bin's own table; the decoder reads both alike.
 
 A per-bin table shift k(f) (``dsp.harmonic_model``, zeros when it is off) then moves each coded
 bin's table, never its step, to the column r(f) − k(f) clipped to [RATIO_MIN, RATIO_MAX]: a
@@ -103,9 +103,16 @@ def shift_tables(table, table_base, table_shift):
 
 
 @njit(cache=True)
-def rd_magnitudes(w, step, table, q, cdf_bits, length, offset, rd_lambda):
-    """Rate-distortion choice of each coded bin's index (table ≥ 0): with v = |w(f)| / δ(f)
-    and n = round(v), the m among n, n − 1 and 0 (with the sign of w) that minimizes
+def _rd_cost(v, value, t, cdf_bits, length, offset, rd_lambda):
+    """J of (RD1) for one bin: (v − |value|)² + λ · bits(value | table t)."""
+    return (v - abs(value)) ** 2 + rd_lambda * value_bits(cdf_bits, length, offset, t, value)
+
+
+@njit(cache=True)
+def rd_indices(w, step, table, cdf_bits, length, offset, rd_lambda):
+    """Rate-distortion choice of each coded bin's index (table ≥ 0; 0 elsewhere): with
+    v = |w(f)| / δ(f) and n = round(v), the m among n, n − 1 and 0 (with the sign of w) that
+    minimizes
 
         J(m) = (v − m)² + λ · bits(±m | table(f)),                                       (RD1)
 
@@ -113,21 +120,19 @@ def rd_magnitudes(w, step, table, q, cdf_bits, length, offset, rd_lambda):
     of the flattened (perceptually weighted) spectrum in units of δ(f)², rebuilt at m·δ(f)
     (ρ = 0).  λ = 2 ln 2 / 12 ≈ 0.116 is the slope −dD/dR of D(R) = δ²/12 · 2^(−2R) of a fine
     uniform quantizer; a larger λ spends fewer bits where an index is expensive, that is,
-    where the allocation gave few bits.  ``q`` is replaced in place."""
-    for f in range(q.shape[0]):
+    where the allocation gave few bits."""
+    q = np.zeros(w.shape[0], dtype=np.int64)
+    for f in range(w.shape[0]):
         if table[f] < 0:
             continue
         v = abs(w[f]) / step[f]
         sign = 1 if w[f] >= 0.0 else -1
         nearest = min(int(np.floor(v + 0.5)), MAX_ABS_VALUE)
-        best_m, best_cost = 0, v * v + rd_lambda * value_bits(cdf_bits, length, offset,
-                                                              table[f], 0)
+        best_cost = _rd_cost(v, 0, table[f], cdf_bits, length, offset, rd_lambda)
         for m in range(max(nearest - 1, 1), nearest + 1):
-            cost = (v - m) ** 2 + rd_lambda * value_bits(cdf_bits, length, offset, table[f],
-                                                          sign * m)
+            cost = _rd_cost(v, sign * m, table[f], cdf_bits, length, offset, rd_lambda)
             if cost < best_cost:
-                best_m, best_cost = m, cost
-        q[f] = sign * best_m
+                q[f], best_cost = sign * m, cost
     return q
 
 
@@ -137,17 +142,17 @@ def quantize_at(index, w, relative_bits, budget_bits, log2_scale, h1, table_base
     """Table, step δ(f) and index q(f) of every bin at target index ``index`` (table -1, step
     inf and q 0 where a bin is not coded): what the rate loop codes at that index.  With
     ``rd_lambda`` > 0 (and no dither) each index is the rate-distortion choice (RD1) of
-    :func:`rd_magnitudes` instead of the dead zone's."""
+    :func:`rd_indices` instead of the dead zone's."""
     bits = allocate_bits(relative_bits, target_bits(index, budget_bits))
     table, step = bin_steps(bits, log2_scale, h1, table_base)
     table = shift_tables(table, table_base, table_shift)
+    if rd_lambda > 0.0 and not np.any(dither != 0.0):
+        return table, step, rd_indices(w, step, table, cdf_bits, length, offset, rd_lambda)
     q = quantize(w, step, rounding_offset, dither)
     for f in range(q.shape[0]):
         if table[f] < 0:
             q[f] = 0
         q[f] = min(max(q[f], -MAX_ABS_VALUE), MAX_ABS_VALUE)
-    if rd_lambda > 0.0 and not np.any(dither != 0.0):
-        q = rd_magnitudes(w, step, table, q, cdf_bits, length, offset, rd_lambda)
     return table, step, q
 
 

@@ -92,12 +92,12 @@ def test_harmonic_frame_costs_fewer_bits_at_the_same_quantization(quantizers, ha
     model = off.source_model
     arrays = (w, log2_weights + off.hr, BUDGET_BITS, model.spectrum_log2_scale, model.spectrum_h1,
               model.spectrum_table_base)
-    tables = (model.spectrum_tables.bits, model.spectrum_tables.length,
-              model.spectrum_tables.offset, 0.0)
+    dead_zone = (model.spectrum_tables.bits, model.spectrum_tables.length,
+                 model.spectrum_tables.offset, 0.0)     # the tables, and λ = 0: no (RD1)
     plain = sc.quantize_at(index, *arrays, on.table_shift(N_BINS, 0.0), off.rounding_offset,
-                           np.zeros(N_BINS), *tables)
+                           np.zeros(N_BINS), *dead_zone)
     shifted = sc.quantize_at(index, *arrays, on.table_shift(N_BINS, LAG), off.rounding_offset,
-                             np.zeros(N_BINS), *tables)
+                             np.zeros(N_BINS), *dead_zone)
     np.testing.assert_array_equal(plain[1], shifted[1])     # steps
     np.testing.assert_array_equal(plain[2], shifted[2])     # indices q
     bits = []

@@ -201,7 +201,6 @@ def test_giant_values_are_coded_as_returned(rng, model):
     check_reconstruction(enc, dec, QUANTIZERS["rounding"], np.zeros(N_BINS))
 
 
-
 def rd_cost(model, w, table, step, q, rd_lambda):
     """J of (RD1) summed over the coded bins, by brute force: squared error in steps plus λ bits."""
     coded = table >= 0
@@ -219,11 +218,13 @@ def test_rate_distortion_choice_minimizes_its_cost(rng, model):
                 model.table_base, np.zeros(N_BINS, dtype=np.int64))
         tables = (model.bits, model.length, model.offset)
         table, step, q_rd = sc.quantize_at(*args, 0.36, np.zeros(N_BINS), *tables, rd_lambda)
-        for theta in (0.36, 0.5):
-            _, _, q = sc.quantize_at(*args, theta, np.zeros(N_BINS), *tables, 0.0)
+        q_dead_zone, q_rounding = (sc.quantize_at(*args, theta, np.zeros(N_BINS), *tables, 0.0)[2]
+                                   for theta in (0.36, 0.5))
+        for q in (q_dead_zone, q_rounding):
             assert rd_cost(model, w, table, step, q_rd, rd_lambda) <= \
                 rd_cost(model, w, table, step, q, rd_lambda) + 1e-9
-        assert sc.estimated_bits(table, q_rd, *tables) <= sc.estimated_bits(table, q, *tables)
+        assert sc.estimated_bits(table, q_rd, *tables) <= sc.estimated_bits(table, q_rounding,
+                                                                            *tables)
         for f in np.flatnonzero((table >= 0) & (np.abs(w / step) < 4.5)):
             costs = [rd_cost(model, w[f:f + 1], table[f:f + 1], step[f:f + 1],
                              np.array([np.sign(w[f]) * m], dtype=np.int64), rd_lambda)
