@@ -66,7 +66,8 @@ def encode_with_reports(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,
 
 def encode(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int, config: str = "default") -> bytes:
     """Encode a signal (float in [-1, 1], mono or (n, channels)) to the bytes of a .hcb file."""
-    return encode_with_reports(x, sample_rate_hz, bitrate_bps, config)[0]
+    encoder = Encoder(bitrate_bps, config, keep_reports=False)
+    return write_hcb(*_coded_frames(encoder, x, sample_rate_hz))
 
 
 def encode_packets(x: np.ndarray, sample_rate_hz: int, bitrate_bps: int,

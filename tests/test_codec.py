@@ -80,6 +80,24 @@ def test_a_frame_below_the_minimum_is_all_padding_on_both_sides(speech):
         assert report.bits == {"padding": 8 * len(payload)} == {"padding": 8 * MIN_FRAME_BYTES - 8}
 
 
+def test_a_report_asked_for_later_is_the_frames_own(speech):
+    """Reports are made on demand from what the frame left: asked for after the next frame was
+    coded, a frame's report is the one asked for at once, and the encoder's alone measures the
+    envelope's distortion (the decoder has no original)."""
+    pipeline = get_pipeline("default")
+    frames = [np.fft.rfft(speech[i:i + 640])[:320].real for i in range(16000, 17920, 640)]
+    eager = FrameEncoder(pipeline)
+    at_once = [eager.encode_frame(frame, t, 41)[1] for t, frame in enumerate(frames)]
+    lazy, decoder, later = FrameEncoder(pipeline), FrameDecoder(pipeline), []
+    for t, frame in enumerate(frames):
+        payload = lazy.encode_payload(frame, t, 41)
+        decoder.decode_frame(payload, t)
+        later.append((lazy.last_report, decoder.last_report))
+    for ours, (encoded, decoded) in zip(at_once, later):
+        assert encoded == ours and 0.0 < encoded.envelope_sd_db < 20.0
+        assert decoded.bits == encoded.bits and np.isnan(decoded.envelope_sd_db)
+
+
 @pytest.mark.parametrize("bitrate_bps", BITRATES_BPS)
 def test_bits_by_field_sum_to_the_budget(coded, bitrate_bps):
     data, reports, _ = coded[bitrate_bps]

@@ -130,20 +130,21 @@ class Encoder:
             copy = redundancy.copy_bytes(self.redundancy_bytes, budget,
                                          frame_bytes(self.bitrate_bps))
             pitch = self.pitch_analyzer.parameters(self.n_frames)
-            payload, report = self.frame_encoder.encode_frame(spectrum, self.n_frames,
-                                                              budget - copy, pitch)
+            payload = self.frame_encoder.encode_payload(spectrum, self.n_frames, budget - copy,
+                                                        pitch)
             if copy:
                 decoded = self.frame_decoder.decode_frame(payload, self.n_frames)
                 payload += redundancy.encode(self.previous_spectrum, decoded, copy)
             if len(row) > 1:
                 layers, bits = self._encode_layers(spectrum, payload, row[1:])
                 payload += b"".join(layers)
-                report = with_layer_bits(report, bits, row[1:])
+            if self.keep_reports:
+                report = self.frame_encoder.last_report
+                self.reports.append(report if len(row) == 1 else
+                                    with_layer_bits(report, bits, row[1:]))
             self.previous_spectrum = spectrum
             payloads.append(payload)
             self.n_frames += 1
-            if self.keep_reports:
-                self.reports.append(report)
         return payloads
 
     def _encode_layers(self, spectrum: np.ndarray, base: bytes, budgets):

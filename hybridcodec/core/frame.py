@@ -10,7 +10,8 @@ envelope side of the frame before (:class:`EnvelopeHistory`), which a predictive
 predicts from.
 """
 from dataclasses import dataclass, field, replace
-from typing import Dict, Optional, Tuple
+from functools import partial
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -79,7 +80,27 @@ def uncoded_report(frame_index: int, budget_bits: int) -> FrameReport:
     return FrameReport(frame_index, budget_bits, {"padding": budget_bits})
 
 
-class FrameEncoder:
+class ReportOnDemand:
+    """``last_report``: the report of the last frame coded, made when first asked for from what
+    the coding left in ``_pending_report`` (a function of no argument): its bit accounting costs
+    as much as a tenth of a frame's decoding and a sixth of its encoding (with the envelope's
+    distortion), and a coder of files never asks."""
+
+    _pending_report: Optional[Callable[[], FrameReport]] = None
+
+    @property
+    def last_report(self) -> FrameReport:
+        if self._pending_report is not None:
+            self._last_report = self._pending_report()
+            self._pending_report = None
+        return self._last_report
+
+    @last_report.setter
+    def last_report(self, report: FrameReport):
+        self._last_report, self._pending_report = report, None
+
+
+class FrameEncoder(ReportOnDemand):
     """Encodes one MDCT frame into a payload of a given number of bytes; every
     ``intra_period``-th frame's envelope is coded on its own (1: every frame)."""
 
@@ -90,13 +111,21 @@ class FrameEncoder:
         """The spectrum quantizer's encoder side for this stream (it may keep state, as
         e2e-ae's entropy control does)."""
         self.envelope_history = EnvelopeHistory()
+        self.last_report = FrameReport(-1, 0)
 
     def encode_frame(self, spectrum: np.ndarray, frame_index: int, budget_bytes: int,
                      pitch: Optional[object] = None) -> Tuple[bytes, FrameReport]:
         """Payload of exactly ``budget_bytes`` bytes (zero-padded) and its report; ``pitch``:
         the pitch filter's parameters of this frame (``analyzer().parameters(t)``)."""
+        payload = self.encode_payload(spectrum, frame_index, budget_bytes, pitch)
+        return payload, self.last_report
+
+    def encode_payload(self, spectrum: np.ndarray, frame_index: int, budget_bytes: int,
+                       pitch: Optional[object] = None) -> bytes:
+        """The payload of :meth:`encode_frame` alone; its report waits in ``last_report``."""
         if budget_bytes < MIN_FRAME_BYTES:
-            return bytes(budget_bytes), uncoded_report(frame_index, 8 * budget_bytes)
+            self.last_report = uncoded_report(frame_index, 8 * budget_bytes)
+            return bytes(budget_bytes)
         p = self.pipeline
         budget_bits = 8 * budget_bytes
         previous = None if frame_index % self.intra_period == 0 else \
@@ -104,31 +133,27 @@ class FrameEncoder:
         coder, side = p.envelope.encode(spectrum, 2 * budget_bytes + 64,
                                         budget_bits - reserve_bits(p), previous)
         self.envelope_history.record(frame_index, side)
-        tells = [_tells(coder)]
+        marks = [_mark(coder)]
         p.pitch_filter.put(coder, pitch)
-        tells.append(_tells(coder))
+        marks.append(_mark(coder))
         envelope = p.envelope.synthesize(side)
         log2_weights = np.log2(p.perceptual.weights(envelope))
         w, tns = p.tns.put(coder, flatten(spectrum, envelope))
-        tells.append(_tells(coder))
+        marks.append(_mark(coder))
         spectrum_report = self.spectrum_encoder.encode(coder, w, log2_weights, budget_bits,
                                                        frame_index,
                                                        p.pitch_filter.harmonic_lag(pitch))
-        tells.append(_tells(coder))
-        final_state = coder.final_state
+        marks.append(_mark(coder))
         payload = coder.finish()
         if len(payload) > budget_bytes:
             raise AssertionError(f"frame {frame_index} overran its budget of {budget_bytes} bytes")
-        report = FrameReport(frame_index, budget_bits, _bits_by_field(tells, budget_bits, p),
-                             spectrum_report.target_index,
-                             spectrum_report.noise_level_index, side.shift,
-                             p.envelope.spectral_distortion_db(spectrum, side),
-                             spectrum_report.coded_bins, spectrum_report.nonzero_bins,
-                             final_state, spectrum_report.steps)
-        return payload.ljust(budget_bytes, b"\0"), report
+        self._pending_report = partial(
+            _report_from_marks, frame_index, budget_bits, marks, spectrum_report, side.shift,
+            p, envelope_sd_db=partial(p.envelope.spectral_distortion_db, spectrum, side))
+        return payload.ljust(budget_bytes, b"\0")
 
 
-class FrameDecoder:
+class FrameDecoder(ReportOnDemand):
     """Decodes payloads of :class:`FrameEncoder` back to MDCT frames."""
 
     def __init__(self, pipeline: Pipeline):
@@ -182,7 +207,8 @@ class FrameDecoder:
         marks.append(_mark(coder))
         w_hat = p.tns.synthesize(w_hat, tns)
         self.last_choice = spectrum
-        self._pending_report = (frame_index, budget_bits, marks, spectrum, side.shift)
+        self._pending_report = partial(_report_from_marks, frame_index, budget_bits, marks,
+                                       spectrum, side.shift, p)
         with np.errstate(all="ignore"):
             x_hat = unflatten(w_hat, envelope)
         finite = bool(np.isfinite(x_hat).all())
@@ -191,28 +217,17 @@ class FrameDecoder:
             self.envelope_history.record(frame_index, side)
         return x_hat if finite else np.zeros(p.transform.n_bins)
 
-    @property
-    def last_report(self) -> FrameReport:
-        """The report of the last frame decoded, made when first asked for: its bit accounting
-        costs as much as a tenth of the frame's decoding, and a decoder of files never asks."""
-        if self._pending_report is not None:
-            self._last_report = _decoded_report(*self._pending_report, self.pipeline)
-            self._pending_report = None
-        return self._last_report
 
-    @last_report.setter
-    def last_report(self, report: FrameReport):
-        self._last_report, self._pending_report = report, None
-
-
-def _decoded_report(frame_index: int, budget_bits: int, marks, spectrum, envelope_shift: int,
-                    pipeline: Pipeline) -> FrameReport:
-    """The report of a decoded frame from the :func:`_mark` s after the envelope, the pitch
-    field, the TNS field and the spectrum, and the spectrum quantizer's report."""
+def _report_from_marks(frame_index: int, budget_bits: int, marks, spectrum,
+                       envelope_shift: int, pipeline: Pipeline,
+                       envelope_sd_db: Callable[[], float] = lambda: float("nan")) -> FrameReport:
+    """The report of a coded frame from the :func:`_mark` s after the envelope, the pitch
+    field, the TNS field and the spectrum, the spectrum quantizer's report and the envelope's
+    distortion (the encoder's; the decoder has no original)."""
     tells = [_tells(mark) for mark in marks]
     return FrameReport(frame_index, budget_bits, _bits_by_field(tells, budget_bits, pipeline),
                        spectrum.target_index, spectrum.noise_level_index, envelope_shift,
-                       float("nan"), spectrum.coded_bins, spectrum.nonzero_bins,
+                       envelope_sd_db(), spectrum.coded_bins, spectrum.nonzero_bins,
                        marks[-1].final_state, spectrum.steps)
 
 

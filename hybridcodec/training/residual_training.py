@@ -58,12 +58,12 @@ class _RecordingFrameEncoder(FrameEncoder):
         self.decoder = FrameDecoder(pipeline)
         self.rows: List[np.ndarray] = []
 
-    def encode_frame(self, spectrum, frame_index, budget_bytes, pitch=None):
-        payload, report = super().encode_frame(spectrum, frame_index, budget_bytes, pitch)
+    def encode_payload(self, spectrum, frame_index, budget_bytes, pitch=None):
+        payload = super().encode_payload(spectrum, frame_index, budget_bytes, pitch)
         r = normalized_residual(self.decoder, spectrum, payload, frame_index)
         if r is not None:
             self.rows.append(r.astype(np.float32))
-        return payload, report
+        return payload
 
 
 def clip_residuals(clip: np.ndarray, base_bps: int) -> np.ndarray:
