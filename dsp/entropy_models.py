@@ -356,7 +356,7 @@ def make_tableset(tables: list) -> TableSet:
     if not tables:
         raise ValueError("make_tableset needs at least one table")
     max_len = max(table.n_symbols for table in tables)
-    cdf = np.zeros((len(tables), max_len + 1), dtype=np.int64)
+    cdf = np.zeros((len(tables), max_len + 1), dtype=np.int32)
     bits = np.full((len(tables), max_len), np.inf)
     for t, table in enumerate(tables):
         n = table.n_symbols

@@ -431,6 +431,6 @@ def test_wrong_direction_and_bad_arguments_raise():
         dec.encode_bits(1, 1)
     with pytest.raises(ValueError, match="decoder"):
         dec.finish()
-    with pytest.raises(ValueError, match="int64"):
-        rc.TableSet(cdf=tableset.cdf.astype(np.int32), length=tableset.length,
+    with pytest.raises(ValueError, match="int32"):
+        rc.TableSet(cdf=tableset.cdf.astype(np.int64), length=tableset.length,
                     offset=tableset.offset, bits=tableset.bits)
