@@ -30,7 +30,12 @@ def package_roots() -> List[Path]:
     """The folders of PACKAGES as installed, less those inside another (an editable install
     maps ``dsp`` and ``learned`` to folders beside ``hybridcodec``, a plain one puts them in
     it, where ``hybridcodec``'s folder already covers them)."""
-    roots = [Path(importlib.util.find_spec(name).origin).parent for name in PACKAGES]
+    specs = [importlib.util.find_spec(name) for name in PACKAGES]
+    if None in specs:
+        raise ImportError("hybridcodec is imported from a checkout that is not installed: its "
+                          "dsp/ and learned/ folders become hybridcodec.dsp and hybridcodec.learned "
+                          "only when installed; run 'pip install -e .' in the checkout")
+    roots = [Path(spec.origin).parent for spec in specs]
     return [root for root in roots if not any(other in root.parents for other in roots)]
 
 

@@ -3,6 +3,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from hybridcodec import kernel_cache
 
 CALLER = textwrap.dedent("""
@@ -92,3 +94,13 @@ def test_a_plain_install_digests_the_subpackages_once(tmp_path, monkeypatch):
     monkeypatch.setattr(kernel_cache.importlib.util, "find_spec",
                         lambda name: SimpleNamespace(origin=str(origins[name] / "__init__.py")))
     assert kernel_cache.package_roots() == [site]
+
+
+def test_an_uninstalled_checkout_is_told_to_install(monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(kernel_cache.importlib.util, "find_spec",
+                        lambda name: None if name == "hybridcodec.dsp"
+                        else SimpleNamespace(origin=f"/checkout/{name}/__init__.py"))
+    with pytest.raises(ImportError, match="pip install -e"):
+        kernel_cache.package_roots()
